@@ -1,0 +1,242 @@
+//! The CORS configuration document: the data model, S3's XML and JSON forms,
+//! and S3's validation rules.
+//!
+//! This layer knows nothing of tower or of requests. Reading a document
+//! ([`CorsConfiguration::from_xml`], [`from_json`](CorsConfiguration::from_json),
+//! [`from_document`](CorsConfiguration::from_document)) checks its *form*:
+//! well-formed, the right elements or keys, `MaxAgeSeconds` an integer.
+//! [`CorsConfiguration::validate`] then checks S3's *rules* (methods,
+//! wildcards, limits). [`Policy::compile`](crate::Policy::compile) and every
+//! `store_*` method do both.
+//!
+//! ```
+//! use tower_s3_cors::CorsConfiguration;
+//!
+//! let xml = r#"<CORSConfiguration>
+//!   <CORSRule>
+//!     <AllowedOrigin>https://app.example.com</AllowedOrigin>
+//!     <AllowedMethod>GET</AllowedMethod>
+//!     <AllowedMethod>PUT</AllowedMethod>
+//!     <AllowedHeader>*</AllowedHeader>
+//!     <ExposeHeader>ETag</ExposeHeader>
+//!     <MaxAgeSeconds>3000</MaxAgeSeconds>
+//!   </CORSRule>
+//! </CORSConfiguration>"#;
+//!
+//! let config = CorsConfiguration::from_xml(xml)?;
+//! config.validate()?;
+//! assert_eq!(config.rules[0].allowed_methods, ["GET", "PUT"]);
+//!
+//! // The same document in the AWS CLI's JSON shape, and back.
+//! let json = config.to_json();
+//! assert!(json.contains(r#""CORSRules""#));
+//! assert_eq!(CorsConfiguration::from_json(&json)?, config);
+//! # Ok::<_, tower_s3_cors::ConfigError>(())
+//! ```
+
+mod error;
+#[cfg(feature = "json")]
+mod json;
+mod model;
+mod validate;
+#[cfg(feature = "xml")]
+mod xml;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::{ConfigError, ConfigErrorKind};
+pub use model::{CorsConfiguration, CorsRule};
+pub use validate::{MAX_DOCUMENT_BYTES, MAX_ID_CHARS, MAX_RULES, Validation};
+
+/// The two document formats S3 users write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DocumentFormat {
+    /// S3's XML `CORSConfiguration` (the `PutBucketCors` body).
+    Xml,
+    /// JSON: `{"CORSRules": [...]}` (AWS CLI/SDK) or a bare array of rules
+    /// (S3 console).
+    Json,
+}
+
+impl DocumentFormat {
+    /// Guesses the format from the first character that is not white space
+    /// (or a byte-order mark): `<` is XML, `{` or `[` is JSON.
+    ///
+    /// ```
+    /// use tower_s3_cors::DocumentFormat;
+    /// assert_eq!(DocumentFormat::detect("  <CORSConfiguration/>"), Some(DocumentFormat::Xml));
+    /// assert_eq!(DocumentFormat::detect("[]"), Some(DocumentFormat::Json));
+    /// assert_eq!(DocumentFormat::detect("CORSRules"), None);
+    /// ```
+    #[must_use]
+    pub fn detect(doc: &str) -> Option<Self> {
+        match doc
+            .trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
+            .as_bytes()
+            .first()
+        {
+            Some(b'<') => Some(Self::Xml),
+            Some(b'{' | b'[') => Some(Self::Json),
+            _ => None,
+        }
+    }
+}
+
+fn check_size(doc: &str) -> Result<(), ConfigError> {
+    if doc.len() > MAX_DOCUMENT_BYTES {
+        return Err(ConfigError::new(ConfigErrorKind::DocumentTooLarge)
+            .with_detail(format!("{} bytes", doc.len())));
+    }
+    Ok(())
+}
+
+impl CorsConfiguration {
+    /// Reads S3's XML `CORSConfiguration` document.
+    ///
+    /// The S3 namespace `http://s3.amazonaws.com/doc/2006-03-01/` may be
+    /// present or absent; elements inside a rule may come in any order.
+    /// This checks the document's form only; see [`validate`](Self::validate).
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] of kind [`DocumentTooLarge`] for a document over
+    /// 64 KiB (checked before parsing), [`Malformed`] for XML that is not
+    /// well-formed, another root element or namespace, an unknown element or
+    /// a DOCTYPE, and [`InvalidMaxAge`] for a `MaxAgeSeconds` that is not a
+    /// non-negative integer or that appears twice in a rule.
+    ///
+    /// [`DocumentTooLarge`]: ConfigErrorKind::DocumentTooLarge
+    /// [`Malformed`]: ConfigErrorKind::Malformed
+    /// [`InvalidMaxAge`]: ConfigErrorKind::InvalidMaxAge
+    ///
+    /// ```
+    /// use tower_s3_cors::{ConfigErrorKind, CorsConfiguration};
+    ///
+    /// let err = CorsConfiguration::from_xml("<CORSConfiguration><Rule/></CORSConfiguration>")
+    ///     .unwrap_err();
+    /// assert_eq!(err.kind(), ConfigErrorKind::Malformed);
+    /// assert_eq!(err.s3_code(), "MalformedXML");
+    /// ```
+    #[cfg(feature = "xml")]
+    pub fn from_xml(doc: &str) -> Result<Self, ConfigError> {
+        check_size(doc)?;
+        xml::parse(doc)
+    }
+
+    /// Reads a JSON document, in either shape: `{"CORSRules": [...]}` (AWS
+    /// CLI/SDK) or a bare array of rules (S3 console). Keys are those of the
+    /// S3 API (`AllowedOrigins`, `AllowedMethods`, `AllowedHeaders`,
+    /// `ExposeHeaders`, `MaxAgeSeconds`, `ID`); an empty array means "none".
+    ///
+    /// # Errors
+    ///
+    /// As for [`from_xml`](Self::from_xml): an unknown key, a value of the
+    /// wrong type or invalid JSON is [`Malformed`](ConfigErrorKind::Malformed).
+    ///
+    /// ```
+    /// use tower_s3_cors::CorsConfiguration;
+    ///
+    /// let console = CorsConfiguration::from_json(
+    ///     r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"], "AllowedHeaders": []}]"#,
+    /// )?;
+    /// let cli = CorsConfiguration::from_json(
+    ///     r#"{"CORSRules": [{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}]}"#,
+    /// )?;
+    /// assert_eq!(console, cli);
+    /// # Ok::<_, tower_s3_cors::ConfigError>(())
+    /// ```
+    #[cfg(feature = "json")]
+    pub fn from_json(doc: &str) -> Result<Self, ConfigError> {
+        check_size(doc)?;
+        json::parse(doc)
+    }
+
+    /// Reads a document in either format, detected with
+    /// [`DocumentFormat::detect`].
+    ///
+    /// # Errors
+    ///
+    /// As for [`from_xml`](Self::from_xml) and [`from_json`](Self::from_json);
+    /// [`Malformed`](ConfigErrorKind::Malformed) when the format cannot be
+    /// told, or its feature is disabled.
+    ///
+    /// ```
+    /// use tower_s3_cors::CorsConfiguration;
+    ///
+    /// let a = CorsConfiguration::from_document(
+    ///     "<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>\
+    ///      <AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>",
+    /// )?;
+    /// let b = CorsConfiguration::from_document(
+    ///     r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}]"#,
+    /// )?;
+    /// assert_eq!(a, b);
+    /// # Ok::<_, tower_s3_cors::ConfigError>(())
+    /// ```
+    pub fn from_document(doc: &str) -> Result<Self, ConfigError> {
+        check_size(doc)?;
+        match DocumentFormat::detect(doc) {
+            #[cfg(feature = "xml")]
+            Some(DocumentFormat::Xml) => xml::parse(doc),
+            #[cfg(feature = "json")]
+            Some(DocumentFormat::Json) => json::parse(doc),
+            #[allow(unreachable_patterns)]
+            Some(format) => Err(ConfigError::malformed(format!(
+                "support for {format:?} documents is not compiled in (enable the crate feature)"
+            ))),
+            None => Err(ConfigError::malformed(
+                "the document is neither XML (starts with '<') nor JSON (starts with '{' or '[')",
+            )),
+        }
+    }
+
+    /// Writes the configuration as `GetBucketCors` returns it: an XML
+    /// declaration, the S3 namespace, and only the members that are set, in
+    /// S3's element order (`ID`, `AllowedHeader`, `AllowedMethod`,
+    /// `AllowedOrigin`, `ExposeHeader`, `MaxAgeSeconds`). Values and their
+    /// order are kept.
+    ///
+    /// ```
+    /// use tower_s3_cors::{CorsConfiguration, CorsRule};
+    ///
+    /// let config = CorsConfiguration::new()
+    ///     .rule(CorsRule::new().allowed_origin("*").allowed_method("GET"));
+    /// assert_eq!(
+    ///     config.to_xml(),
+    ///     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+    ///      <CORSConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\
+    ///      <CORSRule><AllowedMethod>GET</AllowedMethod><AllowedOrigin>*</AllowedOrigin></CORSRule>\
+    ///      </CORSConfiguration>"
+    /// );
+    /// ```
+    #[cfg(feature = "xml")]
+    #[must_use]
+    pub fn to_xml(&self) -> String {
+        xml::write(self)
+    }
+
+    /// Writes the configuration in the AWS CLI/SDK's JSON shape,
+    /// `{"CORSRules": [...]}`, pretty-printed, with only the members that are
+    /// set.
+    ///
+    /// ```
+    /// use tower_s3_cors::{CorsConfiguration, CorsRule};
+    ///
+    /// let config = CorsConfiguration::new()
+    ///     .rule(CorsRule::new().allowed_origin("*").allowed_method("GET").max_age_seconds(0));
+    /// let json: serde_json::Value = serde_json::from_str(&config.to_json()).unwrap();
+    /// assert_eq!(
+    ///     json,
+    ///     serde_json::json!({"CORSRules": [
+    ///         {"AllowedMethods": ["GET"], "AllowedOrigins": ["*"], "MaxAgeSeconds": 0}
+    ///     ]})
+    /// );
+    /// ```
+    #[cfg(feature = "json")]
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        json::write(self)
+    }
+}

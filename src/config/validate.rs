@@ -1,0 +1,178 @@
+//! S3's `PutBucketCors` validation rules.
+
+use super::{ConfigError, ConfigErrorKind, CorsConfiguration, CorsRule};
+
+/// The most rules S3 accepts in one configuration.
+pub const MAX_RULES: usize = 100;
+/// The longest `ID` S3 accepts, in characters.
+pub const MAX_ID_CHARS: usize = 255;
+/// The largest document S3 accepts, in bytes (64 KiB).
+pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
+
+/// The five methods S3 accepts in `AllowedMethod`.
+pub(crate) const S3_METHODS: [&str; 5] = ["GET", "PUT", "HEAD", "POST", "DELETE"];
+
+/// How strictly a configuration is validated.
+///
+/// The default is S3's validation, byte for byte. Ordinary web applications
+/// that also need `PATCH` or their own methods opt in with
+/// [`allow_extended_methods`](Self::allow_extended_methods).
+///
+/// ```
+/// use tower_s3_cors::{CorsConfiguration, CorsRule, Validation};
+///
+/// let config = CorsConfiguration::new()
+///     .rule(CorsRule::new().allowed_origin("*").allowed_method("PATCH"));
+/// assert!(config.validate().is_err());
+/// assert!(config.validate_with(Validation::s3().allow_extended_methods()).is_ok());
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Validation {
+    extended_methods: bool,
+}
+
+impl Validation {
+    /// S3's validation: `AllowedMethod` is one of `GET PUT HEAD POST DELETE`.
+    #[must_use]
+    pub const fn s3() -> Self {
+        Self {
+            extended_methods: false,
+        }
+    }
+
+    /// Also accepts any valid HTTP method token (`PATCH`, `PROPFIND`, …) in
+    /// `AllowedMethod`, and in a preflight's `Access-Control-Request-Method`.
+    /// Methods are still compared byte for byte.
+    #[must_use]
+    pub const fn allow_extended_methods(mut self) -> Self {
+        self.extended_methods = true;
+        self
+    }
+
+    /// Whether methods beyond S3's five are accepted.
+    #[must_use]
+    pub const fn extended_methods(&self) -> bool {
+        self.extended_methods
+    }
+
+    /// Whether `method` is acceptable as an `AllowedMethod` (and as a
+    /// preflight's requested method) under this validation.
+    pub(crate) fn accepts_method(&self, method: &[u8]) -> bool {
+        if S3_METHODS.iter().any(|m| m.as_bytes() == method) {
+            return true;
+        }
+        self.extended_methods && is_token(method)
+    }
+}
+
+/// An RFC 9110 `token`: one or more `tchar`s.
+fn is_token(s: &[u8]) -> bool {
+    !s.is_empty()
+        && s.iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+impl CorsConfiguration {
+    /// Checks the configuration as S3's `PutBucketCors` does.
+    ///
+    /// Errors come in S3's order: the document's shape first (`MalformedXML`:
+    /// no rule, a rule without an origin or a method), then the number of
+    /// rules, then each rule in order (its `ID`, methods, origins, allowed
+    /// headers, expose headers).
+    ///
+    /// # Errors
+    ///
+    /// The first problem found, as a [`ConfigError`] that names the rule and
+    /// the field.
+    ///
+    /// ```
+    /// use tower_s3_cors::{ConfigErrorKind, CorsConfiguration};
+    ///
+    /// let err = CorsConfiguration::new().validate().unwrap_err();
+    /// assert_eq!(err.kind(), ConfigErrorKind::NoRules);
+    /// assert_eq!(err.s3_code(), "MalformedXML");
+    /// ```
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_with(Validation::s3())
+    }
+
+    /// Checks the configuration with the given [`Validation`].
+    ///
+    /// # Errors
+    ///
+    /// As for [`validate`](Self::validate).
+    pub fn validate_with(&self, validation: Validation) -> Result<(), ConfigError> {
+        if self.rules.is_empty() {
+            return Err(ConfigError::new(ConfigErrorKind::NoRules));
+        }
+        for (index, rule) in self.rules.iter().enumerate() {
+            check_shape(index, rule)?;
+        }
+        if self.rules.len() > MAX_RULES {
+            return Err(ConfigError::new(ConfigErrorKind::TooManyRules));
+        }
+        for (index, rule) in self.rules.iter().enumerate() {
+            check_rule(index, rule, validation)?;
+        }
+        Ok(())
+    }
+}
+
+fn check_shape(index: usize, rule: &CorsRule) -> Result<(), ConfigError> {
+    let fail = |kind, field| {
+        Err(ConfigError::new(kind)
+            .at_rule(index, rule.id.as_deref())
+            .with_field(field))
+    };
+    if rule.allowed_origins.is_empty() {
+        return fail(ConfigErrorKind::MissingAllowedOrigin, "AllowedOrigin");
+    }
+    if rule.allowed_methods.is_empty() {
+        return fail(ConfigErrorKind::MissingAllowedMethod, "AllowedMethod");
+    }
+    Ok(())
+}
+
+fn check_rule(index: usize, rule: &CorsRule, validation: Validation) -> Result<(), ConfigError> {
+    let fail = |kind, field, value: &str| {
+        Err(ConfigError::new(kind)
+            .at_rule(index, rule.id.as_deref())
+            .with_field(field)
+            .with_value(value))
+    };
+    if let Some(id) = &rule.id {
+        if id.chars().count() > MAX_ID_CHARS {
+            return fail(ConfigErrorKind::IdTooLong, "ID", id);
+        }
+    }
+    if let Some(method) = rule
+        .allowed_methods
+        .iter()
+        .find(|m| !validation.accepts_method(m.as_bytes()))
+    {
+        return fail(ConfigErrorKind::UnsupportedMethod, "AllowedMethod", method);
+    }
+    if let Some(origin) = rule.allowed_origins.iter().find(|o| wildcards(o) > 1) {
+        return fail(ConfigErrorKind::OriginWildcards, "AllowedOrigin", origin);
+    }
+    if let Some(header) = rule.allowed_headers.iter().find(|h| wildcards(h) > 1) {
+        return fail(ConfigErrorKind::HeaderWildcards, "AllowedHeader", header);
+    }
+    for header in &rule.expose_headers {
+        if wildcards(header) > 0 {
+            return fail(
+                ConfigErrorKind::ExposeHeaderWildcard,
+                "ExposeHeader",
+                header,
+            );
+        }
+        if http::HeaderValue::from_str(header).is_err() {
+            return fail(ConfigErrorKind::InvalidExposeHeader, "ExposeHeader", header);
+        }
+    }
+    Ok(())
+}
+
+fn wildcards(s: &str) -> usize {
+    s.bytes().filter(|&b| b == b'*').count()
+}

@@ -1,0 +1,222 @@
+//! [`Decision`]: what a policy says about one request.
+
+use std::fmt;
+use std::sync::Arc;
+
+use http::header::{
+    ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
+    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE,
+};
+use http::{HeaderMap, HeaderValue};
+
+use super::rule::CompiledRule;
+
+/// `Access-Control-Allow-Origin: *`.
+pub(crate) static WILDCARD: HeaderValue = HeaderValue::from_static("*");
+/// `Access-Control-Allow-Credentials: true`.
+static TRUE: HeaderValue = HeaderValue::from_static("true");
+
+/// The outcome of [`Policy::evaluate`](crate::Policy::evaluate): a matched
+/// rule with the headers to send, or the reason S3 refuses.
+///
+/// A `Decision` owns what it holds (the matched rule is shared, not copied):
+/// it can outlive the request and the policy handle it came from.
+#[derive(Clone, Debug)]
+#[must_use]
+pub enum Decision {
+    /// A rule matched.
+    Allowed(Allowed),
+    /// No rule matched, or the preflight was invalid.
+    Refused(Refusal),
+}
+
+impl Decision {
+    /// Whether a rule matched.
+    #[must_use]
+    pub fn is_allowed(&self) -> bool {
+        matches!(self, Self::Allowed(_))
+    }
+
+    /// The match, if a rule matched.
+    #[must_use]
+    pub fn allowed(&self) -> Option<&Allowed> {
+        match self {
+            Self::Allowed(allowed) => Some(allowed),
+            Self::Refused(_) => None,
+        }
+    }
+
+    /// The refusal, if no rule matched.
+    #[must_use]
+    pub fn refusal(&self) -> Option<Refusal> {
+        match self {
+            Self::Allowed(_) => None,
+            Self::Refused(refusal) => Some(*refusal),
+        }
+    }
+}
+
+/// A matched rule and the CORS headers of the answer (spec §2), ready to
+/// send: everything that depends only on the rule was built when the policy
+/// was compiled.
+#[derive(Clone)]
+#[must_use]
+pub struct Allowed {
+    rule: Arc<CompiledRule>,
+    index: usize,
+    origin: HeaderValue,
+    allow_headers: Option<HeaderValue>,
+}
+
+impl Allowed {
+    pub(crate) fn new(
+        rule: Arc<CompiledRule>,
+        index: usize,
+        request_origin: &HeaderValue,
+        allow_headers: Option<HeaderValue>,
+    ) -> Self {
+        let origin = if rule.any_origin {
+            WILDCARD.clone()
+        } else {
+            request_origin.clone()
+        };
+        Self {
+            rule,
+            index,
+            origin,
+            allow_headers,
+        }
+    }
+
+    /// The index (from 0, in document order) of the matched rule.
+    #[must_use]
+    pub fn rule_index(&self) -> usize {
+        self.index
+    }
+
+    /// The matched rule's `ID`, if it has one.
+    #[must_use]
+    pub fn rule_id(&self) -> Option<&str> {
+        self.rule.id.as_deref()
+    }
+
+    /// `Access-Control-Allow-Origin`: `*` when the rule lists the origin `*`,
+    /// else the request's `Origin`, byte for byte.
+    pub fn allow_origin(&self) -> &HeaderValue {
+        &self.origin
+    }
+
+    /// `Access-Control-Allow-Credentials: true`, sent only when the allowed
+    /// origin is not `*`.
+    #[must_use]
+    pub fn allow_credentials(&self) -> Option<&HeaderValue> {
+        (!self.rule.any_origin).then_some(&TRUE)
+    }
+
+    /// `Access-Control-Allow-Methods`: all the rule's methods, in document
+    /// order, joined by `", "`.
+    pub fn allow_methods(&self) -> &HeaderValue {
+        &self.rule.allow_methods
+    }
+
+    /// `Access-Control-Allow-Headers`: the requested header names, lower-cased,
+    /// joined by `", "`; only when the request listed some.
+    #[must_use]
+    pub fn allow_headers(&self) -> Option<&HeaderValue> {
+        self.allow_headers.as_ref()
+    }
+
+    /// `Access-Control-Expose-Headers`: the rule's `ExposeHeader`s as written,
+    /// joined by `", "`; only when the rule has some.
+    #[must_use]
+    pub fn expose_headers(&self) -> Option<&HeaderValue> {
+        self.rule.expose_headers.as_ref()
+    }
+
+    /// `Access-Control-Max-Age`: the rule's `MaxAgeSeconds`, when set.
+    #[must_use]
+    pub fn max_age(&self) -> Option<&HeaderValue> {
+        self.rule.max_age.as_ref()
+    }
+
+    /// Writes the CORS headers of this match into `headers`, replacing any
+    /// the response already had. `Vary` is left to the caller.
+    ///
+    /// ```
+    /// use http::{HeaderMap, HeaderValue, Method};
+    /// use tower_s3_cors::{CorsRequest, Decision, Policy};
+    ///
+    /// let policy = Policy::from_json(
+    ///     r#"[{"AllowedOrigins": ["https://app.example.com"], "AllowedMethods": ["GET"]}]"#,
+    /// )?;
+    /// let mut request = HeaderMap::new();
+    /// request.insert("origin", HeaderValue::from_static("https://app.example.com"));
+    /// let Decision::Allowed(allowed) = policy.evaluate(&CorsRequest::new(&Method::GET, &request).unwrap())
+    /// else { panic!("the rule matches") };
+    ///
+    /// let mut response = HeaderMap::new();
+    /// allowed.write_headers(&mut response);
+    /// assert_eq!(response["access-control-allow-origin"], "https://app.example.com");
+    /// assert_eq!(response["access-control-allow-credentials"], "true");
+    /// assert_eq!(response["access-control-allow-methods"], "GET");
+    /// assert!(response.get("access-control-max-age").is_none());
+    /// # Ok::<_, tower_s3_cors::ConfigError>(())
+    /// ```
+    pub fn write_headers(self, headers: &mut HeaderMap) {
+        headers.reserve(6);
+        if !self.rule.any_origin {
+            headers.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE.clone());
+        }
+        headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, self.origin);
+        headers.insert(
+            ACCESS_CONTROL_ALLOW_METHODS,
+            self.rule.allow_methods.clone(),
+        );
+        if let Some(value) = self.allow_headers {
+            headers.insert(ACCESS_CONTROL_ALLOW_HEADERS, value);
+        }
+        if let Some(value) = &self.rule.expose_headers {
+            headers.insert(ACCESS_CONTROL_EXPOSE_HEADERS, value.clone());
+        }
+        if let Some(value) = &self.rule.max_age {
+            headers.insert(ACCESS_CONTROL_MAX_AGE, value.clone());
+        }
+    }
+}
+
+impl fmt::Debug for Allowed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Allowed")
+            .field("rule_index", &self.index)
+            .field("rule_id", &self.rule.id)
+            .field("allow_origin", &self.origin)
+            .field("allow_headers", &self.allow_headers)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a policy refused a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// A preflight without `Access-Control-Request-Method`: S3 answers
+    /// `400 BadRequest`.
+    MissingRequestMethod,
+    /// A preflight whose `Access-Control-Request-Method` is not a method S3
+    /// knows (`GET PUT HEAD POST DELETE`, byte for byte): `400 BadRequest`.
+    InvalidRequestMethod,
+    /// No rule allows this origin, method and these headers together: a
+    /// preflight gets `403 AccessForbidden`, an actual request no CORS
+    /// headers.
+    NoRuleMatched,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::MissingRequestMethod => "preflight without Access-Control-Request-Method",
+            Self::InvalidRequestMethod => "invalid Access-Control-Request-Method",
+            Self::NoRuleMatched => "no CORS rule matched",
+        })
+    }
+}

@@ -1,0 +1,165 @@
+//! [`Explanation`]: rule-by-rule reasons, for logs, tests and tools.
+
+use std::fmt;
+
+use super::decision::Refusal;
+
+/// Why each rule of a policy did or did not match one request, from
+/// [`Policy::explain`](crate::Policy::explain).
+///
+/// The walk is the one [`Policy::evaluate`](crate::Policy::evaluate) makes,
+/// without its shortcuts: every rule in document order up to the first that
+/// matches. The layer attaches an `Explanation` to the extensions of every
+/// response it refuses, so outer layers can log it.
+///
+/// ```
+/// use http::{HeaderMap, HeaderValue, Method};
+/// use tower_s3_cors::{CorsRequest, Policy, RuleOutcome};
+///
+/// let policy = Policy::from_json(r#"[
+///     {"AllowedOrigins": ["https://a.example"], "AllowedMethods": ["GET"]},
+///     {"AllowedOrigins": ["*"], "AllowedMethods": ["PUT"]}
+/// ]"#)?;
+/// let mut headers = HeaderMap::new();
+/// headers.insert("origin", HeaderValue::from_static("https://b.example"));
+/// headers.insert("access-control-request-method", HeaderValue::from_static("GET"));
+/// let request = CorsRequest::new(&Method::OPTIONS, &headers).unwrap();
+///
+/// let explanation = policy.explain(&request);
+/// assert_eq!(explanation.matched_rule(), None);
+/// let outcomes: Vec<_> = explanation.rules().iter().map(|r| r.outcome().clone()).collect();
+/// assert_eq!(outcomes, [RuleOutcome::OriginNotAllowed, RuleOutcome::MethodNotAllowed]);
+/// assert_eq!(
+///     explanation.to_string(),
+///     r#"origin "https://b.example", method "GET": no CORS rule matched (rule #1: origin not allowed; rule #2: method not allowed)"#
+/// );
+/// # Ok::<_, tower_s3_cors::ConfigError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Explanation {
+    pub(crate) origin: String,
+    pub(crate) method: Option<String>,
+    pub(crate) refusal: Option<Refusal>,
+    pub(crate) rules: Vec<RuleVerdict>,
+}
+
+impl Explanation {
+    /// The request's `Origin`, as text (invalid UTF-8 replaced).
+    #[must_use]
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The method that was matched (see
+    /// [`CorsRequest::matched_method`](crate::CorsRequest::matched_method)).
+    #[must_use]
+    pub fn method(&self) -> Option<&str> {
+        self.method.as_deref()
+    }
+
+    /// The refusal, or `None` when a rule matched.
+    #[must_use]
+    pub fn refusal(&self) -> Option<Refusal> {
+        self.refusal
+    }
+
+    /// The index of the rule that matched, if one did.
+    #[must_use]
+    pub fn matched_rule(&self) -> Option<usize> {
+        self.rules
+            .iter()
+            .find(|r| r.outcome == RuleOutcome::Matched)
+            .map(|r| r.index)
+    }
+
+    /// One verdict per rule walked, in document order. Empty when the
+    /// request was refused before any rule was looked at (an invalid
+    /// preflight).
+    #[must_use]
+    pub fn rules(&self) -> &[RuleVerdict] {
+        &self.rules
+    }
+}
+
+impl fmt::Display for Explanation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "origin {:?}", self.origin)?;
+        if let Some(method) = &self.method {
+            write!(f, ", method {method:?}")?;
+        }
+        match self.refusal {
+            Some(refusal) => write!(f, ": {refusal}")?,
+            None => f.write_str(": allowed")?,
+        }
+        if !self.rules.is_empty() {
+            f.write_str(" (")?;
+            for (i, rule) in self.rules.iter().enumerate() {
+                if i > 0 {
+                    f.write_str("; ")?;
+                }
+                write!(f, "{rule}")?;
+            }
+            f.write_str(")")?;
+        }
+        Ok(())
+    }
+}
+
+/// What one rule made of the request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleVerdict {
+    pub(crate) index: usize,
+    pub(crate) id: Option<String>,
+    pub(crate) outcome: RuleOutcome,
+}
+
+impl RuleVerdict {
+    /// The rule's index, from 0.
+    #[must_use]
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The rule's `ID`, if it has one.
+    #[must_use]
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+
+    /// What the rule made of the request.
+    #[must_use]
+    pub fn outcome(&self) -> &RuleOutcome {
+        &self.outcome
+    }
+}
+
+impl fmt::Display for RuleVerdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "rule #{}", self.index + 1)?;
+        if let Some(id) = &self.id {
+            write!(f, " (ID {id:?})")?;
+        }
+        match &self.outcome {
+            RuleOutcome::Matched => f.write_str(": matched"),
+            RuleOutcome::OriginNotAllowed => f.write_str(": origin not allowed"),
+            RuleOutcome::MethodNotAllowed => f.write_str(": method not allowed"),
+            RuleOutcome::HeaderNotAllowed(name) => write!(f, ": header {name:?} not allowed"),
+        }
+    }
+}
+
+/// What one rule made of a request. Checks run in this order: origin, method,
+/// headers; the first that fails is reported.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RuleOutcome {
+    /// The rule matched: it decides the request.
+    Matched,
+    /// No `AllowedOrigin` matches the request's `Origin`.
+    OriginNotAllowed,
+    /// The origin matched, but no `AllowedMethod` is the request's method.
+    MethodNotAllowed,
+    /// Origin and method matched, but this requested header name (as sent)
+    /// matches no `AllowedHeader`.
+    HeaderNotAllowed(String),
+}

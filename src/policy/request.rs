@@ -1,0 +1,127 @@
+//! [`CorsRequest`]: the parts of an HTTP request that CORS evaluation reads.
+
+use http::header::{ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, GetAll, ORIGIN};
+use http::{HeaderMap, HeaderValue, Method};
+
+/// A view of a cross-origin request: its `Origin`, its method, and the
+/// `Access-Control-Request-Method` and `Access-Control-Request-Headers` it
+/// carries. Built without allocating; borrows the request's headers.
+///
+/// ```
+/// use http::{HeaderMap, HeaderValue, Method};
+/// use tower_s3_cors::CorsRequest;
+///
+/// let mut headers = HeaderMap::new();
+/// assert!(CorsRequest::new(&Method::GET, &headers).is_none(), "no Origin: not CORS");
+///
+/// headers.insert("origin", HeaderValue::from_static("https://app.example.com"));
+/// headers.insert("access-control-request-method", HeaderValue::from_static("PUT"));
+/// let request = CorsRequest::new(&Method::OPTIONS, &headers).unwrap();
+/// assert!(request.is_preflight());
+/// assert_eq!(request.origin(), "https://app.example.com");
+/// assert_eq!(request.matched_method(), Some(&b"PUT"[..]));
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct CorsRequest<'a> {
+    origin: &'a HeaderValue,
+    method: &'a Method,
+    request_method: Option<&'a HeaderValue>,
+    request_headers: RequestedHeaders<'a>,
+}
+
+impl<'a> CorsRequest<'a> {
+    /// Reads a request's method and headers. `None` when the request has no
+    /// `Origin` (or an empty one): it is not a CORS request.
+    #[must_use]
+    pub fn new(method: &'a Method, headers: &'a HeaderMap) -> Option<Self> {
+        let origin = headers.get(ORIGIN).filter(|v| !v.is_empty())?;
+        Some(Self {
+            origin,
+            method,
+            request_method: headers.get(ACCESS_CONTROL_REQUEST_METHOD),
+            request_headers: RequestedHeaders::new(headers),
+        })
+    }
+
+    /// Whether this is a preflight: S3 treats every `OPTIONS` request as one.
+    #[must_use]
+    pub fn is_preflight(&self) -> bool {
+        *self.method == Method::OPTIONS
+    }
+
+    /// The `Origin` header.
+    #[must_use]
+    pub fn origin(&self) -> &'a HeaderValue {
+        self.origin
+    }
+
+    /// The request's own method.
+    #[must_use]
+    pub fn method(&self) -> &'a Method {
+        self.method
+    }
+
+    /// The `Access-Control-Request-Method` header, if any.
+    #[must_use]
+    pub fn request_method(&self) -> Option<&'a HeaderValue> {
+        self.request_method
+    }
+
+    /// The method rules are matched against: for a preflight the
+    /// `Access-Control-Request-Method` (`None` when it is missing); for an
+    /// actual request that header when present (as S3 does), else the
+    /// request's own method.
+    #[must_use]
+    pub fn matched_method(&self) -> Option<&'a [u8]> {
+        match self.request_method {
+            Some(m) => Some(m.as_bytes()),
+            None if self.is_preflight() => None,
+            None => Some(self.method.as_str().as_bytes()),
+        }
+    }
+
+    /// The header names listed in `Access-Control-Request-Headers`: split on
+    /// `,`, trimmed, empty items dropped, in request order, case as sent.
+    pub fn requested_headers(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.request_headers.names()
+    }
+
+    pub(crate) fn request_headers(&self) -> RequestedHeaders<'a> {
+        self.request_headers
+    }
+}
+
+/// The `Access-Control-Request-Headers` lines of a request. One line, the
+/// common case, is kept directly so it can be walked again per rule without
+/// another header-map lookup.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum RequestedHeaders<'a> {
+    None,
+    One(&'a HeaderValue),
+    Many(&'a HeaderMap),
+}
+
+impl<'a> RequestedHeaders<'a> {
+    fn new(headers: &'a HeaderMap) -> Self {
+        let mut all = headers.get_all(ACCESS_CONTROL_REQUEST_HEADERS).iter();
+        match (all.next(), all.next()) {
+            (None, _) => Self::None,
+            (Some(one), None) => Self::One(one),
+            (Some(_), Some(_)) => Self::Many(headers),
+        }
+    }
+
+    /// The requested names, trimmed, without empty items.
+    pub(crate) fn names(self) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let (one, many): (Option<&'a HeaderValue>, Option<GetAll<'a, HeaderValue>>) = match self {
+            Self::None => (None, None),
+            Self::One(value) => (Some(value), None),
+            Self::Many(headers) => (None, Some(headers.get_all(ACCESS_CONTROL_REQUEST_HEADERS))),
+        };
+        one.into_iter()
+            .chain(many.into_iter().flat_map(GetAll::into_iter))
+            .flat_map(|value| value.as_bytes().split(|&b| b == b','))
+            .map(<[u8]>::trim_ascii)
+            .filter(|name| !name.is_empty())
+    }
+}

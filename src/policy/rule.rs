@@ -1,0 +1,127 @@
+//! [`CompiledRule`]: one rule, ready to match, with its answer precomputed.
+
+use http::HeaderValue;
+
+use super::pattern::{Case, Pattern};
+use super::request::RequestedHeaders;
+use crate::config::{ConfigError, ConfigErrorKind, CorsRule};
+
+/// One `CORSRule`, compiled: patterns split and lower-cased, methods as a bit
+/// set, and the header values of a matched answer built once.
+#[derive(Debug)]
+pub(crate) struct CompiledRule {
+    pub(crate) id: Option<String>,
+    pub(crate) origins: Box<[Pattern]>,
+    /// The rule lists the origin `*`: the answer is `Access-Control-Allow-Origin: *`.
+    pub(crate) any_origin: bool,
+    methods: MethodSet,
+    headers: Box<[Pattern]>,
+    pub(crate) allow_methods: HeaderValue,
+    pub(crate) expose_headers: Option<HeaderValue>,
+    pub(crate) max_age: Option<HeaderValue>,
+}
+
+impl CompiledRule {
+    /// Compiles a rule that has passed validation.
+    pub(crate) fn compile(index: usize, rule: &CorsRule) -> Result<Self, ConfigError> {
+        let header_value = |field: &'static str, list: &[String]| {
+            HeaderValue::from_str(&list.join(", ")).map_err(|_| {
+                ConfigError::new(ConfigErrorKind::InvalidExposeHeader)
+                    .at_rule(index, rule.id.as_deref())
+                    .with_field(field)
+                    .with_value(list.join(", "))
+            })
+        };
+        let origins = rule
+            .allowed_origins
+            .iter()
+            .map(|o| Pattern::new(o, Case::Sensitive))
+            .collect::<Box<[_]>>();
+        Ok(Self {
+            id: rule.id.clone(),
+            any_origin: origins.contains(&Pattern::Any),
+            origins,
+            methods: MethodSet::new(&rule.allowed_methods),
+            headers: rule
+                .allowed_headers
+                .iter()
+                .map(|h| Pattern::new(h, Case::Insensitive))
+                .collect(),
+            allow_methods: header_value("AllowedMethod", &rule.allowed_methods)?,
+            expose_headers: if rule.expose_headers.is_empty() {
+                None
+            } else {
+                Some(header_value("ExposeHeader", &rule.expose_headers)?)
+            },
+            max_age: rule.max_age_seconds.map(HeaderValue::from),
+        })
+    }
+
+    #[inline]
+    pub(crate) fn allows_origin(&self, origin: &[u8]) -> bool {
+        self.origins
+            .iter()
+            .any(|p| p.matches(origin, Case::Sensitive))
+    }
+
+    #[inline]
+    pub(crate) fn allows_method(&self, method: &[u8]) -> bool {
+        self.methods.contains(method)
+    }
+
+    /// The first requested header name no `AllowedHeader` admits.
+    #[inline]
+    pub(crate) fn refused_header<'a>(&self, requested: RequestedHeaders<'a>) -> Option<&'a [u8]> {
+        requested.names().find(|name| {
+            !self
+                .headers
+                .iter()
+                .any(|p| p.matches(name, Case::Insensitive))
+        })
+    }
+}
+
+/// A rule's methods: S3's five as bits, anything else (extended methods) in a
+/// short list.
+#[derive(Debug)]
+struct MethodSet {
+    bits: u8,
+    others: Box<[Box<[u8]>]>,
+}
+
+impl MethodSet {
+    fn new(methods: &[String]) -> Self {
+        let mut bits = 0;
+        let mut others = Vec::new();
+        for method in methods {
+            match s3_method_bit(method.as_bytes()) {
+                Some(bit) => bits |= bit,
+                None => others.push(method.as_bytes().into()),
+            }
+        }
+        Self {
+            bits,
+            others: others.into(),
+        }
+    }
+
+    #[inline]
+    fn contains(&self, method: &[u8]) -> bool {
+        match s3_method_bit(method) {
+            Some(bit) => self.bits & bit != 0,
+            None => self.others.iter().any(|m| **m == *method),
+        }
+    }
+}
+
+#[inline]
+fn s3_method_bit(method: &[u8]) -> Option<u8> {
+    Some(match method {
+        b"GET" => 1,
+        b"PUT" => 2,
+        b"HEAD" => 4,
+        b"POST" => 8,
+        b"DELETE" => 16,
+        _ => return None,
+    })
+}
