@@ -2,9 +2,6 @@
 
 use std::fmt;
 
-/// The S3 namespace URI of `CORSConfiguration` documents.
-pub(crate) const S3_XML_NAMESPACE: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
-
 /// The S3 message that goes with every `MalformedXML` error.
 const MALFORMED_XML_MESSAGE: &str =
     "The XML you provided was not well-formed or did not validate against our published schema";

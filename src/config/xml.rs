@@ -9,9 +9,11 @@ use quick_xml::NsReader;
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 
-use super::error::S3_XML_NAMESPACE;
 use super::{ConfigError, ConfigErrorKind, CorsConfiguration, CorsRule};
 use crate::xml_text::escape_into;
+
+/// The S3 namespace URI of `CORSConfiguration` documents.
+const S3_XML_NAMESPACE: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
 
 /// Which member of a rule an element fills.
 #[derive(Clone, Copy)]
