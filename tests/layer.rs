@@ -1,0 +1,379 @@
+//! Layer behaviour beyond the recorded vectors: explanations in extensions,
+//! request IDs in error bodies, forwarding `OPTIONS`, per-bucket sources,
+//! bodies and headers of the layer's own answers.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body::Body as _;
+use http_body_util::{BodyExt, Full};
+use tower::{Layer, ServiceExt, service_fn};
+use tower_s3_cors::{
+    AmzRequestIds, Buckets, Explanation, Policy, PolicySource, Refusal, RuleOutcome, S3CorsLayer,
+    SharedPolicy,
+};
+
+const RULES: &str = r#"[
+    {"ID": "uploads", "AllowedOrigins": ["https://app.example"], "AllowedMethods": ["PUT"], "AllowedHeaders": ["x-amz-*"]},
+    {"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}
+]"#;
+
+fn echo_service() -> impl tower::Service<
+    Request<Full<Bytes>>,
+    Response = Response<Full<Bytes>>,
+    Error = Infallible,
+    Future = impl Send,
+> + Clone {
+    service_fn(|req: Request<Full<Bytes>>| async move {
+        let text = format!("{} {}", req.method(), req.uri().path());
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(text))))
+    })
+}
+
+fn request(method: Method, uri: &str, headers: &[(&str, &str)]) -> Request<Full<Bytes>> {
+    let mut builder = Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    builder.body(Full::new(Bytes::new())).unwrap()
+}
+
+async fn send<P: PolicySource + Clone + Send + Sync + 'static>(
+    layer: S3CorsLayer<P>,
+    request: Request<Full<Bytes>>,
+) -> (http::response::Parts, Bytes) {
+    let response = layer.layer(echo_service()).oneshot(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    (parts, body.collect().await.unwrap().to_bytes())
+}
+
+#[tokio::test]
+async fn refused_preflight_carries_the_explanation_in_its_extensions() {
+    let layer = S3CorsLayer::new(SharedPolicy::from_json(RULES).unwrap());
+    let (parts, _) = send(
+        layer,
+        request(
+            Method::OPTIONS,
+            "/k",
+            &[
+                ("origin", "https://app.example"),
+                ("access-control-request-method", "PUT"),
+                (
+                    "access-control-request-headers",
+                    "x-amz-date, authorization",
+                ),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(parts.status, StatusCode::FORBIDDEN);
+    let explanation = parts
+        .extensions
+        .get::<Explanation>()
+        .expect("explanation attached");
+    assert_eq!(explanation.refusal(), Some(Refusal::NoRuleMatched));
+    assert_eq!(explanation.rules()[0].id(), Some("uploads"));
+    assert_eq!(
+        explanation.rules()[0].outcome(),
+        &RuleOutcome::HeaderNotAllowed("authorization".into())
+    );
+    assert_eq!(
+        explanation.rules()[1].outcome(),
+        &RuleOutcome::MethodNotAllowed
+    );
+}
+
+#[tokio::test]
+async fn unmatched_actual_request_carries_the_explanation_and_no_cors_headers() {
+    let layer = S3CorsLayer::new(SharedPolicy::from_json(RULES).unwrap());
+    let (parts, body) = send(
+        layer,
+        request(Method::DELETE, "/k", &[("origin", "https://app.example")]),
+    )
+    .await;
+    assert_eq!(parts.status, StatusCode::OK);
+    assert_eq!(body, "DELETE /k", "the inner service answered");
+    assert!(parts.headers.get("access-control-allow-origin").is_none());
+    let explanation = parts.extensions.get::<Explanation>().unwrap();
+    assert_eq!(explanation.method(), Some("DELETE"));
+    assert_eq!(explanation.matched_rule(), None);
+}
+
+#[tokio::test]
+async fn invalid_request_method_answers_400_with_the_value() {
+    let layer = S3CorsLayer::new(SharedPolicy::from_json(RULES).unwrap());
+    for (acrm, shown) in [
+        (Some("get"), "get"),
+        (Some("PATCH"), "PATCH"),
+        (None, "null"),
+    ] {
+        let mut headers = vec![("origin", "https://app.example")];
+        if let Some(acrm) = acrm {
+            headers.push(("access-control-request-method", acrm));
+        }
+        let (parts, body) = send(layer.clone(), request(Method::OPTIONS, "/k", &headers)).await;
+        assert_eq!(parts.status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            body,
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>BadRequest</Code>\
+                 <Message>Invalid Access-Control-Request-Method: {shown}</Message></Error>"
+            )
+        );
+        let refusal = parts.extensions.get::<Explanation>().unwrap().refusal();
+        let expected = if acrm.is_some() {
+            Refusal::InvalidRequestMethod
+        } else {
+            Refusal::MissingRequestMethod
+        };
+        assert_eq!(refusal, Some(expected));
+    }
+}
+
+#[tokio::test]
+async fn request_ids_from_the_extension_appear_in_error_bodies_and_headers() {
+    let layer = S3CorsLayer::new(SharedPolicy::empty());
+    let mut req = request(
+        Method::OPTIONS,
+        "/k",
+        &[
+            ("origin", "https://app.example"),
+            ("access-control-request-method", "GET"),
+        ],
+    );
+    req.extensions_mut()
+        .insert(AmzRequestIds::new("REQ123", "host<&>id"));
+    let (parts, body) = send(layer, req).await;
+    assert_eq!(parts.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        body,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessForbidden</Code>\
+         <Message>CORSResponse: CORS is not enabled for this bucket.</Message>\
+         <Method>GET</Method><ResourceType>BUCKET</ResourceType>\
+         <RequestId>REQ123</RequestId><HostId>host&lt;&amp;&gt;id</HostId></Error>"
+    );
+    assert_eq!(parts.headers["x-amz-request-id"], "REQ123");
+    assert_eq!(parts.headers["x-amz-id-2"], "host<&>id");
+}
+
+#[tokio::test]
+async fn options_without_origin_can_be_forwarded_to_the_inner_service() {
+    let cors = SharedPolicy::from_json(RULES).unwrap();
+    let (parts, _) = send(
+        S3CorsLayer::new(cors.clone()),
+        request(Method::OPTIONS, "/k", &[]),
+    )
+    .await;
+    assert_eq!(
+        parts.status,
+        StatusCode::BAD_REQUEST,
+        "S3 answers it itself by default"
+    );
+
+    let forwarding = S3CorsLayer::new(cors).forward_options_without_origin(true);
+    let (parts, body) = send(forwarding.clone(), request(Method::OPTIONS, "/k", &[])).await;
+    assert_eq!(parts.status, StatusCode::OK);
+    assert_eq!(body, "OPTIONS /k");
+    assert!(
+        parts.headers.get("vary").is_some(),
+        "still a response of a configured resource"
+    );
+    // With an Origin it is still a preflight.
+    let (parts, _) = send(
+        forwarding,
+        request(
+            Method::OPTIONS,
+            "/k",
+            &[
+                ("origin", "https://x"),
+                ("access-control-request-method", "GET"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(parts.headers["access-control-allow-origin"], "*");
+}
+
+#[tokio::test]
+async fn layer_answers_have_exact_size_hints_and_end() {
+    let service = S3CorsLayer::new(SharedPolicy::from_json(RULES).unwrap()).layer(echo_service());
+    let ok = service
+        .clone()
+        .oneshot(request(
+            Method::OPTIONS,
+            "/k",
+            &[
+                ("origin", "https://x"),
+                ("access-control-request-method", "GET"),
+            ],
+        ))
+        .await
+        .unwrap();
+    assert!(ok.body().is_end_stream());
+    assert_eq!(ok.body().size_hint().exact(), Some(0));
+    let refused = service
+        .oneshot(request(
+            Method::OPTIONS,
+            "/k",
+            &[
+                ("origin", "https://x"),
+                ("access-control-request-method", "PUT"),
+            ],
+        ))
+        .await
+        .unwrap();
+    let length: u64 = refused.headers()["content-length"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(refused.body().size_hint().exact(), Some(length));
+    assert!(!refused.body().is_end_stream());
+}
+
+#[tokio::test]
+async fn a_fixed_policy_is_a_source_too() {
+    let layer = S3CorsLayer::new(Policy::from_json(RULES).unwrap());
+    let (parts, _) = send(layer, request(Method::GET, "/", &[("origin", "https://x")])).await;
+    assert_eq!(parts.headers["access-control-allow-origin"], "*");
+}
+
+#[tokio::test]
+async fn buckets_are_added_configured_and_removed_at_run_time() {
+    let buckets = Buckets::path_style();
+    let layer = S3CorsLayer::new(buckets.clone());
+    let preflight = |uri: &str| {
+        request(
+            Method::OPTIONS,
+            uri,
+            &[
+                ("origin", "https://x"),
+                ("access-control-request-method", "GET"),
+            ],
+        )
+    };
+    let message = |body: Bytes| {
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        body.split("<Message>")
+            .nth(1)
+            .unwrap()
+            .split("</Message>")
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+
+    let (parts, body) = send(layer.clone(), preflight("/media/a.png")).await;
+    assert_eq!(parts.status, StatusCode::FORBIDDEN);
+    assert_eq!(message(body), "CORSResponse: Bucket not found");
+
+    let media = buckets.create("media");
+    let (_, body) = send(layer.clone(), preflight("/media/a.png")).await;
+    assert_eq!(
+        message(body),
+        "CORSResponse: CORS is not enabled for this bucket."
+    );
+
+    media.store_json(RULES).unwrap();
+    let (parts, _) = send(layer.clone(), preflight("/media/a.png")).await;
+    assert_eq!(parts.status, StatusCode::OK);
+    let (parts, body) = send(
+        layer.clone(),
+        request(
+            Method::OPTIONS,
+            "/media",
+            &[
+                ("origin", "https://x"),
+                ("access-control-request-method", "PUT"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(parts.status, StatusCode::FORBIDDEN);
+    assert!(
+        String::from_utf8(body.to_vec())
+            .unwrap()
+            .contains("<ResourceType>BUCKET</ResourceType>")
+    );
+
+    assert!(
+        buckets.remove("MEDIA").is_some(),
+        "names are case-insensitive"
+    );
+    let (_, body) = send(layer, preflight("/media/a.png")).await;
+    assert_eq!(message(body), "CORSResponse: Bucket not found");
+}
+
+#[tokio::test]
+async fn virtual_hosted_buckets_come_from_the_host() {
+    let buckets = Buckets::virtual_hosted("s3.example.test");
+    buckets.create("media").store_json(RULES).unwrap();
+    let resolve = |host: &str, path: &str| {
+        let req = Request::builder()
+            .uri(path)
+            .header("host", host)
+            .body(())
+            .unwrap();
+        buckets
+            .locate(&tower_s3_cors::RequestHead::new(&req))
+            .map(|(b, k)| (b.to_owned(), k.to_owned()))
+    };
+    assert_eq!(
+        resolve("media.s3.example.test", "/a.png"),
+        Some(("media".into(), "/a.png".into()))
+    );
+    assert_eq!(
+        resolve("media.s3.example.test:9000", "/"),
+        Some(("media".into(), "/".into()))
+    );
+    assert_eq!(
+        resolve("MEDIA.S3.Example.Test", "/x"),
+        Some(("MEDIA".into(), "/x".into()))
+    );
+    assert_eq!(
+        resolve("s3.example.test", "/media/a.png"),
+        Some(("media".into(), "/a.png".into()))
+    );
+    assert_eq!(
+        resolve("s3.example.test:443", "/media"),
+        Some(("media".into(), "".into()))
+    );
+    assert_eq!(resolve("media.other.test", "/a.png"), None);
+    assert_eq!(resolve(".s3.example.test", "/a.png"), None);
+    assert_eq!(resolve("xs3.example.test", "/a.png"), None);
+    assert_eq!(resolve("[::1]:9000", "/a.png"), None);
+
+    let layer = S3CorsLayer::new(buckets);
+    let mut req = request(Method::GET, "/a.png", &[("origin", "https://x")]);
+    req.headers_mut()
+        .insert("host", "Media.s3.example.test".parse().unwrap());
+    let (parts, _) = send(layer, req).await;
+    assert_eq!(parts.headers["access-control-allow-origin"], "*");
+}
+
+#[tokio::test]
+async fn headers_the_inner_service_set_are_replaced_not_duplicated() {
+    let service = S3CorsLayer::new(SharedPolicy::from_json(RULES).unwrap()).layer(service_fn(
+        |_req: Request<Full<Bytes>>| async {
+            let mut response = Response::new(Full::new(Bytes::new()));
+            response.headers_mut().insert(
+                "access-control-allow-origin",
+                "https://stale.example".parse().unwrap(),
+            );
+            Ok::<_, Infallible>(response)
+        },
+    ));
+    let response = service
+        .oneshot(request(Method::GET, "/k", &[("origin", "https://x")]))
+        .await
+        .unwrap();
+    let values: Vec<_> = response
+        .headers()
+        .get_all("access-control-allow-origin")
+        .iter()
+        .collect();
+    assert_eq!(values, ["*"]);
+}
