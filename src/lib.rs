@@ -110,6 +110,7 @@
 //! |---|---|---|
 //! | `xml` | yes | S3's XML documents (`from_xml`, `to_xml`, `store_xml`), through `quick-xml` |
 //! | `json` | yes | the AWS CLI and console JSON shapes (`from_json`, `to_json`, `store_json`), through `serde_json` |
+//! | `admin` | no | [`admin`]: S3's `?cors` sub-resource (`PutBucketCors`, `GetBucketCors`, `DeleteBucketCors`) as a layer, with `Content-MD5` checks |
 //! | `tracing` | no | a debug event per refused request with its [`Explanation`], info events on policy swaps |
 //!
 //! # Differences from S3
@@ -123,6 +124,8 @@
 //! [tower]: https://docs.rs/tower
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "admin")]
+pub mod admin;
 mod body;
 pub mod config;
 pub mod future;
@@ -134,6 +137,8 @@ mod source;
 mod vary;
 mod xml_text;
 
+#[cfg(feature = "admin")]
+pub use admin::{CorsAdmin, CorsAdminLayer};
 pub use body::ResponseBody;
 pub use config::{
     ConfigError, ConfigErrorKind, CorsConfiguration, CorsRule, DocumentFormat, Validation,

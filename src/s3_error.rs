@@ -67,6 +67,8 @@ pub(crate) struct S3Error<'a> {
     pub(crate) message: &'a str,
     /// The `<Method>` and `<ResourceType>` elements, when S3 sends them.
     pub(crate) method_and_resource: Option<(&'a [u8], ResourceType)>,
+    /// The `<BucketName>` element (`NoSuchCORSConfiguration`).
+    pub(crate) bucket_name: Option<&'a str>,
     pub(crate) ids: Option<&'a AmzRequestIds>,
 }
 
@@ -86,6 +88,11 @@ impl S3Error<'_> {
             xml.push_str("</Method><ResourceType>");
             xml.push_str(resource.as_str());
             xml.push_str("</ResourceType>");
+        }
+        if let Some(bucket) = self.bucket_name {
+            xml.push_str("<BucketName>");
+            escape_into(&mut xml, bucket);
+            xml.push_str("</BucketName>");
         }
         if let Some(ids) = self.ids {
             xml.push_str("<RequestId>");

@@ -168,6 +168,7 @@ impl<S, P: PolicySource> S3Cors<S, P> {
                 code,
                 message,
                 method_and_resource: resource.map(|r| (method_element, r)),
+                bucket_name: None,
                 ids,
             }
             .into_response()

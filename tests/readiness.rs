@@ -11,6 +11,7 @@ use tower_s3_cors::{S3CorsLayer, SharedPolicy};
 use tower_test::mock;
 
 type Mock = mock::Mock<Request<&'static str>, Response<&'static str>>;
+type Handle = mock::Handle<Request<&'static str>, Response<&'static str>>;
 
 fn policy() -> SharedPolicy {
     SharedPolicy::from_json(
@@ -19,10 +20,7 @@ fn policy() -> SharedPolicy {
     .unwrap()
 }
 
-fn spawn() -> (
-    mock::Spawn<tower_s3_cors::S3Cors<Mock>>,
-    mock::Handle<Request<&'static str>, Response<&'static str>>,
-) {
+fn spawn() -> (mock::Spawn<tower_s3_cors::S3Cors<Mock>>, Handle) {
     mock::spawn_layer(S3CorsLayer::new(policy()))
 }
 
@@ -38,7 +36,10 @@ fn request(method: Method, headers: &[(&str, &str)]) -> Request<&'static str> {
 async fn poll_ready_forwards_the_inner_backpressure() {
     let (mut service, mut handle) = spawn();
     handle.allow(0);
-    assert!(service.poll_ready().is_pending(), "inner not ready: layer not ready");
+    assert!(
+        service.poll_ready().is_pending(),
+        "inner not ready: layer not ready"
+    );
     handle.allow(1);
     assert!(service.is_woken(), "the inner wake-up reaches the caller");
     assert!(matches!(service.poll_ready(), Poll::Ready(Ok(()))));
@@ -62,19 +63,31 @@ async fn preflight_is_answered_without_calling_the_inner_service() {
     let response = service
         .call(request(
             Method::OPTIONS,
-            &[("origin", "https://app.example"), ("access-control-request-method", "PUT")],
+            &[
+                ("origin", "https://app.example"),
+                ("access-control-request-method", "PUT"),
+            ],
         ))
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["access-control-allow-methods"], "GET, PUT");
-    assert!(handle.poll_request().is_pending(), "the inner service saw no request");
+    assert_eq!(
+        response.headers()["access-control-allow-methods"],
+        "GET, PUT"
+    );
+    assert!(
+        handle.poll_request().is_pending(),
+        "the inner service saw no request"
+    );
 
     // Refused preflights do not reach it either.
     let response = service
         .call(request(
             Method::OPTIONS,
-            &[("origin", "https://evil.example"), ("access-control-request-method", "PUT")],
+            &[
+                ("origin", "https://evil.example"),
+                ("access-control-request-method", "PUT"),
+            ],
         ))
         .await
         .unwrap();
@@ -93,12 +106,23 @@ async fn actual_request_reaches_the_inner_service_once_and_gets_headers() {
 
     let (seen, send) = handle.next_request().await.unwrap();
     assert_eq!(seen.method(), Method::GET);
-    assert_eq!(seen.headers()["origin"], "https://app.example", "the request is passed as is");
+    assert_eq!(
+        seen.headers()["origin"],
+        "https://app.example",
+        "the request is passed as is"
+    );
     send.send_response(Response::builder().status(503).body("down").unwrap());
 
     let response = future.await.unwrap();
-    assert_eq!(response.status(), 503, "error statuses keep their CORS headers");
-    assert_eq!(response.headers()["access-control-allow-origin"], "https://app.example");
+    assert_eq!(
+        response.status(),
+        503,
+        "error statuses keep their CORS headers"
+    );
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
     assert!(handle.poll_request().is_pending(), "exactly one inner call");
 }
 
@@ -112,7 +136,12 @@ async fn refused_actual_request_still_reaches_the_inner_service() {
     send.send_response(Response::new("stored"));
     let response = future.await.unwrap();
     assert_eq!(response.status(), 200);
-    assert!(response.headers().get("access-control-allow-origin").is_none());
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -133,7 +162,11 @@ fn layer_service_and_future_are_send_sync_and_clone() {
     fn send<T: Send>() {}
     send_sync_clone::<S3CorsLayer>();
     send_sync_clone::<S3CorsLayer<tower_s3_cors::Buckets>>();
-    send_sync_clone::<tower_s3_cors::S3Cors<tower::util::BoxCloneSyncService<Request<()>, Response<()>, std::convert::Infallible>>>();
+    send_sync_clone::<
+        tower_s3_cors::S3Cors<
+            tower::util::BoxCloneSyncService<Request<()>, Response<()>, std::convert::Infallible>,
+        >,
+    >();
     send::<tower_s3_cors::future::ResponseFuture<std::future::Ready<Result<Response<()>, ()>>>>();
     send_sync_clone::<tower_s3_cors::Policy>();
     send_sync_clone::<SharedPolicy>();

@@ -1,0 +1,219 @@
+//! The `?cors` sub-resource (feature `admin`): `PutBucketCors`,
+//! `GetBucketCors` and `DeleteBucketCors` as S3 answers them (spec §6).
+
+#![cfg(feature = "admin")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::convert::Infallible;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use md5::{Digest, Md5};
+use tower::{Layer, ServiceExt, service_fn};
+use tower_s3_cors::{Buckets, CorsAdminLayer, S3CorsLayer, SharedPolicy};
+
+const GOOD: &str = "<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>\
+                    <AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>";
+
+fn md5_of(body: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(Md5::digest(body.as_bytes()))
+}
+
+async fn send(
+    buckets: &Buckets,
+    method: Method,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (StatusCode, http::HeaderMap, String) {
+    let service = S3CorsLayer::new(buckets.clone())
+        .layer(CorsAdminLayer::new(buckets.clone()).layer(service_fn(
+            |req: Request<Full<Bytes>>| async move {
+                let text = format!("inner {} {}", req.method(), req.uri());
+                Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(text))))
+            },
+        )));
+    let mut request = Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = service
+        .oneshot(request.body(Full::new(Bytes::from(body.to_owned()))).unwrap())
+        .await
+        .unwrap();
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.unwrap().to_bytes();
+    (parts.status, parts.headers, String::from_utf8(body.to_vec()).unwrap())
+}
+
+fn error_parts(body: &str) -> (String, String) {
+    let element = |name: &str| {
+        body.split(&format!("<{name}>"))
+            .nth(1)
+            .and_then(|rest| rest.split(&format!("</{name}>")).next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    (element("Code"), element("Message"))
+}
+
+fn buckets() -> Buckets {
+    let buckets = Buckets::path_style();
+    buckets.create("photos");
+    buckets
+}
+
+#[tokio::test]
+async fn put_with_a_matching_content_md5_stores_the_document() {
+    let buckets = buckets();
+    let (status, _, body) =
+        send(&buckets, Method::PUT, "/photos?cors", &[("content-md5", &md5_of(GOOD))], GOOD).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.is_empty());
+    assert!(buckets.get("photos").unwrap().is_configured());
+}
+
+#[tokio::test]
+async fn put_without_content_md5_or_checksum_is_refused() {
+    let buckets = buckets();
+    let (status, _, body) = send(&buckets, Method::PUT, "/photos?cors", &[], GOOD).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        error_parts(&body),
+        ("InvalidRequest".into(), "Missing required header for this request: Content-MD5".into())
+    );
+    assert!(!buckets.get("photos").unwrap().is_configured());
+}
+
+#[tokio::test]
+async fn put_with_a_checksum_header_instead_of_content_md5_is_accepted() {
+    let buckets = buckets();
+    let (status, _, _) = send(
+        &buckets,
+        Method::PUT,
+        "/photos/?cors",
+        &[("x-amz-checksum-sha256", "ignored-here")],
+        GOOD,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn put_with_a_wrong_content_md5_is_bad_digest() {
+    let buckets = buckets();
+    let (status, _, body) =
+        send(&buckets, Method::PUT, "/photos?cors", &[("content-md5", &md5_of("other"))], GOOD).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        error_parts(&body),
+        ("BadDigest".into(), "The Content-MD5 you specified did not match what we received.".into())
+    );
+    let (_, _, body) =
+        send(&buckets, Method::PUT, "/photos?cors", &[("content-md5", "not base64!")], GOOD).await;
+    assert_eq!(error_parts(&body).0, "InvalidDigest");
+}
+
+#[tokio::test]
+async fn a_bad_document_gets_s3_s_error_and_keeps_the_old_policy() {
+    let buckets = buckets();
+    buckets.get("photos").unwrap().store_xml(GOOD).unwrap();
+    let bad = GOOD.replace("GET", "PATCH");
+    let (status, _, body) =
+        send(&buckets, Method::PUT, "/photos?cors", &[("content-md5", &md5_of(&bad))], &bad).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        error_parts(&body),
+        (
+            "InvalidRequest".into(),
+            "Found unsupported HTTP method in CORS config. Unsupported method is PATCH".into()
+        )
+    );
+    let policy = buckets.get("photos").unwrap().load().unwrap();
+    assert_eq!(policy.configuration().rules[0].allowed_methods, ["GET"]);
+}
+
+#[tokio::test]
+async fn a_document_over_64_kib_is_refused_before_parsing() {
+    let buckets = buckets();
+    let big = format!("{GOOD}{}", " ".repeat(64 * 1024));
+    let (status, _, body) =
+        send(&buckets, Method::PUT, "/photos?cors", &[("content-md5", &md5_of(&big))], &big).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        error_parts(&body),
+        ("MalformedXML".into(), "The CORS XML document is limited to 64 KB in size.".into())
+    );
+}
+
+#[tokio::test]
+async fn get_returns_the_document_or_no_such_cors_configuration() {
+    let buckets = buckets();
+    let (status, headers, body) = send(&buckets, Method::GET, "/photos?cors", &[], "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(headers["content-type"], "application/xml");
+    assert_eq!(
+        body,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchCORSConfiguration</Code>\
+         <Message>The CORS configuration does not exist</Message><BucketName>photos</BucketName></Error>"
+    );
+
+    buckets.get("photos").unwrap().store_xml(GOOD).unwrap();
+    let (status, _, body) = send(&buckets, Method::GET, "/photos?cors", &[], "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains(r#"<CORSConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">"#));
+    assert!(body.contains("<AllowedMethod>GET</AllowedMethod>"));
+}
+
+#[tokio::test]
+async fn delete_answers_204_whether_or_not_a_configuration_exists() {
+    let buckets = buckets();
+    buckets.get("photos").unwrap().store_xml(GOOD).unwrap();
+    for _ in 0..2 {
+        let (status, _, body) = send(&buckets, Method::DELETE, "/photos?cors", &[], "").await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        assert!(body.is_empty());
+        assert!(!buckets.get("photos").unwrap().is_configured());
+    }
+}
+
+#[tokio::test]
+async fn other_requests_reach_the_inner_service() {
+    let buckets = buckets();
+    for uri in ["/photos", "/photos/cat.jpg?cors", "/nope?cors", "/photos?corsx", "/photos?acl"] {
+        let (status, _, body) = send(&buckets, Method::GET, uri, &[], "").await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        assert!(body.starts_with("inner GET"), "{uri}: {body}");
+    }
+    let (status, _, body) = send(&buckets, Method::POST, "/photos?cors", &[], "").await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(error_parts(&body).0, "MethodNotAllowed");
+}
+
+#[tokio::test]
+async fn a_stored_document_takes_effect_on_the_next_request() {
+    let buckets = buckets();
+    let preflight = [("origin", "https://x.example"), ("access-control-request-method", "GET")];
+    let (status, _, _) = send(&buckets, Method::OPTIONS, "/photos/a", &preflight, "").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    send(&buckets, Method::PUT, "/photos?cors", &[("content-md5", &md5_of(GOOD))], GOOD).await;
+    let (status, headers, _) = send(&buckets, Method::OPTIONS, "/photos/a", &preflight, "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["access-control-allow-origin"], "*");
+}
+
+#[tokio::test]
+async fn a_single_shared_policy_is_administered_at_the_root() {
+    let cors = SharedPolicy::empty();
+    let service = CorsAdminLayer::new(cors.clone()).layer(service_fn(|_req: Request<Full<Bytes>>| async {
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
+    }));
+    let request = Request::put("/?cors")
+        .header("content-md5", md5_of(GOOD))
+        .body(Full::new(Bytes::from(GOOD)))
+        .unwrap();
+    assert_eq!(service.oneshot(request).await.unwrap().status(), StatusCode::OK);
+    assert!(cors.is_configured());
+}
