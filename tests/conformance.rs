@@ -137,7 +137,11 @@ async fn check_all(source: Source, mode: VaryMode) -> usize {
         let out = replay(&fixture, vector, source, mode).await;
         replayed += 1;
 
-        assert_eq!(out.status.as_u16(), vector["status"].as_u64().unwrap() as u16, "{context}");
+        assert_eq!(
+            out.status.as_u16(),
+            vector["status"].as_u64().unwrap() as u16,
+            "{context}"
+        );
 
         // The exact set of Access-Control-* and Vary headers.
         let mut expected: Vec<(String, String)> = vector["cors_headers"]
@@ -162,7 +166,11 @@ async fn check_all(source: Source, mode: VaryMode) -> usize {
         assert_eq!(got, expected, "{context}");
 
         let is_preflight = vector["method"] == "OPTIONS";
-        assert_eq!(out.inner_calls, usize::from(!is_preflight), "{context}: inner service calls");
+        assert_eq!(
+            out.inner_calls,
+            usize::from(!is_preflight),
+            "{context}: inner service calls"
+        );
 
         if let Some(error) = vector.get("error") {
             assert_eq!(out.headers["content-type"], "application/xml", "{context}");
@@ -171,9 +179,15 @@ async fn check_all(source: Source, mode: VaryMode) -> usize {
                 expected_error_body(error),
                 "{context}"
             );
-            assert_eq!(out.headers["content-length"], out.body.len().to_string().as_str());
+            assert_eq!(
+                out.headers["content-length"],
+                out.body.len().to_string().as_str()
+            );
         } else if is_preflight {
-            assert!(out.body.is_empty(), "{context}: a preflight 200 has an empty body");
+            assert!(
+                out.body.is_empty(),
+                "{context}: a preflight 200 has an empty body"
+            );
             assert_eq!(out.headers["content-length"], "0", "{context}");
             assert!(out.headers.get("content-type").is_none(), "{context}");
         }

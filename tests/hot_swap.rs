@@ -44,17 +44,27 @@ fn every_answer_comes_from_exactly_one_stored_policy_under_concurrent_swaps() {
             let service = service.clone();
             let done = done.clone();
             thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .unwrap();
                 let mut answers = 0u32;
                 let mut last_seen = 0;
                 while !done.load(Ordering::Acquire) || answers < 100 {
                     let response = runtime.block_on(service.clone().oneshot(get())).unwrap();
-                    let max_age: u32 =
-                        response.headers()["access-control-max-age"].to_str().unwrap().parse().unwrap();
-                    let expose = response.headers()["access-control-expose-headers"].to_str().unwrap();
+                    let max_age: u32 = response.headers()["access-control-max-age"]
+                        .to_str()
+                        .unwrap()
+                        .parse()
+                        .unwrap();
+                    let expose = response.headers()["access-control-expose-headers"]
+                        .to_str()
+                        .unwrap();
                     assert_eq!(expose, format!("x-gen-{max_age}"), "one answer, one policy");
                     assert!(max_age <= GENERATIONS);
-                    assert!(max_age >= last_seen, "a reader never goes back to an older policy");
+                    assert!(
+                        max_age >= last_seen,
+                        "a reader never goes back to an older policy"
+                    );
                     last_seen = max_age;
                     answers += 1;
                 }
@@ -68,7 +78,10 @@ fn every_answer_comes_from_exactly_one_stored_policy_under_concurrent_swaps() {
         // A bad document between two good ones changes nothing.
         let err = cors.store_json(r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["PATCH"]}]"#);
         assert_eq!(err.unwrap_err().kind(), ConfigErrorKind::UnsupportedMethod);
-        assert_eq!(cors.load().unwrap().configuration().rules[0].max_age_seconds, Some(n));
+        assert_eq!(
+            cors.load().unwrap().configuration().rules[0].max_age_seconds,
+            Some(n)
+        );
     }
     done.store(true, Ordering::Release);
     let answers: u32 = readers.into_iter().map(|r| r.join().unwrap()).sum();
@@ -79,7 +92,10 @@ fn every_answer_comes_from_exactly_one_stored_policy_under_concurrent_swaps() {
         .unwrap()
         .block_on(service.oneshot(get()))
         .unwrap();
-    assert_eq!(response.headers()["access-control-max-age"], GENERATIONS.to_string().as_str());
+    assert_eq!(
+        response.headers()["access-control-max-age"],
+        GENERATIONS.to_string().as_str()
+    );
 }
 
 #[tokio::test]
@@ -142,5 +158,8 @@ async fn clearing_the_policy_turns_cors_off() {
     let response = service.clone().oneshot(preflight).await.unwrap();
     assert_eq!(response.status(), 403);
     let response = service.oneshot(get()).await.unwrap();
-    assert!(response.headers().is_empty(), "no policy: response untouched");
+    assert!(
+        response.headers().is_empty(),
+        "no policy: response untouched"
+    );
 }

@@ -37,31 +37,61 @@ async fn vary_of(
 }
 
 fn all(headers: &HeaderMap) -> Vec<String> {
-    headers.get_all(VARY).iter().map(|v| v.to_str().unwrap().to_owned()).collect()
+    headers
+        .get_all(VARY)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
 }
 
 fn cors() -> SharedPolicy {
-    SharedPolicy::from_json(r#"[{"AllowedOrigins": ["https://a.example"], "AllowedMethods": ["GET"]}]"#)
-        .unwrap()
+    SharedPolicy::from_json(
+        r#"[{"AllowedOrigins": ["https://a.example"], "AllowedMethods": ["GET"]}]"#,
+    )
+    .unwrap()
 }
 
 const MATCHED: &[(&str, &str)] = &[("origin", "https://a.example")];
 const REFUSED: &[(&str, &str)] = &[("origin", "https://b.example")];
-const PREFLIGHT_OK: &[(&str, &str)] =
-    &[("origin", "https://a.example"), ("access-control-request-method", "GET")];
-const PREFLIGHT_REFUSED: &[(&str, &str)] =
-    &[("origin", "https://b.example"), ("access-control-request-method", "GET")];
+const PREFLIGHT_OK: &[(&str, &str)] = &[
+    ("origin", "https://a.example"),
+    ("access-control-request-method", "GET"),
+];
+const PREFLIGHT_REFUSED: &[(&str, &str)] = &[
+    ("origin", "https://b.example"),
+    ("access-control-request-method", "GET"),
+];
 
 #[tokio::test]
 async fn cache_safe_mode_adds_vary_to_every_response_of_a_configured_resource() {
     let cors = cors();
     let m = VaryMode::CacheSafe;
-    assert_eq!(vary_of(&cors, m, &[], Method::GET, &[]).await, [CORS_VARY], "no Origin");
-    assert_eq!(vary_of(&cors, m, &[], Method::GET, MATCHED).await, [CORS_VARY]);
-    assert_eq!(vary_of(&cors, m, &[], Method::GET, REFUSED).await, [CORS_VARY]);
-    assert_eq!(vary_of(&cors, m, &[], Method::OPTIONS, PREFLIGHT_OK).await, [CORS_VARY]);
-    assert_eq!(vary_of(&cors, m, &[], Method::OPTIONS, PREFLIGHT_REFUSED).await, [CORS_VARY]);
-    assert_eq!(vary_of(&cors, m, &[], Method::OPTIONS, &[]).await, [CORS_VARY], "400 no Origin");
+    assert_eq!(
+        vary_of(&cors, m, &[], Method::GET, &[]).await,
+        [CORS_VARY],
+        "no Origin"
+    );
+    assert_eq!(
+        vary_of(&cors, m, &[], Method::GET, MATCHED).await,
+        [CORS_VARY]
+    );
+    assert_eq!(
+        vary_of(&cors, m, &[], Method::GET, REFUSED).await,
+        [CORS_VARY]
+    );
+    assert_eq!(
+        vary_of(&cors, m, &[], Method::OPTIONS, PREFLIGHT_OK).await,
+        [CORS_VARY]
+    );
+    assert_eq!(
+        vary_of(&cors, m, &[], Method::OPTIONS, PREFLIGHT_REFUSED).await,
+        [CORS_VARY]
+    );
+    assert_eq!(
+        vary_of(&cors, m, &[], Method::OPTIONS, &[]).await,
+        [CORS_VARY],
+        "400 no Origin"
+    );
 }
 
 #[tokio::test]
@@ -69,10 +99,24 @@ async fn s3_exact_mode_adds_vary_only_on_a_match() {
     let cors = cors();
     let m = VaryMode::S3Exact;
     assert!(vary_of(&cors, m, &[], Method::GET, &[]).await.is_empty());
-    assert_eq!(vary_of(&cors, m, &[], Method::GET, MATCHED).await, [CORS_VARY]);
-    assert!(vary_of(&cors, m, &[], Method::GET, REFUSED).await.is_empty());
-    assert_eq!(vary_of(&cors, m, &[], Method::OPTIONS, PREFLIGHT_OK).await, [CORS_VARY]);
-    assert!(vary_of(&cors, m, &[], Method::OPTIONS, PREFLIGHT_REFUSED).await.is_empty());
+    assert_eq!(
+        vary_of(&cors, m, &[], Method::GET, MATCHED).await,
+        [CORS_VARY]
+    );
+    assert!(
+        vary_of(&cors, m, &[], Method::GET, REFUSED)
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        vary_of(&cors, m, &[], Method::OPTIONS, PREFLIGHT_OK).await,
+        [CORS_VARY]
+    );
+    assert!(
+        vary_of(&cors, m, &[], Method::OPTIONS, PREFLIGHT_REFUSED)
+            .await
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -90,15 +134,34 @@ async fn inner_vary_is_merged_never_clobbered_nor_duplicated() {
             "{mode:?} {headers:?}"
         );
         assert_eq!(
-            vary_of(&cors, mode, &["accept-encoding", "origin"], Method::GET, headers).await,
-            ["accept-encoding, origin, Access-Control-Request-Headers, Access-Control-Request-Method"],
+            vary_of(
+                &cors,
+                mode,
+                &["accept-encoding", "origin"],
+                Method::GET,
+                headers
+            )
+            .await,
+            [
+                "accept-encoding, origin, Access-Control-Request-Headers, Access-Control-Request-Method"
+            ],
             "{mode:?} {headers:?}"
         );
-        assert_eq!(vary_of(&cors, mode, &["*"], Method::GET, headers).await, ["*"]);
+        assert_eq!(
+            vary_of(&cors, mode, &["*"], Method::GET, headers).await,
+            ["*"]
+        );
     }
     // S3-exact, no match: the inner Vary is left exactly as it was.
     assert_eq!(
-        vary_of(&cors, VaryMode::S3Exact, &["Accept-Encoding", "Cookie"], Method::GET, REFUSED).await,
+        vary_of(
+            &cors,
+            VaryMode::S3Exact,
+            &["Accept-Encoding", "Cookie"],
+            Method::GET,
+            REFUSED
+        )
+        .await,
         ["Accept-Encoding", "Cookie"]
     );
 }
@@ -107,8 +170,16 @@ async fn inner_vary_is_merged_never_clobbered_nor_duplicated() {
 async fn unconfigured_resources_get_no_vary_in_either_mode() {
     let cors = SharedPolicy::empty();
     for mode in [VaryMode::CacheSafe, VaryMode::S3Exact] {
-        assert!(vary_of(&cors, mode, &[], Method::GET, MATCHED).await.is_empty());
+        assert!(
+            vary_of(&cors, mode, &[], Method::GET, MATCHED)
+                .await
+                .is_empty()
+        );
         assert!(vary_of(&cors, mode, &[], Method::GET, &[]).await.is_empty());
-        assert!(vary_of(&cors, mode, &[], Method::OPTIONS, PREFLIGHT_OK).await.is_empty());
+        assert!(
+            vary_of(&cors, mode, &[], Method::OPTIONS, PREFLIGHT_OK)
+                .await
+                .is_empty()
+        );
     }
 }
