@@ -100,12 +100,26 @@ impl AdminTarget for Buckets {
 #[must_use]
 pub struct CorsAdminLayer<T> {
     target: T,
+    require_digest: bool,
 }
 
 impl<T> CorsAdminLayer<T> {
     /// Answers `?cors` requests from `target`.
     pub fn new(target: T) -> Self {
-        Self { target }
+        Self {
+            target,
+            require_digest: true,
+        }
+    }
+
+    /// S3 refuses a `PUT ?cors` that has neither `Content-MD5` nor an
+    /// `x-amz-checksum-*` header (`400 InvalidRequest`); so does this layer
+    /// by default. With `false`, such a request is accepted, which is
+    /// convenient for demos and `curl`; a `Content-MD5` that is sent is
+    /// still checked.
+    pub fn require_content_md5(mut self, require: bool) -> Self {
+        self.require_digest = require;
+        self
     }
 }
 
@@ -116,6 +130,7 @@ impl<S, T: Clone> Layer<S> for CorsAdminLayer<T> {
         CorsAdmin {
             inner,
             target: self.target.clone(),
+            require_digest: self.require_digest,
         }
     }
 }
@@ -127,6 +142,7 @@ impl<S, T: Clone> Layer<S> for CorsAdminLayer<T> {
 pub struct CorsAdmin<S, T> {
     inner: S,
     target: T,
+    require_digest: bool,
 }
 
 impl<S, T> CorsAdmin<S, T> {
@@ -188,7 +204,7 @@ where
                 let _ = reply.handle.clear();
                 AdminFuture::answered(empty(StatusCode::NO_CONTENT))
             }
-            Method::PUT => match expected_md5(request.headers()) {
+            Method::PUT => match expected_md5(request.headers(), self.require_digest) {
                 Err(response) => AdminFuture::answered(reply.error_response(response)),
                 Ok(md5) => AdminFuture::reading(request.into_body(), Put { reply, md5 }),
             },
@@ -210,8 +226,9 @@ struct ErrorAnswer {
 }
 
 /// The `Content-MD5` to check, if one was sent; an error answer when
-/// neither it nor an `x-amz-checksum-*` header is present.
-fn expected_md5(headers: &HeaderMap) -> Result<Option<Vec<u8>>, ErrorAnswer> {
+/// neither it nor an `x-amz-checksum-*` header is present and one is
+/// `required`.
+fn expected_md5(headers: &HeaderMap, required: bool) -> Result<Option<Vec<u8>>, ErrorAnswer> {
     let bad_digest = || ErrorAnswer {
         status: StatusCode::BAD_REQUEST,
         code: "InvalidDigest",
@@ -227,9 +244,10 @@ fn expected_md5(headers: &HeaderMap) -> Result<Option<Vec<u8>>, ErrorAnswer> {
             }
             Ok(Some(digest))
         }
-        None if headers
-            .keys()
-            .any(|name| name.as_str().starts_with("x-amz-checksum-")) =>
+        None if !required
+            || headers
+                .keys()
+                .any(|name| name.as_str().starts_with("x-amz-checksum-")) =>
         {
             Ok(None)
         }
@@ -296,10 +314,7 @@ impl Reply {
             http::header::CONTENT_TYPE,
             http::HeaderValue::from_static("application/xml"),
         );
-        headers.insert(
-            http::header::CONTENT_LENGTH,
-            length,
-        );
+        headers.insert(http::header::CONTENT_LENGTH, length);
         response
     }
 }

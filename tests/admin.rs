@@ -28,24 +28,32 @@ async fn send(
     headers: &[(&str, &str)],
     body: &str,
 ) -> (StatusCode, http::HeaderMap, String) {
-    let service = S3CorsLayer::new(buckets.clone())
-        .layer(CorsAdminLayer::new(buckets.clone()).layer(service_fn(
-            |req: Request<Full<Bytes>>| async move {
+    let service =
+        S3CorsLayer::new(buckets.clone()).layer(CorsAdminLayer::new(buckets.clone()).layer(
+            service_fn(|req: Request<Full<Bytes>>| async move {
                 let text = format!("inner {} {}", req.method(), req.uri());
                 Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(text))))
-            },
-        )));
+            }),
+        ));
     let mut request = Request::builder().method(method).uri(uri);
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
     let response = service
-        .oneshot(request.body(Full::new(Bytes::from(body.to_owned()))).unwrap())
+        .oneshot(
+            request
+                .body(Full::new(Bytes::from(body.to_owned())))
+                .unwrap(),
+        )
         .await
         .unwrap();
     let (parts, body) = response.into_parts();
     let body = body.collect().await.unwrap().to_bytes();
-    (parts.status, parts.headers, String::from_utf8(body.to_vec()).unwrap())
+    (
+        parts.status,
+        parts.headers,
+        String::from_utf8(body.to_vec()).unwrap(),
+    )
 }
 
 fn error_parts(body: &str) -> (String, String) {
@@ -68,8 +76,14 @@ fn buckets() -> Buckets {
 #[tokio::test]
 async fn put_with_a_matching_content_md5_stores_the_document() {
     let buckets = buckets();
-    let (status, _, body) =
-        send(&buckets, Method::PUT, "/photos?cors", &[("content-md5", &md5_of(GOOD))], GOOD).await;
+    let (status, _, body) = send(
+        &buckets,
+        Method::PUT,
+        "/photos?cors",
+        &[("content-md5", &md5_of(GOOD))],
+        GOOD,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.is_empty());
     assert!(buckets.get("photos").unwrap().is_configured());
@@ -82,9 +96,39 @@ async fn put_without_content_md5_or_checksum_is_refused() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
         error_parts(&body),
-        ("InvalidRequest".into(), "Missing required header for this request: Content-MD5".into())
+        (
+            "InvalidRequest".into(),
+            "Missing required header for this request: Content-MD5".into()
+        )
     );
     assert!(!buckets.get("photos").unwrap().is_configured());
+}
+
+#[tokio::test]
+async fn content_md5_can_be_made_optional_but_is_still_checked_when_sent() {
+    let cors = SharedPolicy::empty();
+    let service = CorsAdminLayer::new(cors.clone())
+        .require_content_md5(false)
+        .layer(service_fn(|_req: Request<Full<Bytes>>| async {
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
+        }));
+    let put = |md5: Option<&str>| {
+        let mut request = Request::put("/?cors");
+        if let Some(md5) = md5 {
+            request = request.header("content-md5", md5);
+        }
+        request.body(Full::new(Bytes::from(GOOD))).unwrap()
+    };
+    let response = service
+        .clone()
+        .oneshot(put(Some(&md5_of("x"))))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(!cors.is_configured());
+    let response = service.oneshot(put(None)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(cors.is_configured());
 }
 
 #[tokio::test]
@@ -104,15 +148,30 @@ async fn put_with_a_checksum_header_instead_of_content_md5_is_accepted() {
 #[tokio::test]
 async fn put_with_a_wrong_content_md5_is_bad_digest() {
     let buckets = buckets();
-    let (status, _, body) =
-        send(&buckets, Method::PUT, "/photos?cors", &[("content-md5", &md5_of("other"))], GOOD).await;
+    let (status, _, body) = send(
+        &buckets,
+        Method::PUT,
+        "/photos?cors",
+        &[("content-md5", &md5_of("other"))],
+        GOOD,
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
         error_parts(&body),
-        ("BadDigest".into(), "The Content-MD5 you specified did not match what we received.".into())
+        (
+            "BadDigest".into(),
+            "The Content-MD5 you specified did not match what we received.".into()
+        )
     );
-    let (_, _, body) =
-        send(&buckets, Method::PUT, "/photos?cors", &[("content-md5", "not base64!")], GOOD).await;
+    let (_, _, body) = send(
+        &buckets,
+        Method::PUT,
+        "/photos?cors",
+        &[("content-md5", "not base64!")],
+        GOOD,
+    )
+    .await;
     assert_eq!(error_parts(&body).0, "InvalidDigest");
 }
 
@@ -121,8 +180,14 @@ async fn a_bad_document_gets_s3_s_error_and_keeps_the_old_policy() {
     let buckets = buckets();
     buckets.get("photos").unwrap().store_xml(GOOD).unwrap();
     let bad = GOOD.replace("GET", "PATCH");
-    let (status, _, body) =
-        send(&buckets, Method::PUT, "/photos?cors", &[("content-md5", &md5_of(&bad))], &bad).await;
+    let (status, _, body) = send(
+        &buckets,
+        Method::PUT,
+        "/photos?cors",
+        &[("content-md5", &md5_of(&bad))],
+        &bad,
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
         error_parts(&body),
@@ -139,12 +204,21 @@ async fn a_bad_document_gets_s3_s_error_and_keeps_the_old_policy() {
 async fn a_document_over_64_kib_is_refused_before_parsing() {
     let buckets = buckets();
     let big = format!("{GOOD}{}", " ".repeat(64 * 1024));
-    let (status, _, body) =
-        send(&buckets, Method::PUT, "/photos?cors", &[("content-md5", &md5_of(&big))], &big).await;
+    let (status, _, body) = send(
+        &buckets,
+        Method::PUT,
+        "/photos?cors",
+        &[("content-md5", &md5_of(&big))],
+        &big,
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
         error_parts(&body),
-        ("MalformedXML".into(), "The CORS XML document is limited to 64 KB in size.".into())
+        (
+            "MalformedXML".into(),
+            "The CORS XML document is limited to 64 KB in size.".into()
+        )
     );
 }
 
@@ -163,7 +237,9 @@ async fn get_returns_the_document_or_no_such_cors_configuration() {
     buckets.get("photos").unwrap().store_xml(GOOD).unwrap();
     let (status, _, body) = send(&buckets, Method::GET, "/photos?cors", &[], "").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(body.contains(r#"<CORSConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">"#));
+    assert!(
+        body.contains(r#"<CORSConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">"#)
+    );
     assert!(body.contains("<AllowedMethod>GET</AllowedMethod>"));
 }
 
@@ -182,7 +258,13 @@ async fn delete_answers_204_whether_or_not_a_configuration_exists() {
 #[tokio::test]
 async fn other_requests_reach_the_inner_service() {
     let buckets = buckets();
-    for uri in ["/photos", "/photos/cat.jpg?cors", "/nope?cors", "/photos?corsx", "/photos?acl"] {
+    for uri in [
+        "/photos",
+        "/photos/cat.jpg?cors",
+        "/nope?cors",
+        "/photos?corsx",
+        "/photos?acl",
+    ] {
         let (status, _, body) = send(&buckets, Method::GET, uri, &[], "").await;
         assert_eq!(status, StatusCode::OK, "{uri}");
         assert!(body.starts_with("inner GET"), "{uri}: {body}");
@@ -195,10 +277,20 @@ async fn other_requests_reach_the_inner_service() {
 #[tokio::test]
 async fn a_stored_document_takes_effect_on_the_next_request() {
     let buckets = buckets();
-    let preflight = [("origin", "https://x.example"), ("access-control-request-method", "GET")];
+    let preflight = [
+        ("origin", "https://x.example"),
+        ("access-control-request-method", "GET"),
+    ];
     let (status, _, _) = send(&buckets, Method::OPTIONS, "/photos/a", &preflight, "").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    send(&buckets, Method::PUT, "/photos?cors", &[("content-md5", &md5_of(GOOD))], GOOD).await;
+    send(
+        &buckets,
+        Method::PUT,
+        "/photos?cors",
+        &[("content-md5", &md5_of(GOOD))],
+        GOOD,
+    )
+    .await;
     let (status, headers, _) = send(&buckets, Method::OPTIONS, "/photos/a", &preflight, "").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["access-control-allow-origin"], "*");
@@ -207,13 +299,17 @@ async fn a_stored_document_takes_effect_on_the_next_request() {
 #[tokio::test]
 async fn a_single_shared_policy_is_administered_at_the_root() {
     let cors = SharedPolicy::empty();
-    let service = CorsAdminLayer::new(cors.clone()).layer(service_fn(|_req: Request<Full<Bytes>>| async {
-        Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
-    }));
+    let service =
+        CorsAdminLayer::new(cors.clone()).layer(service_fn(|_req: Request<Full<Bytes>>| async {
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
+        }));
     let request = Request::put("/?cors")
         .header("content-md5", md5_of(GOOD))
         .body(Full::new(Bytes::from(GOOD)))
         .unwrap();
-    assert_eq!(service.oneshot(request).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        service.oneshot(request).await.unwrap().status(),
+        StatusCode::OK
+    );
     assert!(cors.is_configured());
 }
