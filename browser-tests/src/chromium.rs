@@ -1,0 +1,217 @@
+//! Finding and running a headless Chromium, cleaned up on drop.
+
+use std::fs::{self, File};
+use std::io::{self, Write as _};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Environment variable that names the Chromium binary to use.
+pub const CHROMIUM_ENV: &str = "CHROMIUM";
+
+/// Names looked up on `PATH` when [`CHROMIUM_ENV`] is not set.
+const CANDIDATES: &[&str] = &[
+    "chromium",
+    "chromium-browser",
+    "google-chrome",
+    "google-chrome-stable",
+];
+
+/// Whether this run is a CI run (`CI=true` or `CI=1`): a missing browser is
+/// then an error, never a reason to skip.
+#[must_use]
+pub fn is_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
+/// The Chromium binary: `$CHROMIUM` if set, else the first of
+/// `chromium`, `chromium-browser`, `google-chrome`, `google-chrome-stable`
+/// found on `PATH`.
+#[must_use]
+pub fn find() -> Option<PathBuf> {
+    if let Some(explicit) = std::env::var_os(CHROMIUM_ENV) {
+        let path = PathBuf::from(explicit);
+        return is_executable(&path).then_some(path);
+    }
+    let dirs = std::env::var_os("PATH")?;
+    std::env::split_paths(&dirs)
+        .flat_map(|dir| CANDIDATES.iter().map(move |name| dir.join(name)))
+        .find(|path| is_executable(path))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// The Chromium to run the suite with. `None` (after a loud message on
+/// stderr) when there is none and this is not CI.
+///
+/// # Panics
+///
+/// Under CI (`CI=true`) when no Chromium is found.
+#[must_use]
+pub fn require() -> Option<PathBuf> {
+    if let Some(path) = find() {
+        return Some(path);
+    }
+    let message = "no Chromium found (set $CHROMIUM, or install it: \
+                   `apt-get update && apt-get install -y chromium`)";
+    assert!(
+        !is_ci(),
+        "CI=true and {message}: the browser suite cannot be skipped in CI"
+    );
+    // Straight to the process's stderr: libtest captures `eprintln!` of a
+    // passing test, and a skip must not go unnoticed.
+    let bar = "#".repeat(72);
+    let mut stderr = io::stderr().lock();
+    let _ = writeln!(
+        stderr,
+        "\n{bar}\n# SKIPPED: the real-browser CORS tests did not run:\n# {message}\n\
+         # (under CI=true this is a failure)\n{bar}\n"
+    );
+    None
+}
+
+/// A running headless Chromium with its own fresh profile directory.
+///
+/// Dropping it kills Chromium's whole process group (the browser and every
+/// helper process it started) and removes the profile directory, also when a
+/// test panics.
+#[derive(Debug)]
+pub struct Browser {
+    child: Option<Child>,
+    dir: PathBuf,
+    log: PathBuf,
+}
+
+impl Browser {
+    /// Starts `binary` headless on `url`, with a new profile under the
+    /// system temporary directory and stdout/stderr (with Chromium's
+    /// verbose logging, which includes console and CORS errors) going to a
+    /// log file next to it.
+    ///
+    /// # Errors
+    ///
+    /// Creating the directory or the log file, or spawning the process.
+    pub fn launch(binary: &Path, url: &str) -> io::Result<Self> {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let dir = std::env::temp_dir().join(format!(
+            "tower-s3-cors-browser-{}-{nanos}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let profile = dir.join("profile");
+        fs::create_dir_all(&profile)?;
+        let log = dir.join("chromium.log");
+        // From here on the directory is removed by `Drop`, whatever happens.
+        let mut browser = Self {
+            child: None,
+            dir,
+            log,
+        };
+        let stdout = File::create(&browser.log)?;
+        let stderr = stdout.try_clone()?;
+        let child = Command::new(binary)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--no-default-browser-check",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-extensions",
+                "--enable-logging=stderr",
+                "--log-level=0",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg(url)
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
+            // Its own process group, so that every helper process can be
+            // killed with the browser.
+            .process_group(0)
+            .spawn()?;
+        browser.child = Some(child);
+        Ok(browser)
+    }
+
+    /// The process id of the spawned Chromium (its process group id too).
+    #[must_use]
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Whether the browser has exited already, and how.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
+    }
+
+    /// Everything Chromium printed so far.
+    #[must_use]
+    pub fn log_text(&self) -> String {
+        fs::read(&self.log)
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// The lines of Chromium's log that report a CORS error or a page
+    /// console message.
+    #[must_use]
+    pub fn console_lines(&self) -> Vec<String> {
+        self.log_text()
+            .lines()
+            .filter(|l| {
+                l.contains("CORS")
+                    || l.contains("Access-Control")
+                    || l.contains("CONSOLE")
+                    || l.contains(":CONSOLE")
+            })
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Kills the browser and its process group and waits for it.
+    pub fn kill(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        if let Ok(pgid) = libc::pid_t::try_from(child.id()) {
+            // SAFETY: killpg only sends a signal; the group id is the pid of
+            // the Chromium this guard spawned as a group leader
+            // (`process_group(0)`), so only that browser and its helpers are
+            // hit.
+            unsafe {
+                libc::killpg(pgid, libc::SIGKILL);
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        // Helpers of the group may need a moment to go; give them some.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        if let Ok(pgid) = libc::pid_t::try_from(child.id()) {
+            // SAFETY: signal 0 only checks whether the group still exists.
+            while unsafe { libc::killpg(pgid, 0) } == 0 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
