@@ -2,7 +2,7 @@
 //! `GetBucketCors` and `DeleteBucketCors` as S3 answers them (spec §6).
 
 #![cfg(feature = "admin")]
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::convert::Infallible;
 

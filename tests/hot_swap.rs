@@ -2,7 +2,7 @@
 //! of the stored policies, bad documents are refused and leave the previous
 //! policy serving, and a request in flight keeps the policy it started with.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::convert::Infallible;
 use std::sync::Arc;
