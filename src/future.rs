@@ -41,6 +41,17 @@ pub(crate) struct Finish {
     pub(crate) explanation: Option<Box<Explanation>>,
 }
 
+impl Finish {
+    /// Nothing but, if `vary`, the CORS `Vary` tokens.
+    pub(crate) fn vary_only(vary: bool) -> Self {
+        Self {
+            cors: None,
+            vary,
+            explanation: None,
+        }
+    }
+}
+
 impl<F> ResponseFuture<F> {
     /// A response the layer gave itself.
     pub(crate) fn answered(response: Response<Bytes>) -> Self {
@@ -79,7 +90,7 @@ where
                 let finish = std::mem::take(finish);
                 let headers = response.headers_mut();
                 if let Some(allowed) = finish.cors {
-                    allowed.write_headers(headers);
+                    allowed.write_headers_reserving(headers, usize::from(finish.vary));
                 }
                 if finish.vary {
                     add_cors_vary(headers);

@@ -3,14 +3,13 @@
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::{ACCESS_CONTROL_REQUEST_METHOD, ORIGIN};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use tower_service::Service;
 
 use crate::body::ResponseBody;
 use crate::future::{Finish, ResponseFuture};
 use crate::layer::{Options, S3CorsLayer, VaryMode};
-use crate::policy::{CorsRequest, Decision, Policy, Refusal};
+use crate::policy::{self, Allowed, CorsRequest, Policy, Refusal};
 use crate::s3_error::{self, AmzRequestIds, S3Error};
 use crate::source::{PolicySource, RequestHead, Resolution, ResourceType, SharedPolicy};
 use crate::vary::add_cors_vary;
@@ -91,43 +90,50 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let has_origin = request.headers().get(ORIGIN).is_some_and(|o| !o.is_empty());
-        let cache_safe = self.options.vary == VaryMode::CacheSafe;
-
         if request.method() == Method::OPTIONS
-            && (has_origin || !self.options.forward_options_without_origin)
+            && (!self.options.forward_options_without_origin
+                || policy::origin(request.headers()).is_some())
         {
-            return ResponseFuture::answered(self.preflight(&request, has_origin));
+            return ResponseFuture::answered(self.preflight(request));
         }
-        if !has_origin && !cache_safe {
-            // Not CORS, and nothing to add: no lookup at all.
-            return ResponseFuture::inner(self.inner.call(request), Finish::default());
-        }
-
+        let cache_safe = self.options.vary == VaryMode::CacheSafe;
+        let Some(origin) = policy::origin(request.headers()) else {
+            // Not CORS: at most `Vary`, and without it no lookup at all.
+            let vary = cache_safe
+                && matches!(
+                    self.source.resolve(&RequestHead::new(&request)),
+                    Resolution::Configured(..)
+                );
+            return ResponseFuture::inner(self.inner.call(request), Finish::vary_only(vary));
+        };
         let finish = match self.source.resolve(&RequestHead::new(&request)) {
-            Resolution::Configured(policy, _) => actual_request(&policy, &request, cache_safe),
+            Resolution::Configured(policy, _) => {
+                let cors = CorsRequest::with_origin(origin, request.method(), request.headers());
+                actual_request(policy, &cors, cache_safe)
+            }
             _ => Finish::default(),
         };
         ResponseFuture::inner(self.inner.call(request), finish)
     }
 }
 
+/// How a preflight ends: a matched rule, whose headers go into the answer,
+/// or S3's error answer.
+enum Preflight {
+    Allowed(Allowed),
+    Refused(Response<Bytes>),
+}
+
 /// What to add to the inner response of an actual request (spec §4).
-fn actual_request<B>(policy: &Policy, request: &Request<B>, cache_safe: bool) -> Finish {
-    let Some(cors) = CorsRequest::new(request.method(), request.headers()) else {
-        return Finish {
-            vary: cache_safe,
-            ..Finish::default()
-        };
-    };
-    match policy.evaluate(&cors) {
-        Decision::Allowed(allowed) => Finish {
+fn actual_request(policy: Policy, cors: &CorsRequest<'_>, cache_safe: bool) -> Finish {
+    match policy.decide(cors) {
+        Ok(allowed) => Finish {
             cors: Some(allowed),
             vary: true,
             explanation: None,
         },
-        Decision::Refused(_) => {
-            let explanation = policy.explain(&cors);
+        Err((_, policy)) => {
+            let explanation = policy.explain(cors);
             #[cfg(feature = "tracing")]
             tracing::debug!(%explanation, "CORS: no rule matched; response sent without CORS headers");
             Finish {
@@ -141,10 +147,24 @@ fn actual_request<B>(policy: &Policy, request: &Request<B>, cache_safe: bool) ->
 
 impl<S, P: PolicySource> S3Cors<S, P> {
     /// Answers an `OPTIONS` request as S3 does (spec §1).
-    fn preflight<B>(&self, request: &Request<B>, has_origin: bool) -> Response<Bytes> {
-        let resolution = self.source.resolve(&RequestHead::new(request));
+    fn preflight<B>(&self, request: Request<B>) -> Response<Bytes> {
+        let resolution = self.source.resolve(&RequestHead::new(&request));
         let configured = matches!(resolution, Resolution::Configured(..));
-        let mut response = self.preflight_answer(request, has_origin, resolution);
+        let mut response = match self.preflight_decision(&request, resolution) {
+            Preflight::Allowed(allowed) => {
+                // The answer's headers go into the request's header map,
+                // emptied: it has room for them already, so a preflight
+                // allocates no header table of its own.
+                let mut headers = request.into_parts().0.headers;
+                headers.clear();
+                headers.insert(http::header::CONTENT_LENGTH, CONTENT_LENGTH_ZERO.clone());
+                allowed.write_headers_reserving(&mut headers, 1);
+                let mut response = Response::new(Bytes::new());
+                *response.headers_mut() = headers;
+                response
+            }
+            Preflight::Refused(response) => response,
+        };
         if configured
             && (self.options.vary == VaryMode::CacheSafe || response.status().is_success())
         {
@@ -153,14 +173,11 @@ impl<S, P: PolicySource> S3Cors<S, P> {
         response
     }
 
-    fn preflight_answer<B>(
-        &self,
-        request: &Request<B>,
-        has_origin: bool,
-        resolution: Resolution,
-    ) -> Response<Bytes> {
+    /// The matched rule of a preflight, or S3's error answer.
+    fn preflight_decision<B>(&self, request: &Request<B>, resolution: Resolution) -> Preflight {
+        let cors = CorsRequest::new(request.method(), request.headers());
         let ids = request.extensions().get::<AmzRequestIds>();
-        let requested_method = request.headers().get(ACCESS_CONTROL_REQUEST_METHOD);
+        let requested_method = cors.as_ref().and_then(CorsRequest::request_method);
         let method_element = requested_method.map_or(&b"OPTIONS"[..], HeaderValue::as_bytes);
         let error = |status, code, message: &str, resource: Option<ResourceType>| {
             S3Error {
@@ -182,57 +199,44 @@ impl<S, P: PolicySource> S3Cors<S, P> {
             )
         };
 
-        if !has_origin {
-            return error(
+        let Some(cors) = cors else {
+            return Preflight::Refused(error(
                 StatusCode::BAD_REQUEST,
                 "BadRequest",
                 s3_error::NO_ORIGIN,
                 None,
-            );
-        }
+            ));
+        };
         let (policy, resource) = match resolution {
             Resolution::Configured(policy, resource) => (policy, resource),
             Resolution::NoSuchBucket => {
-                return forbidden(s3_error::BUCKET_NOT_FOUND, ResourceType::Bucket);
+                return Preflight::Refused(forbidden(
+                    s3_error::BUCKET_NOT_FOUND,
+                    ResourceType::Bucket,
+                ));
             }
             Resolution::NotConfigured => {
-                return forbidden(s3_error::NOT_ENABLED, ResourceType::Bucket);
+                return Preflight::Refused(forbidden(s3_error::NOT_ENABLED, ResourceType::Bucket));
             }
-        };
-        let Some(cors) = CorsRequest::new(request.method(), request.headers()) else {
-            // has_origin guarantees an Origin; answer as if it were missing.
-            return error(
-                StatusCode::BAD_REQUEST,
-                "BadRequest",
-                s3_error::NO_ORIGIN,
-                None,
-            );
         };
 
-        match policy.evaluate(&cors) {
-            Decision::Allowed(allowed) => {
-                let mut response = Response::new(Bytes::new());
-                let headers = response.headers_mut();
-                headers.insert(http::header::CONTENT_LENGTH, CONTENT_LENGTH_ZERO.clone());
-                allowed.write_headers(headers);
-                response
+        let (refusal, policy) = match policy.decide(&cors) {
+            Ok(allowed) => return Preflight::Allowed(allowed),
+            Err(refused) => refused,
+        };
+        let explanation = policy.explain(&cors);
+        #[cfg(feature = "tracing")]
+        tracing::debug!(%explanation, "CORS: preflight refused");
+        let mut response = match refusal {
+            Refusal::NoRuleMatched => forbidden(s3_error::NOT_ALLOWED, resource),
+            _ => {
+                let value = requested_method
+                    .map_or("null".into(), |m| String::from_utf8_lossy(m.as_bytes()));
+                let message = format!("Invalid Access-Control-Request-Method: {value}");
+                error(StatusCode::BAD_REQUEST, "BadRequest", &message, None)
             }
-            Decision::Refused(refusal) => {
-                let explanation = policy.explain(&cors);
-                #[cfg(feature = "tracing")]
-                tracing::debug!(%explanation, "CORS: preflight refused");
-                let mut response = match refusal {
-                    Refusal::NoRuleMatched => forbidden(s3_error::NOT_ALLOWED, resource),
-                    _ => {
-                        let value = requested_method
-                            .map_or("null".into(), |m| String::from_utf8_lossy(m.as_bytes()));
-                        let message = format!("Invalid Access-Control-Request-Method: {value}");
-                        error(StatusCode::BAD_REQUEST, "BadRequest", &message, None)
-                    }
-                };
-                response.extensions_mut().insert(explanation);
-                response
-            }
-        }
+        };
+        response.extensions_mut().insert(explanation);
+        Preflight::Refused(response)
     }
 }

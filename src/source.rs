@@ -9,7 +9,7 @@ use arc_swap::{ArcSwap, ArcSwapOption};
 use http::{Extensions, HeaderMap, Method, Request, Uri};
 
 use crate::config::{ConfigError, CorsConfiguration, Validation};
-use crate::policy::Policy;
+use crate::policy::{Compiled, Policy};
 
 /// Gives the layer, per request, the policy that applies to it.
 ///
@@ -207,7 +207,9 @@ impl PolicySource for Policy {
 /// ```
 #[derive(Clone, Default)]
 pub struct SharedPolicy {
-    current: Arc<ArcSwapOption<Policy>>,
+    /// The policy's shared part itself (not a `Policy` handle in another
+    /// `Arc`): a load reaches the rules through one pointer.
+    current: Arc<ArcSwapOption<Compiled>>,
 }
 
 impl SharedPolicy {
@@ -215,7 +217,7 @@ impl SharedPolicy {
     #[must_use]
     pub fn new(policy: Policy) -> Self {
         Self {
-            current: Arc::new(ArcSwapOption::from_pointee(policy)),
+            current: Arc::new(ArcSwapOption::new(Some(policy.into_shared()))),
         }
     }
 
@@ -258,7 +260,7 @@ impl SharedPolicy {
     /// may see a newer one.
     #[must_use]
     pub fn load(&self) -> Option<Policy> {
-        self.current.load().as_deref().cloned()
+        self.current.load_full().map(Policy::from_shared)
     }
 
     /// Whether a policy is serving.
@@ -273,8 +275,8 @@ impl SharedPolicy {
         #[cfg(feature = "tracing")]
         tracing::info!(rules = policy.len(), "CORS policy stored");
         self.current
-            .swap(Some(Arc::new(policy)))
-            .map(|old| Policy::clone(&old))
+            .swap(Some(policy.into_shared()))
+            .map(Policy::from_shared)
     }
 
     /// Validates (as S3 does), compiles and stores a configuration.
@@ -348,7 +350,7 @@ impl SharedPolicy {
     pub fn clear(&self) -> Option<Policy> {
         #[cfg(feature = "tracing")]
         tracing::info!("CORS policy cleared");
-        self.current.swap(None).map(|old| Policy::clone(&old))
+        self.current.swap(None).map(Policy::from_shared)
     }
 }
 

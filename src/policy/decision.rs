@@ -1,7 +1,6 @@
 //! [`Decision`]: what a policy says about one request.
 
 use std::fmt;
-use std::sync::Arc;
 
 use http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
@@ -9,6 +8,8 @@ use http::header::{
 };
 use http::{HeaderMap, HeaderValue};
 
+use super::engine::{Policy, allow_headers_value};
+use super::request::CorsRequest;
 use super::rule::CompiledRule;
 
 /// `Access-Control-Allow-Origin: *`.
@@ -62,30 +63,31 @@ impl Decision {
 #[derive(Clone)]
 #[must_use]
 pub struct Allowed {
-    rule: Arc<CompiledRule>,
+    /// The policy that matched, holding the rule at `index`.
+    policy: Policy,
     index: usize,
     origin: HeaderValue,
     allow_headers: Option<HeaderValue>,
 }
 
 impl Allowed {
-    pub(crate) fn new(
-        rule: Arc<CompiledRule>,
-        index: usize,
-        request_origin: &HeaderValue,
-        allow_headers: Option<HeaderValue>,
-    ) -> Self {
-        let origin = if rule.any_origin {
+    /// The match of rule `index` of `policy` for `request`.
+    pub(crate) fn new(policy: Policy, index: usize, request: &CorsRequest<'_>) -> Self {
+        let origin = if policy.rule(index).any_origin {
             WILDCARD.clone()
         } else {
-            request_origin.clone()
+            request.origin().clone()
         };
         Self {
-            rule,
+            allow_headers: allow_headers_value(request.request_headers()),
+            policy,
             index,
             origin,
-            allow_headers,
         }
+    }
+
+    fn rule(&self) -> &CompiledRule {
+        self.policy.rule(self.index)
     }
 
     /// The index (from 0, in document order) of the matched rule.
@@ -97,7 +99,7 @@ impl Allowed {
     /// The matched rule's `ID`, if it has one.
     #[must_use]
     pub fn rule_id(&self) -> Option<&str> {
-        self.rule.id.as_deref()
+        self.rule().id.as_deref()
     }
 
     /// `Access-Control-Allow-Origin`: `*` when the rule lists the origin `*`,
@@ -110,13 +112,13 @@ impl Allowed {
     /// origin is not `*`.
     #[must_use]
     pub fn allow_credentials(&self) -> Option<&HeaderValue> {
-        (!self.rule.any_origin).then_some(&TRUE)
+        (!self.rule().any_origin).then_some(&TRUE)
     }
 
     /// `Access-Control-Allow-Methods`: all the rule's methods, in document
     /// order, joined by `", "`.
     pub fn allow_methods(&self) -> &HeaderValue {
-        &self.rule.allow_methods
+        &self.rule().allow_methods
     }
 
     /// `Access-Control-Allow-Headers`: the requested header names, lower-cased,
@@ -130,13 +132,13 @@ impl Allowed {
     /// joined by `", "`; only when the rule has some.
     #[must_use]
     pub fn expose_headers(&self) -> Option<&HeaderValue> {
-        self.rule.expose_headers.as_ref()
+        self.rule().expose_headers.as_ref()
     }
 
     /// `Access-Control-Max-Age`: the rule's `MaxAgeSeconds`, when set.
     #[must_use]
     pub fn max_age(&self) -> Option<&HeaderValue> {
-        self.rule.max_age.as_ref()
+        self.rule().max_age.as_ref()
     }
 
     /// Writes the CORS headers of this match into `headers`, replacing any
@@ -163,22 +165,38 @@ impl Allowed {
     /// # Ok::<_, tower_s3_cors::ConfigError>(())
     /// ```
     pub fn write_headers(self, headers: &mut HeaderMap) {
-        headers.reserve(6);
-        if !self.rule.any_origin {
+        self.write_headers_reserving(headers, 0);
+    }
+
+    /// [`write_headers`](Self::write_headers), reserving room for `extra`
+    /// more headers the caller adds next (`Vary`, `Content-Length`), so the
+    /// map grows at most once, and not at all when it has room.
+    pub(crate) fn write_headers_reserving(self, headers: &mut HeaderMap, extra: usize) {
+        let Self {
+            policy,
+            index,
+            origin,
+            allow_headers,
+        } = self;
+        let rule = policy.rule(index);
+        let count = 2
+            + usize::from(!rule.any_origin)
+            + usize::from(allow_headers.is_some())
+            + usize::from(rule.expose_headers.is_some())
+            + usize::from(rule.max_age.is_some());
+        headers.reserve(count + extra);
+        if !rule.any_origin {
             headers.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE.clone());
         }
-        headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, self.origin);
-        headers.insert(
-            ACCESS_CONTROL_ALLOW_METHODS,
-            self.rule.allow_methods.clone(),
-        );
-        if let Some(value) = self.allow_headers {
+        headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(ACCESS_CONTROL_ALLOW_METHODS, rule.allow_methods.clone());
+        if let Some(value) = allow_headers {
             headers.insert(ACCESS_CONTROL_ALLOW_HEADERS, value);
         }
-        if let Some(value) = &self.rule.expose_headers {
+        if let Some(value) = &rule.expose_headers {
             headers.insert(ACCESS_CONTROL_EXPOSE_HEADERS, value.clone());
         }
-        if let Some(value) = &self.rule.max_age {
+        if let Some(value) = &rule.max_age {
             headers.insert(ACCESS_CONTROL_MAX_AGE, value.clone());
         }
     }
@@ -188,7 +206,7 @@ impl fmt::Debug for Allowed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Allowed")
             .field("rule_index", &self.index)
-            .field("rule_id", &self.rule.id)
+            .field("rule_id", &self.rule().id)
             .field("allow_origin", &self.origin)
             .field("allow_headers", &self.allow_headers)
             .finish_non_exhaustive()

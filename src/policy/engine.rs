@@ -57,13 +57,16 @@ use crate::config::{ConfigError, CorsConfiguration, Validation};
 #[derive(Clone)]
 #[must_use]
 pub struct Policy {
-    inner: Arc<Inner>,
+    inner: Arc<Compiled>,
 }
 
-struct Inner {
+/// What a [`Policy`] handle shares. [`SharedPolicy`](crate::SharedPolicy)
+/// swaps an `Arc` of it directly, so a request reaches the rules through one
+/// pointer, not two.
+pub(crate) struct Compiled {
     config: CorsConfiguration,
     validation: Validation,
-    rules: Box<[Arc<CompiledRule>]>,
+    rules: Box<[CompiledRule]>,
     index: OriginIndex,
 }
 
@@ -106,11 +109,11 @@ impl Policy {
             .rules
             .iter()
             .enumerate()
-            .map(|(i, rule)| CompiledRule::compile(i, rule).map(Arc::new))
+            .map(|(i, rule)| CompiledRule::compile(i, rule))
             .collect::<Result<Box<[_]>, _>>()?;
         let index = OriginIndex::new(&rules);
         Ok(Self {
-            inner: Arc::new(Inner {
+            inner: Arc::new(Compiled {
                 config,
                 validation,
                 rules,
@@ -183,12 +186,28 @@ impl Policy {
     /// rules is not scanned rule by rule; the order of rules still holds.
     ///
     /// Allocates only to build `Access-Control-Allow-Headers`, when the
-    /// request lists headers and a rule matched.
+    /// request lists headers (other than one name already in lower case) and
+    /// a rule matched.
     pub fn evaluate(&self, request: &CorsRequest<'_>) -> Decision {
-        let method = match self.method_to_match(request) {
-            Ok(method) => method,
-            Err(refusal) => return Decision::Refused(refusal),
-        };
+        match self.matching_rule(request) {
+            Ok(index) => Decision::Allowed(Allowed::new(self.clone(), index, request)),
+            Err(refusal) => Decision::Refused(refusal),
+        }
+    }
+
+    /// [`evaluate`](Self::evaluate) for a policy handle the caller owns: the
+    /// match keeps this handle instead of cloning it. On a refusal the
+    /// handle comes back, for [`explain`](Self::explain).
+    pub(crate) fn decide(self, request: &CorsRequest<'_>) -> Result<Allowed, (Refusal, Self)> {
+        match self.matching_rule(request) {
+            Ok(index) => Ok(Allowed::new(self, index, request)),
+            Err(refusal) => Err((refusal, self)),
+        }
+    }
+
+    /// The index of the first rule that matches, or why none does.
+    fn matching_rule(&self, request: &CorsRequest<'_>) -> Result<usize, Refusal> {
+        let method = self.method_to_match(request)?;
         let origin = request.origin().as_bytes();
         let requested = request.request_headers();
         for (index, origin_known) in self.inner.index.candidates(origin) {
@@ -199,15 +218,32 @@ impl Policy {
                 && rule.allows_method(method)
                 && rule.refused_header(requested).is_none()
             {
-                return Decision::Allowed(Allowed::new(
-                    Arc::clone(rule),
-                    index,
-                    request.origin(),
-                    allow_headers_value(requested),
-                ));
+                return Ok(index);
             }
         }
-        Decision::Refused(Refusal::NoRuleMatched)
+        Err(Refusal::NoRuleMatched)
+    }
+
+    /// The rule at `index`, which came from this policy's own
+    /// [`matching_rule`](Self::matching_rule).
+    ///
+    /// # Panics
+    ///
+    /// If `index` is not one of this policy's rules; an [`Allowed`] only
+    /// holds indexes its policy gave it.
+    #[allow(clippy::indexing_slicing)] // see # Panics: never out of range
+    pub(crate) fn rule(&self, index: usize) -> &CompiledRule {
+        &self.inner.rules[index]
+    }
+
+    /// The shared part, for [`SharedPolicy`](crate::SharedPolicy) to swap.
+    pub(crate) fn into_shared(self) -> Arc<Compiled> {
+        self.inner
+    }
+
+    /// A handle on a shared part that [`into_shared`](Self::into_shared) gave.
+    pub(crate) fn from_shared(inner: Arc<Compiled>) -> Self {
+        Self { inner }
     }
 
     /// Walks the rules as [`evaluate`](Self::evaluate) does, without the
@@ -267,9 +303,45 @@ impl Policy {
 }
 
 /// `Access-Control-Allow-Headers` for a match: the requested names,
-/// lower-cased, joined by `", "`, in one exactly-sized allocation. `None`
-/// when no name was requested.
-fn allow_headers_value(requested: RequestedHeaders<'_>) -> Option<HeaderValue> {
+/// lower-cased, joined by `", "`. `None` when no name was requested.
+///
+/// The value is built on the stack in one pass, then copied into one
+/// exactly-sized allocation; when the request sent that exact text already
+/// (one line, all lower case, names separated by `", "`), its value is
+/// shared instead and nothing is allocated.
+pub(super) fn allow_headers_value(requested: RequestedHeaders<'_>) -> Option<HeaderValue> {
+    /// Longer values (dozens of names) take the two-pass path.
+    const STACK: usize = 256;
+    if let RequestedHeaders::None = requested {
+        return None;
+    }
+    let mut buf = [0; STACK];
+    let mut len = 0;
+    for name in requested.names() {
+        let sep: &[u8] = if len == 0 { b"" } else { b", " };
+        let Some(slot) = buf.get_mut(len..len + sep.len() + name.len()) else {
+            return allow_headers_value_long(requested);
+        };
+        let (slot_sep, slot_name) = slot.split_at_mut(sep.len());
+        slot_sep.copy_from_slice(sep);
+        slot_name.copy_from_slice(name);
+        slot_name.make_ascii_lowercase();
+        len += sep.len() + name.len();
+    }
+    let value = buf.get(..len).filter(|v| !v.is_empty())?;
+    if let RequestedHeaders::One(line) = requested {
+        if line.as_bytes() == value {
+            return Some(line.clone());
+        }
+    }
+    // The names come from a valid header value, so this cannot fail; if it
+    // somehow did, answering without the header is the safe side.
+    HeaderValue::from_maybe_shared(Bytes::copy_from_slice(value)).ok()
+}
+
+/// [`allow_headers_value`] for values too long for its stack buffer: one
+/// pass to size the allocation exactly, one to fill it.
+fn allow_headers_value_long(requested: RequestedHeaders<'_>) -> Option<HeaderValue> {
     let (count, bytes) = requested
         .names()
         .fold((0, 0), |(n, len), name| (n + 1, len + name.len()));
@@ -281,10 +353,9 @@ fn allow_headers_value(requested: RequestedHeaders<'_>) -> Option<HeaderValue> {
         if !value.is_empty() {
             value.extend_from_slice(b", ");
         }
-        value.extend(name.iter().map(u8::to_ascii_lowercase));
+        value.extend_from_slice(name);
     }
-    // The names come from a valid header value, so this cannot fail; if it
-    // somehow did, answering without the header is the safe side.
+    value.make_ascii_lowercase();
     HeaderValue::from_maybe_shared(Bytes::from(value)).ok()
 }
 
@@ -304,5 +375,63 @@ impl TryFrom<CorsConfiguration> for Policy {
     /// Validates (as S3 does) and compiles, without copying the configuration.
     fn try_from(config: CorsConfiguration) -> Result<Self, ConfigError> {
         Self::build(config, Validation::s3())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use http::header::ACCESS_CONTROL_REQUEST_HEADERS;
+    use http::{HeaderMap, HeaderValue};
+    use proptest::prelude::*;
+
+    use super::{RequestedHeaders, allow_headers_value};
+
+    /// The obvious definition: every line split on `,`, trimmed, empty
+    /// items dropped, lower-cased, joined by `", "`.
+    fn naive(lines: &[String]) -> Option<String> {
+        let names: Vec<String> = lines
+            .iter()
+            .flat_map(|line| line.split(','))
+            .map(|name| name.trim_matches(|c: char| c.is_ascii_whitespace()))
+            .filter(|name| !name.is_empty())
+            .map(str::to_ascii_lowercase)
+            .collect();
+        (!names.is_empty()).then(|| names.join(", "))
+    }
+
+    proptest! {
+        #[test]
+        fn allow_headers_value_agrees_with_the_naive_definition(
+            lines in proptest::collection::vec("[a-zA-Z0-9, \t-]{0,300}", 0..3),
+        ) {
+            let mut headers = HeaderMap::new();
+            for line in &lines {
+                headers.append(ACCESS_CONTROL_REQUEST_HEADERS, HeaderValue::from_str(line).unwrap());
+            }
+            // HeaderValue keeps the bytes as given; the naive definition
+            // sees the same text.
+            let built = allow_headers_value(RequestedHeaders::new(&headers));
+            let expected = naive(&lines);
+            prop_assert_eq!(built.as_ref().map(|v| v.to_str().unwrap()), expected.as_deref());
+        }
+    }
+
+    #[test]
+    fn an_already_normal_line_is_shared_not_copied() {
+        let mut headers = HeaderMap::new();
+        let line = HeaderValue::from_static("content-type, x-amz-date");
+        headers.insert(ACCESS_CONTROL_REQUEST_HEADERS, line.clone());
+        let built = allow_headers_value(RequestedHeaders::new(&headers)).unwrap();
+        assert_eq!(built, line);
+        assert_eq!(built.as_bytes().as_ptr(), line.as_bytes().as_ptr());
+
+        headers.insert(
+            ACCESS_CONTROL_REQUEST_HEADERS,
+            HeaderValue::from_static("content-type,x-amz-date"),
+        );
+        let built = allow_headers_value(RequestedHeaders::new(&headers)).unwrap();
+        assert_eq!(built, "content-type, x-amz-date");
     }
 }

@@ -22,3 +22,6 @@ pub use decision::{Allowed, Decision, Refusal};
 pub use engine::Policy;
 pub use explain::{Explanation, RuleOutcome, RuleVerdict};
 pub use request::CorsRequest;
+
+pub(crate) use engine::Compiled;
+pub(crate) use request::origin;

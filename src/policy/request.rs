@@ -1,6 +1,8 @@
 //! [`CorsRequest`]: the parts of an HTTP request that CORS evaluation reads.
 
-use http::header::{ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, GetAll, ORIGIN};
+use http::header::{
+    ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, ORIGIN, ValueIter,
+};
 use http::{HeaderMap, HeaderValue, Method};
 
 /// A view of a cross-origin request: its `Origin`, its method, and the
@@ -34,13 +36,23 @@ impl<'a> CorsRequest<'a> {
     /// `Origin` (or an empty one): it is not a CORS request.
     #[must_use]
     pub fn new(method: &'a Method, headers: &'a HeaderMap) -> Option<Self> {
-        let origin = headers.get(ORIGIN).filter(|v| !v.is_empty())?;
-        Some(Self {
+        let origin = origin(headers)?;
+        Some(Self::with_origin(origin, method, headers))
+    }
+
+    /// [`new`](Self::new) for a caller that has looked up the `Origin`
+    /// already (with [`origin`]).
+    pub(crate) fn with_origin(
+        origin: &'a HeaderValue,
+        method: &'a Method,
+        headers: &'a HeaderMap,
+    ) -> Self {
+        Self {
             origin,
             method,
             request_method: headers.get(ACCESS_CONTROL_REQUEST_METHOD),
             request_headers: RequestedHeaders::new(headers),
-        })
+        }
     }
 
     /// Whether this is a preflight: S3 treats every `OPTIONS` request as one.
@@ -91,6 +103,13 @@ impl<'a> CorsRequest<'a> {
     }
 }
 
+/// A request's `Origin`, unless it has none or an empty one (then it is not
+/// a CORS request).
+#[inline]
+pub(crate) fn origin(headers: &HeaderMap) -> Option<&HeaderValue> {
+    headers.get(ORIGIN).filter(|v| !v.is_empty())
+}
+
 /// The `Access-Control-Request-Headers` lines of a request. One line, the
 /// common case, is kept directly so it can be walked again per rule without
 /// another header-map lookup.
@@ -102,7 +121,7 @@ pub(crate) enum RequestedHeaders<'a> {
 }
 
 impl<'a> RequestedHeaders<'a> {
-    fn new(headers: &'a HeaderMap) -> Self {
+    pub(crate) fn new(headers: &'a HeaderMap) -> Self {
         let mut all = headers.get_all(ACCESS_CONTROL_REQUEST_HEADERS).iter();
         match (all.next(), all.next()) {
             (None, _) => Self::None,
@@ -112,16 +131,57 @@ impl<'a> RequestedHeaders<'a> {
     }
 
     /// The requested names, trimmed, without empty items.
-    pub(crate) fn names(self) -> impl Iterator<Item = &'a [u8]> + 'a {
-        let (one, many): (Option<&'a HeaderValue>, Option<GetAll<'a, HeaderValue>>) = match self {
-            Self::None => (None, None),
-            Self::One(value) => (Some(value), None),
-            Self::Many(headers) => (None, Some(headers.get_all(ACCESS_CONTROL_REQUEST_HEADERS))),
-        };
-        one.into_iter()
-            .chain(many.into_iter().flat_map(GetAll::into_iter))
-            .flat_map(|value| value.as_bytes().split(|&b| b == b','))
-            .map(<[u8]>::trim_ascii)
-            .filter(|name| !name.is_empty())
+    pub(crate) fn names(self) -> Names<'a> {
+        match self {
+            Self::None => Names {
+                line: &[],
+                more: None,
+            },
+            Self::One(value) => Names {
+                line: value.as_bytes(),
+                more: None,
+            },
+            Self::Many(headers) => Names {
+                line: &[],
+                more: Some(headers.get_all(ACCESS_CONTROL_REQUEST_HEADERS).iter()),
+            },
+        }
+    }
+}
+
+/// The names of `Access-Control-Request-Headers` lines: each line split on
+/// `,`, each item trimmed of ASCII whitespace, empty items dropped. Written
+/// out by hand, as it runs once per rule and per answer.
+#[derive(Debug)]
+pub(crate) struct Names<'a> {
+    /// What is left of the line being split.
+    line: &'a [u8],
+    /// The lines after it, when there are several.
+    more: Option<ValueIter<'a, HeaderValue>>,
+}
+
+impl<'a> Iterator for Names<'a> {
+    type Item = &'a [u8];
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a [u8]> {
+        loop {
+            if self.line.is_empty() {
+                self.line = self.more.as_mut()?.next()?.as_bytes();
+                continue;
+            }
+            let (item, rest) = match self.line.iter().position(|&b| b == b',') {
+                Some(comma) => {
+                    let (item, rest) = self.line.split_at(comma);
+                    (item, rest.get(1..).unwrap_or_default())
+                }
+                None => (self.line, &[][..]),
+            };
+            self.line = rest;
+            let name = item.trim_ascii();
+            if !name.is_empty() {
+                return Some(name);
+            }
+        }
     }
 }

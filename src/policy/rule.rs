@@ -16,6 +16,8 @@ pub(crate) struct CompiledRule {
     pub(crate) any_origin: bool,
     methods: MethodSet,
     headers: Box<[Pattern]>,
+    /// The rule lists the header `*`: every requested name is allowed.
+    any_header: bool,
     pub(crate) allow_methods: HeaderValue,
     pub(crate) expose_headers: Option<HeaderValue>,
     pub(crate) max_age: Option<HeaderValue>,
@@ -32,6 +34,11 @@ impl CompiledRule {
                     .with_value(list.join(", "))
             })
         };
+        let headers = rule
+            .allowed_headers
+            .iter()
+            .map(|h| Pattern::new(h, Case::Insensitive))
+            .collect::<Box<[_]>>();
         let origins = rule
             .allowed_origins
             .iter()
@@ -42,11 +49,8 @@ impl CompiledRule {
             any_origin: origins.contains(&Pattern::Any),
             origins,
             methods: MethodSet::new(&rule.allowed_methods),
-            headers: rule
-                .allowed_headers
-                .iter()
-                .map(|h| Pattern::new(h, Case::Insensitive))
-                .collect(),
+            any_header: headers.contains(&Pattern::Any),
+            headers,
             allow_methods: header_value("AllowedMethod", &rule.allowed_methods)?,
             expose_headers: if rule.expose_headers.is_empty() {
                 None
@@ -72,6 +76,9 @@ impl CompiledRule {
     /// The first requested header name no `AllowedHeader` admits.
     #[inline]
     pub(crate) fn refused_header<'a>(&self, requested: RequestedHeaders<'a>) -> Option<&'a [u8]> {
+        if self.any_header {
+            return None;
+        }
         requested.names().find(|name| {
             !self
                 .headers
