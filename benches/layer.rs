@@ -1,0 +1,175 @@
+//! The whole middleware against the bare service and tower-http's
+//! `CorsLayer`, in the same groups so their ratios come from one run.
+//!
+//! Both layers are set up with the same single rule (see
+//! `support::tower_http_layer`). The inner service answers at once and the
+//! futures are polled with a no-op waker, so no runtime cost hides the
+//! layers' own. Each request is built outside the timed loop.
+//!
+//! Run with `cargo bench --bench layer`.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
+
+mod support;
+
+use std::convert::Infallible;
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::measurement::WallTime;
+use criterion::{BatchSize, BenchmarkGroup, Criterion, criterion_group, criterion_main};
+use http::{Request, Response};
+use tower::{Layer, Service};
+use tower_s3_cors::{S3CorsLayer, SharedPolicy, VaryMode};
+
+use support::Body;
+
+/// Times `service` on requests from `request`; with `clone`, the service is
+/// cloned for every request, as axum's router does.
+fn bench<S, B>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    service: S,
+    request: fn() -> Request<Body>,
+    clone: bool,
+) where
+    S: Service<Request<Body>, Response = Response<B>, Error = Infallible> + Clone,
+{
+    let mut service = service;
+    group.bench_function(name, |b| {
+        b.iter_batched(
+            request,
+            |request| {
+                let response = if clone {
+                    support::call(&mut black_box(&service).clone(), request)
+                } else {
+                    support::call(&mut service, request)
+                };
+                black_box(response)
+            },
+            BatchSize::SmallInput,
+        );
+    });
+}
+
+fn s3cors(rules: usize) -> S3CorsLayer {
+    S3CorsLayer::new(SharedPolicy::new(support::policy(rules, false)))
+}
+
+/// Bare, tower-s3-cors and tower-http side by side for one kind of request.
+fn three_ways(c: &mut Criterion, group: &str, request: fn() -> Request<Body>, clone: bool) {
+    let mut group = c.benchmark_group(group);
+    bench(&mut group, "bare", support::inner(), request, clone);
+    bench(
+        &mut group,
+        "s3cors",
+        s3cors(1).layer(support::inner()),
+        request,
+        clone,
+    );
+    let tower_http = support::tower_http_layer().layer(support::inner());
+    bench(&mut group, "tower_http", tower_http, request, clone);
+    group.finish();
+}
+
+fn preflight_two_names() -> Request<Body> {
+    support::preflight(support::TWO_NAMES)
+}
+
+fn get_with_origin(c: &mut Criterion) {
+    three_ways(c, "get_origin", support::get_with_origin, false);
+    three_ways(c, "get_origin_cloned", support::get_with_origin, true);
+}
+
+fn preflight(c: &mut Criterion) {
+    three_ways(c, "preflight_2_names", preflight_two_names, false);
+    three_ways(c, "preflight_2_names_cloned", preflight_two_names, true);
+}
+
+fn get_without_origin(c: &mut Criterion) {
+    let request = support::get_without_origin;
+    let mut group = c.benchmark_group("get_no_origin");
+    bench(&mut group, "bare", support::inner(), request, false);
+    bench(
+        &mut group,
+        "s3cors",
+        s3cors(1).layer(support::inner()),
+        request,
+        false,
+    );
+    let s3_exact = s3cors(1).vary_mode(VaryMode::S3Exact);
+    bench(
+        &mut group,
+        "s3cors_s3_exact",
+        s3_exact.layer(support::inner()),
+        request,
+        false,
+    );
+    let tower_http = support::tower_http_layer().layer(support::inner());
+    bench(&mut group, "tower_http", tower_http, request, false);
+    group.finish();
+}
+
+/// The same, with an inner response that has a `Content-Type` already: no
+/// layer then pays for the response's header table.
+fn with_content_type(c: &mut Criterion) {
+    for (name, request) in [
+        (
+            "get_origin_ct",
+            support::get_with_origin as fn() -> Request<Body>,
+        ),
+        ("get_no_origin_ct", support::get_without_origin),
+    ] {
+        let inner = support::inner_with_content_type;
+        let mut group = c.benchmark_group(name);
+        bench(&mut group, "bare", inner(), request, false);
+        bench(
+            &mut group,
+            "s3cors",
+            s3cors(1).layer(inner()),
+            request,
+            false,
+        );
+        let s3_exact = s3cors(1).vary_mode(VaryMode::S3Exact);
+        bench(
+            &mut group,
+            "s3cors_s3_exact",
+            s3_exact.layer(inner()),
+            request,
+            false,
+        );
+        let tower_http = support::tower_http_layer().layer(inner());
+        bench(&mut group, "tower_http", tower_http, request, false);
+        group.finish();
+    }
+}
+
+fn many_rules(c: &mut Criterion) {
+    let mut group = c.benchmark_group("get_origin_rules");
+    for rules in [1, 100] {
+        let service = s3cors(rules).layer(support::inner());
+        bench(
+            &mut group,
+            &format!("s3cors_{rules}"),
+            service,
+            support::get_with_origin,
+            false,
+        );
+    }
+    group.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(50)
+        .configure_from_args()
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = get_with_origin, preflight, get_without_origin, with_content_type, many_rules
+}
+criterion_main!(benches);

@@ -1,0 +1,189 @@
+//! What the benchmarks share: equivalent single-rule configurations for
+//! tower-s3-cors and tower-http, browser-like requests, a trivial inner
+//! service, and a way to drive an always-ready future without a runtime.
+
+#![allow(dead_code, unreachable_pub)] // each bench uses its own part of this module
+
+use std::convert::Infallible;
+use std::future::{Future, Ready, ready};
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{
+    ACCEPT, ACCEPT_ENCODING, ACCEPT_LANGUAGE, ACCESS_CONTROL_REQUEST_HEADERS,
+    ACCESS_CONTROL_REQUEST_METHOD, HOST, ORIGIN, REFERER, USER_AGENT,
+};
+use http::{HeaderName, HeaderValue, Method, Request, Response};
+use http_body_util::Empty;
+use tower::Service;
+use tower_s3_cors::{CorsConfiguration, CorsRule, Policy};
+
+/// The origin every matching request comes from.
+pub const APP_ORIGIN: &str = "https://app.example.com";
+
+/// The request and response body of every benchmark.
+pub type Body = Empty<Bytes>;
+
+/// The inner service: answers every request with an empty `200`, as the
+/// issue's baseline does.
+pub fn inner() -> impl Service<
+    Request<Body>,
+    Response = Response<Body>,
+    Error = Infallible,
+    Future = Ready<Result<Response<Body>, Infallible>>,
+> + Clone {
+    tower::service_fn(|_: Request<Body>| ready(Ok(Response::new(Body::new()))))
+}
+
+/// An inner service whose responses carry a `Content-Type`, as every real
+/// handler's do: adding the first header to a response then costs no
+/// allocation for the header table.
+pub fn inner_with_content_type() -> impl Service<
+    Request<Body>,
+    Response = Response<Body>,
+    Error = Infallible,
+    Future = Ready<Result<Response<Body>, Infallible>>,
+> + Clone {
+    tower::service_fn(|_: Request<Body>| {
+        let mut response = Response::new(Body::new());
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        ready(Ok(response))
+    })
+}
+
+/// `rules` rules, only the last of which matches [`APP_ORIGIN`]. With
+/// `wildcard`, every rule's origin is a `https://*.suffix` pattern (the
+/// last one `https://*.example.com`), so the exact-origin index cannot help.
+pub fn policy(rules: usize, wildcard: bool) -> Policy {
+    let mut config = CorsConfiguration::new();
+    for i in 0..rules {
+        let last = i + 1 == rules;
+        let origin = match (wildcard, last) {
+            (false, true) => APP_ORIGIN.to_owned(),
+            (false, false) => format!("https://app{i}.example.com"),
+            (true, true) => "https://*.example.com".to_owned(),
+            (true, false) => format!("https://*.example{i}.org"),
+        };
+        config = config.rule(
+            CorsRule::new()
+                .allowed_origin(origin)
+                .allowed_methods(["GET", "PUT"])
+                .allowed_header("*")
+                .max_age_seconds(3000),
+        );
+    }
+    Policy::compile(&config).expect("the benchmark policy is valid")
+}
+
+/// tower-http's `CorsLayer` set up like `policy(1, false)`: the same origin,
+/// methods and max age, request headers mirrored (what `AllowedHeader *`
+/// answers), credentials allowed (S3 sends `Access-Control-Allow-Credentials:
+/// true` for a non-`*` origin).
+pub fn tower_http_layer() -> tower_http::cors::CorsLayer {
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(HeaderValue::from_static(APP_ORIGIN))
+        .allow_methods([Method::GET, Method::PUT])
+        .allow_headers(tower_http::cors::AllowHeaders::mirror_request())
+        .allow_credentials(true)
+        .max_age(Duration::from_secs(3000))
+}
+
+/// The headers a browser sends with every request, Origin aside.
+fn browser_headers(builder: http::request::Builder) -> http::request::Builder {
+    builder
+        .header(HOST, HeaderValue::from_static("api.example.com"))
+        .header(
+            USER_AGENT,
+            HeaderValue::from_static("Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0 Safari/537.36"),
+        )
+        .header(ACCEPT, HeaderValue::from_static("*/*"))
+        .header(
+            ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip, deflate, br"),
+        )
+        .header(ACCEPT_LANGUAGE, HeaderValue::from_static("en-US,en;q=0.9"))
+        .header(
+            REFERER,
+            HeaderValue::from_static("https://app.example.com/"),
+        )
+        .header(
+            HeaderName::from_static("sec-fetch-site"),
+            HeaderValue::from_static("same-site"),
+        )
+        .header(
+            HeaderName::from_static("sec-fetch-mode"),
+            HeaderValue::from_static("cors"),
+        )
+}
+
+/// A cross-origin `GET` from [`APP_ORIGIN`], as a browser sends it.
+pub fn get_with_origin() -> Request<Body> {
+    browser_headers(Request::get("https://api.example.com/photos/cat.jpg"))
+        .header(ORIGIN, HeaderValue::from_static(APP_ORIGIN))
+        .body(Body::new())
+        .expect("valid request")
+}
+
+/// A same-origin (or server-to-server) `GET`: no `Origin`.
+pub fn get_without_origin() -> Request<Body> {
+    browser_headers(Request::get("https://api.example.com/photos/cat.jpg"))
+        .body(Body::new())
+        .expect("valid request")
+}
+
+/// A preflight for a `PUT` from [`APP_ORIGIN`] listing `acrh` in
+/// `Access-Control-Request-Headers`, formatted as Chrome does (lower case,
+/// `,` without spaces).
+pub fn preflight(acrh: &str) -> Request<Body> {
+    let mut builder = browser_headers(Request::options("https://api.example.com/photos/cat.jpg"))
+        .header(ORIGIN, HeaderValue::from_static(APP_ORIGIN))
+        .header(
+            ACCESS_CONTROL_REQUEST_METHOD,
+            HeaderValue::from_static("PUT"),
+        );
+    if !acrh.is_empty() {
+        builder = builder.header(
+            ACCESS_CONTROL_REQUEST_HEADERS,
+            HeaderValue::from_str(acrh).expect("valid header names"),
+        );
+    }
+    builder.body(Body::new()).expect("valid request")
+}
+
+/// The two names of the issue's preflight target.
+pub const TWO_NAMES: &str = "content-type,x-amz-date";
+
+/// `n` distinct header names, comma-separated as Chrome sends them.
+pub fn header_names(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("x-amz-meta-field{i}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Polls a future that is ready at once (every future here is) with a no-op
+/// waker: no runtime, so only the middleware's own work is measured.
+pub fn now<F: Future>(future: F) -> F::Output {
+    match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(output) => output,
+        Poll::Pending => unreachable!("the benchmark services are always ready"),
+    }
+}
+
+/// `poll_ready`, then `call`, then the response, as `oneshot` does.
+pub fn call<S, B>(service: &mut S, request: Request<Body>) -> Response<B>
+where
+    S: Service<Request<Body>, Response = Response<B>, Error = Infallible>,
+{
+    let ready = service.poll_ready(&mut Context::from_waker(Waker::noop()));
+    assert!(matches!(ready, Poll::Ready(Ok(()))));
+    match now(service.call(request)) {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
+}
