@@ -202,7 +202,7 @@ where
             Method::GET => AdminFuture::answered(reply.get()),
             Method::DELETE => {
                 let _ = reply.handle.clear();
-                AdminFuture::answered(empty(StatusCode::NO_CONTENT))
+                AdminFuture::answered(reply.success(StatusCode::NO_CONTENT))
             }
             Method::PUT => match expected_md5(request.headers(), self.require_digest) {
                 Err(response) => AdminFuture::answered(reply.error_response(response)),
@@ -285,6 +285,16 @@ impl Reply {
         .into_response()
     }
 
+    /// An empty success answer, with the request IDs as headers.
+    fn success(&self, status: StatusCode) -> Response<Bytes> {
+        let mut response = Response::new(Bytes::new());
+        *response.status_mut() = status;
+        if let Some(ids) = &self.ids {
+            ids.write_headers(response.headers_mut());
+        }
+        response
+    }
+
     fn error_response(&self, answer: ErrorAnswer) -> Response<Bytes> {
         self.error(answer.status, answer.code, &answer.message, None)
     }
@@ -315,14 +325,11 @@ impl Reply {
             http::HeaderValue::from_static("application/xml"),
         );
         headers.insert(http::header::CONTENT_LENGTH, length);
+        if let Some(ids) = &self.ids {
+            ids.write_headers(headers);
+        }
         response
     }
-}
-
-fn empty(status: StatusCode) -> Response<Bytes> {
-    let mut response = Response::new(Bytes::new());
-    *response.status_mut() = status;
-    response
 }
 
 /// Why a `PutBucketCors` body could not be read.
@@ -373,7 +380,7 @@ impl Put {
                 .config_error(&ConfigError::malformed("the document is not UTF-8"));
         };
         match self.reply.handle.store_document(document) {
-            Ok(()) => empty(StatusCode::OK),
+            Ok(()) => self.reply.success(StatusCode::OK),
             Err(err) => self.reply.config_error(&err),
         }
     }

@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use http::{HeaderName, HeaderValue, Response, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 
 use crate::source::ResourceType;
 use crate::xml_text::escape_into;
@@ -21,8 +21,9 @@ static X_AMZ_ID_2: HeaderName = HeaderName::from_static("x-amz-id-2");
 ///
 /// A plain application has none, and the layer then leaves both elements
 /// out. An S3-compatible server that assigns IDs inserts this into the
-/// request's extensions (in an outer layer) and the layer's own answers carry
-/// them.
+/// request's extensions (in an outer layer); the layer's own answers then
+/// carry them: in the XML of its errors, and as headers on all of them,
+/// successful preflights included.
 ///
 /// ```
 /// use tower_s3_cors::AmzRequestIds;
@@ -57,6 +58,19 @@ impl AmzRequestIds {
     #[must_use]
     pub fn host_id(&self) -> &str {
         &self.host_id
+    }
+
+    /// Sets `x-amz-request-id` and `x-amz-id-2` (each only when it is a
+    /// valid header value), as S3 does on every response.
+    pub(crate) fn write_headers(&self, headers: &mut HeaderMap) {
+        for (name, value) in [
+            (&X_AMZ_REQUEST_ID, &self.request_id),
+            (&X_AMZ_ID_2, &self.host_id),
+        ] {
+            if let Ok(value) = HeaderValue::from_str(value) {
+                headers.insert(name.clone(), value);
+            }
+        }
     }
 }
 
@@ -110,14 +124,7 @@ impl S3Error<'_> {
         headers.insert(CONTENT_TYPE, APPLICATION_XML.clone());
         headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
         if let Some(ids) = self.ids {
-            for (name, value) in [
-                (&X_AMZ_REQUEST_ID, &ids.request_id),
-                (&X_AMZ_ID_2, &ids.host_id),
-            ] {
-                if let Ok(value) = HeaderValue::from_str(value) {
-                    headers.insert(name.clone(), value);
-                }
-            }
+            ids.write_headers(headers);
         }
         *response.body_mut() = body;
         response

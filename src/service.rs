@@ -155,10 +155,14 @@ impl<S, P: PolicySource> S3Cors<S, P> {
                 // The answer's headers go into the request's header map,
                 // emptied: it has room for them already, so a preflight
                 // allocates no header table of its own.
-                let mut headers = request.into_parts().0.headers;
+                let parts = request.into_parts().0;
+                let mut headers = parts.headers;
                 headers.clear();
                 headers.insert(http::header::CONTENT_LENGTH, CONTENT_LENGTH_ZERO.clone());
                 allowed.write_headers_reserving(&mut headers, 1);
+                if let Some(ids) = parts.extensions.get::<AmzRequestIds>() {
+                    ids.write_headers(&mut headers);
+                }
                 let mut response = Response::new(Bytes::new());
                 *response.headers_mut() = headers;
                 response

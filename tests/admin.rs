@@ -297,6 +297,34 @@ async fn a_stored_document_takes_effect_on_the_next_request() {
 }
 
 #[tokio::test]
+async fn successful_answers_carry_the_request_ids() {
+    let cors = SharedPolicy::empty();
+    let service =
+        CorsAdminLayer::new(cors.clone()).layer(service_fn(|_req: Request<Full<Bytes>>| async {
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
+        }));
+    for (method, body, status) in [
+        (Method::PUT, GOOD, StatusCode::OK),
+        (Method::GET, "", StatusCode::OK),
+        (Method::DELETE, "", StatusCode::NO_CONTENT),
+    ] {
+        let mut request = Request::builder()
+            .method(method.clone())
+            .uri("/?cors")
+            .header("content-md5", md5_of(body))
+            .body(Full::new(Bytes::from(body)))
+            .unwrap();
+        request
+            .extensions_mut()
+            .insert(tower_s3_cors::AmzRequestIds::new("R1", "H1"));
+        let response = service.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), status, "{method}");
+        assert_eq!(response.headers()["x-amz-request-id"], "R1", "{method}");
+        assert_eq!(response.headers()["x-amz-id-2"], "H1", "{method}");
+    }
+}
+
+#[tokio::test]
 async fn a_single_shared_policy_is_administered_at_the_root() {
     let cors = SharedPolicy::empty();
     let service =

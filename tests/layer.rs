@@ -160,6 +160,26 @@ async fn request_ids_from_the_extension_appear_in_error_bodies_and_headers() {
 }
 
 #[tokio::test]
+async fn request_ids_from_the_extension_are_sent_on_allowed_preflights_too() {
+    let layer = S3CorsLayer::new(SharedPolicy::from_json(RULES).unwrap());
+    let mut req = request(
+        Method::OPTIONS,
+        "/k",
+        &[
+            ("origin", "https://x"),
+            ("access-control-request-method", "GET"),
+        ],
+    );
+    req.extensions_mut()
+        .insert(AmzRequestIds::new("REQ9", "HOST9"));
+    let (parts, body) = send(layer, req).await;
+    assert_eq!(parts.status, StatusCode::OK);
+    assert!(body.is_empty());
+    assert_eq!(parts.headers["x-amz-request-id"], "REQ9");
+    assert_eq!(parts.headers["x-amz-id-2"], "HOST9");
+}
+
+#[tokio::test]
 async fn options_without_origin_can_be_forwarded_to_the_inner_service() {
     let cors = SharedPolicy::from_json(RULES).unwrap();
     let (parts, _) = send(
