@@ -130,6 +130,7 @@ mod body;
 pub mod config;
 pub mod future;
 mod layer;
+mod macros;
 pub mod policy;
 mod s3_error;
 mod service;

@@ -54,20 +54,7 @@ impl<S, P> S3Cors<S, P> {
         S3CorsLayer::new(source)
     }
 
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    crate::macros::inner_service_accessors!();
 
     /// The policy source.
     pub fn source(&self) -> &P {
