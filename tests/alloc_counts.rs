@@ -24,82 +24,20 @@
 
 use std::cell::RefCell;
 use std::convert::Infallible;
-use std::future::{Future, Ready, ready};
-use std::pin::pin;
+use std::future::{Ready, ready};
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
 
-use bytes::Bytes;
-use http::header::{
-    ACCEPT, ACCEPT_ENCODING, ACCEPT_LANGUAGE, ACCESS_CONTROL_REQUEST_HEADERS,
-    ACCESS_CONTROL_REQUEST_METHOD, CONTENT_TYPE, HOST, ORIGIN, REFERER, USER_AGENT,
-};
-use http::{HeaderName, HeaderValue, Method, Request, Response};
-use http_body_util::Empty;
+use http::header::CONTENT_TYPE;
+use http::{HeaderValue, Request, Response};
 use tower::{Layer, Service};
-use tower_s3_cors::{Policy, S3CorsLayer, SharedPolicy, VaryMode};
+use tower_s3_cors::{S3CorsLayer, SharedPolicy, VaryMode};
 
-type Body = Empty<Bytes>;
+/// The requests, policy and tower-http setup the benchmarks use.
+#[path = "../benches/support/mod.rs"]
+mod support;
 
-const APP_ORIGIN: &str = "https://app.example.com";
-
-fn policy() -> Policy {
-    Policy::from_json(
-        r#"[{"AllowedOrigins": ["https://app.example.com"], "AllowedMethods": ["GET", "PUT"],
-             "AllowedHeaders": ["*"], "MaxAgeSeconds": 3000}]"#,
-    )
-    .unwrap()
-}
-
-/// What a browser sends with every request, besides `Origin` and the
-/// preflight headers.
-fn browser(builder: http::request::Builder) -> http::request::Builder {
-    builder
-        .header(HOST, HeaderValue::from_static("api.example.com"))
-        .header(
-            USER_AGENT,
-            HeaderValue::from_static("Mozilla/5.0 (X11; Linux x86_64)"),
-        )
-        .header(ACCEPT, HeaderValue::from_static("*/*"))
-        .header(
-            ACCEPT_ENCODING,
-            HeaderValue::from_static("gzip, deflate, br"),
-        )
-        .header(ACCEPT_LANGUAGE, HeaderValue::from_static("en-US,en;q=0.9"))
-        .header(
-            REFERER,
-            HeaderValue::from_static("https://app.example.com/"),
-        )
-        .header(
-            HeaderName::from_static("sec-fetch-mode"),
-            HeaderValue::from_static("cors"),
-        )
-}
-
-fn get(origin: Option<&'static str>) -> Request<Body> {
-    let mut builder = browser(Request::get("/photos/cat.jpg"));
-    if let Some(origin) = origin {
-        builder = builder.header(ORIGIN, HeaderValue::from_static(origin));
-    }
-    builder.body(Body::new()).unwrap()
-}
-
-/// A preflight for a `PUT` listing two request headers the way Chrome does.
-fn preflight() -> Request<Body> {
-    browser(Request::options("/photos/cat.jpg"))
-        .header(ORIGIN, HeaderValue::from_static(APP_ORIGIN))
-        .header(
-            ACCESS_CONTROL_REQUEST_METHOD,
-            HeaderValue::from_static("PUT"),
-        )
-        .header(
-            ACCESS_CONTROL_REQUEST_HEADERS,
-            HeaderValue::from_static("content-type,x-amz-date"),
-        )
-        .body(Body::new())
-        .unwrap()
-}
+use support::{Body, TWO_NAMES, now};
 
 /// The inner response: with a `Content-Type` (`realistic`) or with no header
 /// at all.
@@ -136,13 +74,6 @@ impl Service<Request<Body>> for Inner {
     }
 }
 
-fn poll_now<F: Future>(future: F) -> F::Output {
-    match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("the test services are always ready"),
-    }
-}
-
 /// Allocations made by one request through `layer`, measured after one
 /// warm-up request (which promotes shared header bytes and the like).
 fn count<L, B>(layer: &L, request: MakeRequest, realistic: bool) -> u64
@@ -158,7 +89,7 @@ where
         allocation_counter::measure(|| {
             let mut cx = Context::from_waker(Waker::noop());
             assert!(service.poll_ready(&mut cx).is_ready());
-            let response = poll_now(service.call(request));
+            let response = now(service.call(request));
             drop(response);
         })
         .count_total
@@ -172,9 +103,11 @@ type MakeRequest = fn() -> Request<Body>;
 
 /// The three request kinds of the targets.
 const CASES: [(&str, MakeRequest); 3] = [
-    ("GET without Origin", || get(None)),
-    ("GET with Origin, matched", || get(Some(APP_ORIGIN))),
-    ("preflight, 2 ACRH names, matched", preflight),
+    ("GET without Origin", support::get_without_origin),
+    ("GET with Origin, matched", support::get_with_origin),
+    ("preflight, 2 ACRH names, matched", || {
+        support::preflight(TWO_NAMES)
+    }),
 ];
 
 /// Counts for every case with `layer`: (with realistic inner responses,
@@ -206,14 +139,15 @@ fn allocations_per_request_meet_the_targets() {
 
     let ours = counts(
         "tower-s3-cors",
-        &S3CorsLayer::new(SharedPolicy::new(policy())),
+        &S3CorsLayer::new(SharedPolicy::new(support::policy(1, false))),
     );
     let [no_origin, get, preflight] = ours.map(|(realistic, _)| realistic);
     assert_eq!(no_origin, 0, "a request without Origin");
     assert!(get <= 1, "a matched GET: {get}");
     assert!(preflight <= 2, "a matched preflight with ACRH: {preflight}");
 
-    let s3_exact = S3CorsLayer::new(SharedPolicy::new(policy())).vary_mode(VaryMode::S3Exact);
+    let s3_exact =
+        S3CorsLayer::new(SharedPolicy::new(support::policy(1, false))).vary_mode(VaryMode::S3Exact);
     let exact = counts("tower-s3-cors (S3Exact)", &s3_exact);
     assert_eq!(
         exact[0],
@@ -221,11 +155,5 @@ fn allocations_per_request_meet_the_targets() {
         "without Origin and Vary, nothing is added"
     );
 
-    let tower_http = tower_http::cors::CorsLayer::new()
-        .allow_origin(HeaderValue::from_static(APP_ORIGIN))
-        .allow_methods([Method::GET, Method::PUT])
-        .allow_headers(tower_http::cors::AllowHeaders::mirror_request())
-        .allow_credentials(true)
-        .max_age(Duration::from_secs(3000));
-    counts("tower-http CorsLayer", &tower_http);
+    counts("tower-http CorsLayer", &support::tower_http_layer());
 }
