@@ -86,11 +86,7 @@ where
         let cache_safe = self.options.vary == VaryMode::CacheSafe;
         let Some(origin) = policy::origin(request.headers()) else {
             // Not CORS: at most `Vary`, and without it no lookup at all.
-            let vary = cache_safe
-                && matches!(
-                    self.source.resolve(&RequestHead::new(&request)),
-                    Resolution::Configured(..)
-                );
+            let vary = cache_safe && self.source.is_configured(&RequestHead::new(&request));
             return ResponseFuture::inner(self.inner.call(request), Finish::vary_only(vary));
         };
         let finish = match self.source.resolve(&RequestHead::new(&request)) {

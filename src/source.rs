@@ -45,6 +45,16 @@ use crate::policy::{Compiled, Policy};
 pub trait PolicySource {
     /// The policy for this request, or why there is none.
     fn resolve(&self, request: &RequestHead<'_>) -> Resolution;
+
+    /// Whether [`resolve`](Self::resolve) would find a policy for this
+    /// request. The layer asks this, instead of resolving, for requests
+    /// without `Origin` (they only need to know whether to add `Vary`), so
+    /// an implementation that can answer without taking a policy handle
+    /// saves that work on the most common kind of request. The provided
+    /// method resolves.
+    fn is_configured(&self, request: &RequestHead<'_>) -> bool {
+        matches!(self.resolve(request), Resolution::Configured(..))
+    }
 }
 
 /// What a [`PolicySource`] found for a request.
@@ -168,6 +178,10 @@ impl PolicySource for Policy {
             self.clone(),
             ResourceType::from_key_path(request.uri().path()),
         )
+    }
+
+    fn is_configured(&self, _request: &RequestHead<'_>) -> bool {
+        true
     }
 }
 
@@ -371,6 +385,11 @@ impl PolicySource for SharedPolicy {
             None => Resolution::NotConfigured,
         }
     }
+
+    /// Looks, without taking a handle on the policy.
+    fn is_configured(&self, _request: &RequestHead<'_>) -> bool {
+        SharedPolicy::is_configured(self)
+    }
 }
 
 impl fmt::Debug for SharedPolicy {
@@ -520,11 +539,17 @@ impl Buckets {
     /// The policy handle of a bucket, if it exists.
     #[must_use]
     pub fn get(&self, bucket: &str) -> Option<SharedPolicy> {
+        self.with_bucket(bucket, SharedPolicy::clone)
+    }
+
+    /// `f` applied to the handle of `bucket`, if it exists, without cloning
+    /// the handle.
+    fn with_bucket<T>(&self, bucket: &str, f: impl FnOnce(&SharedPolicy) -> T) -> Option<T> {
         let map = self.inner.map.load();
         if bucket.bytes().any(|b| b.is_ascii_uppercase()) {
-            map.get(bucket.to_ascii_lowercase().as_str()).cloned()
+            map.get(bucket.to_ascii_lowercase().as_str()).map(f)
         } else {
-            map.get(bucket).cloned()
+            map.get(bucket).map(f)
         }
     }
 
@@ -613,6 +638,13 @@ impl PolicySource for Buckets {
                 None => Resolution::NotConfigured,
             },
         }
+    }
+
+    /// Looks, without cloning the bucket's handle or taking its policy.
+    fn is_configured(&self, request: &RequestHead<'_>) -> bool {
+        self.locate(request).is_some_and(|(bucket, _)| {
+            self.with_bucket(bucket, SharedPolicy::is_configured) == Some(true)
+        })
     }
 }
 

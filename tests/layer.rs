@@ -397,3 +397,26 @@ async fn headers_the_inner_service_set_are_replaced_not_duplicated() {
         .collect();
     assert_eq!(values, ["*"]);
 }
+
+#[test]
+fn is_configured_agrees_with_resolve_for_every_source() {
+    use tower_s3_cors::{RequestHead, Resolution};
+    let buckets = Buckets::path_style();
+    buckets.create("with").store_json(RULES).unwrap();
+    buckets.create("without");
+    let shared = SharedPolicy::from_json(RULES).unwrap();
+    let empty = SharedPolicy::empty();
+    let fixed = Policy::from_json(RULES).unwrap();
+    let sources: [&dyn PolicySource; 4] = [&buckets, &shared, &empty, &fixed];
+    for uri in ["/", "/with", "/with/k", "/WITH/k", "/without/k", "/nope/k"] {
+        let request = Request::get(uri).body(()).unwrap();
+        let head = RequestHead::new(&request);
+        for source in sources {
+            assert_eq!(
+                source.is_configured(&head),
+                matches!(source.resolve(&head), Resolution::Configured(..)),
+                "{uri}"
+            );
+        }
+    }
+}
