@@ -187,26 +187,30 @@ impl Browser {
         let Some(mut child) = self.child.take() else {
             return;
         };
-        if let Ok(pgid) = libc::pid_t::try_from(child.id()) {
-            // SAFETY: killpg only sends a signal; the group id is the pid of
-            // the Chromium this guard spawned as a group leader
-            // (`process_group(0)`), so only that browser and its helpers are
-            // hit.
-            unsafe {
-                libc::killpg(pgid, libc::SIGKILL);
-            }
-        }
+        // The browser was spawned as a process-group leader
+        // (`process_group(0)`), so its group id is its pid: signalling the
+        // group reaches Chromium and its helpers and nothing else. The
+        // shell's `kill` builtin takes a negative pid for a group, and needs
+        // no `unsafe` here.
+        let group = format!("-{}", child.id());
+        signal_group("KILL", &group);
         let _ = child.kill();
         let _ = child.wait();
         // Helpers of the group may need a moment to go; give them some.
         let deadline = Instant::now() + Duration::from_secs(2);
-        if let Ok(pgid) = libc::pid_t::try_from(child.id()) {
-            // SAFETY: signal 0 only checks whether the group still exists.
-            while unsafe { libc::killpg(pgid, 0) } == 0 && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(20));
-            }
+        while signal_group("0", &group) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// Sends `signal` (`KILL`, or `0` to probe) to the process group `group`
+/// (a negative pid) with `sh`'s `kill`; whether it succeeded.
+fn signal_group(signal: &str, group: &str) -> bool {
+    std::process::Command::new("sh")
+        .args(["-c", "kill -s \"$0\" -- \"$1\" 2>/dev/null", signal, group])
+        .status()
+        .is_ok_and(|status| status.success())
 }
 
 impl Drop for Browser {

@@ -9,6 +9,8 @@
 //! Without a Chromium the suite is skipped with a loud message, except under
 //! `CI=true`, where that is a failure. `$CHROMIUM` names the binary.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::sync::mpsc::RecvTimeoutError;

@@ -1,5 +1,7 @@
 //! The axum app served in-process on 127.0.0.1:0, driven over real TCP.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;

@@ -214,6 +214,8 @@ fn allowed_get(policy: &Policy) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
     use super::*;
     use crate::config::Config;
 

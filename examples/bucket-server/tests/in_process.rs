@@ -1,6 +1,8 @@
 //! The library's `serve_with_shutdown`, started in-process as another test
 //! suite would: policies swapped from Rust, a clean shutdown.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 mod common;
 
 use common::request;

@@ -1,6 +1,8 @@
 //! The real binary over real TCP: its command line, its S3 answers and its
 //! CORS behaviour.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 mod common;
 
 use base64::Engine as _;

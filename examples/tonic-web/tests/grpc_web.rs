@@ -1,6 +1,8 @@
 //! End-to-end: real gRPC-web and preflight requests over HTTP/1.1 against
 //! `serve` running in-process (and the binary, for its command line).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 use std::collections::HashMap;
 use std::error::Error;
 use std::net::SocketAddr;
