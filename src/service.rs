@@ -36,7 +36,27 @@ pub struct S3Cors<S, P = SharedPolicy> {
 }
 
 impl<S, P> S3Cors<S, P> {
-    /// Wraps `inner` with the default options.
+    /// Wraps `inner` with the default options (what
+    /// `S3CorsLayer::new(source).layer(inner)` builds).
+    ///
+    /// ```
+    /// use http::{Request, Response};
+    /// use tower::{ServiceExt, service_fn};
+    /// use tower_s3_cors::{S3Cors, SharedPolicy};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let inner = service_fn(|_req: Request<()>| async {
+    ///     Ok::<_, std::convert::Infallible>(Response::new(()))
+    /// });
+    /// let cors = SharedPolicy::from_json(r#"[{"AllowedOrigins":["*"],"AllowedMethods":["GET"]}]"#)?;
+    /// let service = S3Cors::new(inner, cors);
+    /// let request = Request::get("/k").header("origin", "https://a.example").body(())?;
+    /// let response = service.oneshot(request).await?;
+    /// assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(inner: S, source: P) -> Self {
         Self::from_parts(inner, source, Options::default())
     }

@@ -284,6 +284,19 @@ impl SharedPolicy {
     }
 
     /// Replaces the policy; returns the one it replaced.
+    ///
+    /// ```
+    /// use tower_s3_cors::{Policy, SharedPolicy};
+    ///
+    /// let cors = SharedPolicy::empty();
+    /// let first = Policy::from_json(r#"[{"AllowedOrigins":["*"],"AllowedMethods":["GET"]}]"#)?;
+    /// let second = Policy::from_json(r#"[{"AllowedOrigins":["*"],"AllowedMethods":["PUT"]}]"#)?;
+    /// assert!(cors.store(first).is_none());
+    /// let replaced = cors.store(second).unwrap();
+    /// assert_eq!(replaced.configuration().rules[0].allowed_methods, ["GET"]);
+    /// assert_eq!(cors.load().unwrap().configuration().rules[0].allowed_methods, ["PUT"]);
+    /// # Ok::<_, tower_s3_cors::ConfigError>(())
+    /// ```
     #[allow(clippy::must_use_candidate)] // dropping the old policy is the common case
     pub fn store(&self, policy: Policy) -> Option<Policy> {
         #[cfg(feature = "tracing")]
@@ -489,6 +502,20 @@ impl Buckets {
 
     /// Adds (or replaces) a bucket served by `policy`; returns the handle it
     /// replaced. The bucket name is matched ASCII-case-insensitively.
+    ///
+    /// ```
+    /// use tower_s3_cors::{Buckets, SharedPolicy};
+    ///
+    /// let buckets = Buckets::path_style();
+    /// let shared = SharedPolicy::from_json(r#"[{"AllowedOrigins":["*"],"AllowedMethods":["GET"]}]"#)?;
+    /// // Two buckets served by one policy handle: a store on it changes both.
+    /// assert!(buckets.insert("Photos", shared.clone()).is_none());
+    /// assert!(buckets.insert("videos", shared).is_none());
+    /// assert_eq!(buckets.names(), ["photos", "videos"]);
+    /// assert!(buckets.remove("PHOTOS").is_some());
+    /// assert!(buckets.get("photos").is_none());
+    /// # Ok::<_, tower_s3_cors::ConfigError>(())
+    /// ```
     #[allow(clippy::must_use_candidate)]
     pub fn insert(&self, bucket: &str, policy: SharedPolicy) -> Option<SharedPolicy> {
         let name: Box<str> = bucket.to_ascii_lowercase().into();

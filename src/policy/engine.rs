@@ -73,6 +73,21 @@ pub(crate) struct Compiled {
 impl Policy {
     /// Validates `config` as S3 does and compiles it.
     ///
+    /// ```
+    /// use tower_s3_cors::{ConfigErrorKind, CorsConfiguration, CorsRule, Policy};
+    ///
+    /// let config = CorsConfiguration::new()
+    ///     .rule(CorsRule::new().allowed_origin("https://a.example").allowed_method("GET"));
+    /// let policy = Policy::compile(&config)?;
+    /// assert_eq!(policy.configuration(), &config);
+    ///
+    /// let two_wildcards = CorsConfiguration::new()
+    ///     .rule(CorsRule::new().allowed_origin("https://*.*.example").allowed_method("GET"));
+    /// let err = Policy::compile(&two_wildcards).unwrap_err();
+    /// assert_eq!(err.kind(), ConfigErrorKind::OriginWildcards);
+    /// # Ok::<_, tower_s3_cors::ConfigError>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// The first validation error (see [`CorsConfiguration::validate`]).
