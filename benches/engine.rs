@@ -9,7 +9,6 @@
 mod support;
 
 use std::hint::black_box;
-use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use tower_s3_cors::{CorsRequest, Policy};
@@ -51,13 +50,5 @@ fn request_headers(c: &mut Criterion) {
     group.finish();
 }
 
-fn config() -> Criterion {
-    Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(50)
-        .configure_from_args()
-}
-
-criterion_group! { name = benches; config = config(); targets = rules, request_headers }
+criterion_group! { name = benches; config = support::criterion(); targets = rules, request_headers }
 criterion_main!(benches);

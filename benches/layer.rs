@@ -14,7 +14,6 @@ mod support;
 
 use std::convert::Infallible;
 use std::hint::black_box;
-use std::time::Duration;
 
 use criterion::measurement::WallTime;
 use criterion::{BatchSize, BenchmarkGroup, Criterion, criterion_group, criterion_main};
@@ -159,17 +158,9 @@ fn many_rules(c: &mut Criterion) {
     group.finish();
 }
 
-fn config() -> Criterion {
-    Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(50)
-        .configure_from_args()
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = support::criterion();
     targets = get_with_origin, preflight, get_without_origin, with_content_type, many_rules
 }
 criterion_main!(benches);

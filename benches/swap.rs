@@ -96,13 +96,5 @@ fn loads_under_stores(c: &mut Criterion) {
     group.finish();
 }
 
-fn config() -> Criterion {
-    Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(50)
-        .configure_from_args()
-}
-
-criterion_group! { name = benches; config = config(); targets = loads_under_stores }
+criterion_group! { name = benches; config = support::criterion(); targets = loads_under_stores }
 criterion_main!(benches);

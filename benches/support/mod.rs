@@ -187,3 +187,14 @@ where
         Err(never) => match never {},
     }
 }
+
+/// Short criterion runs (0.5 s warm-up, 2 s measurement, 50 samples), so a
+/// whole `cargo bench` takes a couple of minutes; command-line flags still
+/// apply.
+pub fn criterion() -> criterion::Criterion {
+    criterion::Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(50)
+        .configure_from_args()
+}
