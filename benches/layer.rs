@@ -85,14 +85,19 @@ fn preflight(c: &mut Criterion) {
     three_ways(c, "preflight_2_names_cloned", preflight_two_names, true);
 }
 
-fn get_without_origin(c: &mut Criterion) {
-    let request = support::get_without_origin;
-    let mut group = c.benchmark_group("get_no_origin");
-    bench(&mut group, "bare", support::inner(), request, false);
+/// Bare, tower-s3-cors in both `Vary` modes, and tower-http for one kind
+/// of request, each around a fresh service from `inner`.
+fn four_ways<S, B>(c: &mut Criterion, group: &str, inner: fn() -> S, request: fn() -> Request<Body>)
+where
+    S: Service<Request<Body>, Response = Response<B>, Error = Infallible> + Clone,
+    B: Default,
+{
+    let mut group = c.benchmark_group(group);
+    bench(&mut group, "bare", inner(), request, false);
     bench(
         &mut group,
         "s3cors",
-        s3cors(1).layer(support::inner()),
+        s3cors(1).layer(inner()),
         request,
         false,
     );
@@ -100,47 +105,30 @@ fn get_without_origin(c: &mut Criterion) {
     bench(
         &mut group,
         "s3cors_s3_exact",
-        s3_exact.layer(support::inner()),
+        s3_exact.layer(inner()),
         request,
         false,
     );
-    let tower_http = support::tower_http_layer().layer(support::inner());
+    let tower_http = support::tower_http_layer().layer(inner());
     bench(&mut group, "tower_http", tower_http, request, false);
     group.finish();
+}
+
+fn get_without_origin(c: &mut Criterion) {
+    four_ways(
+        c,
+        "get_no_origin",
+        support::inner,
+        support::get_without_origin,
+    );
 }
 
 /// The same, with an inner response that has a `Content-Type` already: no
 /// layer then pays for the response's header table.
 fn with_content_type(c: &mut Criterion) {
-    for (name, request) in [
-        (
-            "get_origin_ct",
-            support::get_with_origin as fn() -> Request<Body>,
-        ),
-        ("get_no_origin_ct", support::get_without_origin),
-    ] {
-        let inner = support::inner_with_content_type;
-        let mut group = c.benchmark_group(name);
-        bench(&mut group, "bare", inner(), request, false);
-        bench(
-            &mut group,
-            "s3cors",
-            s3cors(1).layer(inner()),
-            request,
-            false,
-        );
-        let s3_exact = s3cors(1).vary_mode(VaryMode::S3Exact);
-        bench(
-            &mut group,
-            "s3cors_s3_exact",
-            s3_exact.layer(inner()),
-            request,
-            false,
-        );
-        let tower_http = support::tower_http_layer().layer(inner());
-        bench(&mut group, "tower_http", tower_http, request, false);
-        group.finish();
-    }
+    let inner = support::inner_with_content_type;
+    four_ways(c, "get_origin_ct", inner, support::get_with_origin);
+    four_ways(c, "get_no_origin_ct", inner, support::get_without_origin);
 }
 
 fn many_rules(c: &mut Criterion) {

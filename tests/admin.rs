@@ -67,6 +67,19 @@ fn error_parts(body: &str) -> (String, String) {
     (element("Code"), element("Message"))
 }
 
+/// `layer` around an inner service that answers 200 with an empty body.
+fn admin_over_empty(
+    layer: CorsAdminLayer<SharedPolicy>,
+) -> impl tower::Service<
+    Request<Full<Bytes>>,
+    Response = Response<tower_s3_cors::ResponseBody<Full<Bytes>>>,
+    Error = Infallible,
+> + Clone {
+    layer.layer(service_fn(|_req: Request<Full<Bytes>>| async {
+        Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
+    }))
+}
+
 fn buckets() -> Buckets {
     let buckets = Buckets::path_style();
     buckets.create("photos");
@@ -107,11 +120,7 @@ async fn put_without_content_md5_or_checksum_is_refused() {
 #[tokio::test]
 async fn content_md5_can_be_made_optional_but_is_still_checked_when_sent() {
     let cors = SharedPolicy::empty();
-    let service = CorsAdminLayer::new(cors.clone())
-        .require_content_md5(false)
-        .layer(service_fn(|_req: Request<Full<Bytes>>| async {
-            Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
-        }));
+    let service = admin_over_empty(CorsAdminLayer::new(cors.clone()).require_content_md5(false));
     let put = |md5: Option<&str>| {
         let mut request = Request::put("/?cors");
         if let Some(md5) = md5 {
@@ -299,10 +308,7 @@ async fn a_stored_document_takes_effect_on_the_next_request() {
 #[tokio::test]
 async fn successful_answers_carry_the_request_ids() {
     let cors = SharedPolicy::empty();
-    let service =
-        CorsAdminLayer::new(cors.clone()).layer(service_fn(|_req: Request<Full<Bytes>>| async {
-            Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
-        }));
+    let service = admin_over_empty(CorsAdminLayer::new(cors.clone()));
     for (method, body, status) in [
         (Method::PUT, GOOD, StatusCode::OK),
         (Method::GET, "", StatusCode::OK),
@@ -327,10 +333,7 @@ async fn successful_answers_carry_the_request_ids() {
 #[tokio::test]
 async fn a_single_shared_policy_is_administered_at_the_root() {
     let cors = SharedPolicy::empty();
-    let service =
-        CorsAdminLayer::new(cors.clone()).layer(service_fn(|_req: Request<Full<Bytes>>| async {
-            Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
-        }));
+    let service = admin_over_empty(CorsAdminLayer::new(cors.clone()));
     let request = Request::put("/?cors")
         .header("content-md5", md5_of(GOOD))
         .body(Full::new(Bytes::from(GOOD)))
