@@ -135,6 +135,8 @@ pub mod policy;
 mod s3_error;
 mod service;
 mod source;
+#[cfg(feature = "store")]
+pub mod store;
 mod vary;
 mod xml_text;
 

@@ -1,0 +1,300 @@
+//! Where bucket CORS documents live: the [`CorsStore`] trait, and the
+//! stores that come with the crate.
+//!
+//! A store is the integrator's source of truth for bucket CORS: its own
+//! metadata database, a directory of files, etcd. It keeps each bucket's
+//! document *as written* (XML or either JSON shape), so `GetBucketCors`
+//! can return what was put, and knows nothing of requests: the
+//! read-through source in [`source`](crate::source) compiles what a store
+//! holds into policies, caches them, and keeps them fresh from the store's
+//! [change stream](CorsStore::changes).
+//!
+//! The trait is object-safe (its futures are boxed), so a server can choose
+//! its store at run time (`Arc<dyn CorsStore>`); a store is called only when
+//! a bucket is not cached, or written.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// The future of a [`CorsStore`] operation.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// A stream of [`Change`]s, from [`CorsStore::changes`].
+pub type ChangeStream = Pin<Box<dyn futures_core::Stream<Item = Change> + Send>>;
+
+/// The source of truth for bucket CORS documents.
+///
+/// Implementations must be cheap to call concurrently (`&self`), and each
+/// operation should finish or fail in bounded time; the read-through source
+/// also puts a timeout on every load.
+///
+/// Bucket names are passed as the request named them after
+/// [`source`](crate::source) located them (lower case for the built-in
+/// addressing).
+pub trait CorsStore: Send + Sync + fmt::Debug {
+    /// The bucket's document and its version; `Ok(None)` when the bucket
+    /// has no CORS configuration.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreErrorKind::NoSuchBucket`] when the store knows buckets and this
+    /// one does not exist; [`StoreErrorKind::Unavailable`] when the store
+    /// cannot answer now.
+    fn get<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Option<StoredDocument>>;
+
+    /// Replaces the bucket's document with `document`, kept as written
+    /// (the caller has validated it). Returns the new version.
+    ///
+    /// # Errors
+    ///
+    /// As for [`get`](Self::get); after an error the store must hold either
+    /// the old document or the new one, never a mix.
+    fn put<'a>(&'a self, bucket: &'a str, document: &'a str) -> StoreFuture<'a, Version>;
+
+    /// Removes the bucket's document (its CORS is then off). Removing a
+    /// document that does not exist succeeds. Returns the version of the
+    /// deletion, or [`Version::UNKNOWN`] when the store cannot tell.
+    ///
+    /// # Errors
+    ///
+    /// As for [`get`](Self::get).
+    fn delete<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Version>;
+
+    /// Changes made to the store (by this process or any other), for stores
+    /// that can push them; `None` (the provided method) for stores that
+    /// cannot, whose cached entries then expire after a time to live.
+    ///
+    /// Each call starts a new subscription. A stream that may have missed
+    /// changes (a reconnect, a lagging reader, a compacted history) says so
+    /// with [`Change::Resync`] before going on. A stream that ends means the
+    /// store stopped pushing changes for good.
+    fn changes(&self) -> Option<ChangeStream> {
+        None
+    }
+}
+
+impl<T: CorsStore + ?Sized> CorsStore for Arc<T> {
+    fn get<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Option<StoredDocument>> {
+        (**self).get(bucket)
+    }
+
+    fn put<'a>(&'a self, bucket: &'a str, document: &'a str) -> StoreFuture<'a, Version> {
+        (**self).put(bucket, document)
+    }
+
+    fn delete<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Version> {
+        (**self).delete(bucket)
+    }
+
+    fn changes(&self) -> Option<ChangeStream> {
+        (**self).changes()
+    }
+}
+
+/// The version of a bucket's document in its store: a later write of the
+/// same bucket has a greater version (etcd's mod revision, a counter, a
+/// file's modification time).
+///
+/// Versions order the changes of one bucket, so that a late notification
+/// never replaces a newer document. [`Version::UNKNOWN`] (0) is for stores
+/// that cannot order writes; it is never considered older than anything.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Version(u64);
+
+impl Version {
+    /// A version the store cannot order.
+    pub const UNKNOWN: Self = Self(0);
+
+    /// A version from the store's own number (0 means unknown).
+    #[must_use]
+    pub const fn new(version: u64) -> Self {
+        Self(version)
+    }
+
+    /// The store's number.
+    #[must_use]
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+
+    /// Whether this version is known to be older than `other`: both are
+    /// known and this one is smaller.
+    #[must_use]
+    pub const fn is_older_than(self, other: Self) -> bool {
+        self.0 != 0 && other.0 != 0 && self.0 < other.0
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// A bucket's document as its store holds it: the text as written, and its
+/// version.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct StoredDocument {
+    text: Arc<str>,
+    version: Version,
+}
+
+impl StoredDocument {
+    /// A document and its version.
+    #[must_use]
+    pub fn new(text: impl Into<Arc<str>>, version: Version) -> Self {
+        Self {
+            text: text.into(),
+            version,
+        }
+    }
+
+    /// The document, as written (S3 XML, or either JSON shape).
+    #[must_use]
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The document's version.
+    #[must_use]
+    pub fn version(&self) -> Version {
+        self.version
+    }
+}
+
+/// A change pushed by a store's [change stream](CorsStore::changes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Change {
+    /// The bucket's document is now this one.
+    Put {
+        /// The bucket.
+        bucket: String,
+        /// Its new document.
+        document: StoredDocument,
+    },
+    /// The bucket's document was removed at this version.
+    Deleted {
+        /// The bucket.
+        bucket: String,
+        /// The version of the deletion ([`Version::UNKNOWN`] if the store
+        /// cannot tell).
+        version: Version,
+    },
+    /// The bucket changed; read it again (for stores whose notifications do
+    /// not carry the document).
+    Stale {
+        /// The bucket.
+        bucket: String,
+    },
+    /// Changes may have been missed: every bucket may have changed.
+    Resync,
+}
+
+/// Why a [`CorsStore`] operation failed.
+///
+/// Opaque, with a [`kind`](Self::kind) to match on and the underlying error
+/// as its [`source`](std::error::Error::source).
+pub struct StoreError {
+    kind: StoreErrorKind,
+    message: Option<String>,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+/// The kinds of [`StoreError`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StoreErrorKind {
+    /// The store cannot answer now (down, unreachable, out of disk, timed
+    /// out). S3 answers such requests with `503`.
+    Unavailable,
+    /// The store knows buckets and this one does not exist.
+    NoSuchBucket,
+    /// The store answered with something it should not hold (a name or a
+    /// document it cannot represent).
+    Invalid,
+}
+
+impl StoreError {
+    /// An error of `kind`.
+    #[must_use]
+    pub fn new(kind: StoreErrorKind) -> Self {
+        Self {
+            kind,
+            message: None,
+            source: None,
+        }
+    }
+
+    /// The store cannot answer now; `source` says why.
+    #[must_use]
+    pub fn unavailable(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::new(StoreErrorKind::Unavailable).with_source(source)
+    }
+
+    /// The bucket does not exist.
+    #[must_use]
+    pub fn no_such_bucket() -> Self {
+        Self::new(StoreErrorKind::NoSuchBucket)
+    }
+
+    /// Adds a message for people (what was being done).
+    #[must_use]
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = Some(message.into());
+        self
+    }
+
+    /// Adds the underlying error.
+    #[must_use]
+    pub fn with_source(
+        mut self,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// What kind of error this is.
+    #[must_use]
+    pub fn kind(&self) -> StoreErrorKind {
+        self.kind
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.kind {
+            StoreErrorKind::Unavailable => "CORS store unavailable",
+            StoreErrorKind::NoSuchBucket => "no such bucket",
+            StoreErrorKind::Invalid => "invalid data in the CORS store",
+        })?;
+        if let Some(message) = &self.message {
+            write!(f, ": {message}")?;
+        }
+        if let Some(source) = &self.source {
+            write!(f, ": {source}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreError")
+            .field("kind", &self.kind)
+            .field("message", &self.message)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
