@@ -146,9 +146,49 @@ fn many_rules(c: &mut Criterion) {
     group.finish();
 }
 
+/// Refused requests against matched ones, with 1 and 100 rules that have
+/// IDs: a refusal should cost no more than a match.
+fn refusals(c: &mut Criterion) {
+    let mut group = c.benchmark_group("refusals");
+    for rules in [1, 100] {
+        let layer = S3CorsLayer::new(SharedPolicy::new(support::policy_with_ids(rules)));
+        let cases: [(&str, fn() -> Request<Body>); 4] = [
+            ("get_matched", support::get_with_origin),
+            ("get_refused", support::get_refused),
+            ("preflight_matched", preflight_two_names),
+            ("preflight_refused", support::preflight_refused),
+        ];
+        for (name, request) in cases {
+            let service = layer.layer(support::inner_with_content_type());
+            bench(
+                &mut group,
+                &format!("{name}_{rules}"),
+                service,
+                request,
+                false,
+            );
+        }
+    }
+    group.finish();
+}
+
+/// The inner response carries `Vary: Accept-Encoding` already (any
+/// compression layer does that): the CORS tokens are merged into it.
+fn vary_merge(c: &mut Criterion) {
+    let inner = support::inner_with_vary;
+    four_ways(c, "vary_merge_get_origin", inner, support::get_with_origin);
+    four_ways(
+        c,
+        "vary_merge_no_origin",
+        inner,
+        support::get_without_origin,
+    );
+}
+
 criterion_group! {
     name = benches;
     config = support::criterion();
-    targets = get_with_origin, preflight, get_without_origin, with_content_type, many_rules
+    targets = get_with_origin, preflight, get_without_origin, with_content_type, many_rules,
+        refusals, vary_merge
 }
 criterion_main!(benches);

@@ -28,7 +28,7 @@ use std::future::{Ready, ready};
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use http::header::CONTENT_TYPE;
+use http::header::{CONTENT_TYPE, VARY};
 use http::{HeaderValue, Request, Response};
 use tower::{Layer, Service};
 use tower_s3_cors::{S3CorsLayer, SharedPolicy, VaryMode};
@@ -39,14 +39,30 @@ mod support;
 
 use support::{Body, TWO_NAMES, now};
 
-/// The inner response: with a `Content-Type` (`realistic`) or with no header
-/// at all.
-fn inner_response(realistic: bool) -> Response<Body> {
+/// What the inner response carries.
+#[derive(Clone, Copy)]
+enum Inner0 {
+    /// No header at all.
+    Bare,
+    /// A `Content-Type`, as every real handler's response does.
+    Realistic,
+    /// A `Content-Type` and `Vary: Accept-Encoding` (behind compression).
+    WithVary,
+}
+
+/// The inner response of kind `kind`.
+fn inner_response(kind: Inner0) -> Response<Body> {
     let mut response = Response::new(Body::new());
-    if realistic {
-        response
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
+    let headers = response.headers_mut();
+    match kind {
+        Inner0::Bare => {}
+        Inner0::Realistic => {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
+        }
+        Inner0::WithVary => {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
+            headers.insert(VARY, HeaderValue::from_static("accept-encoding"));
+        }
     }
     response
 }
@@ -76,7 +92,7 @@ impl Service<Request<Body>> for Inner {
 
 /// Allocations made by one request through `layer`, measured after one
 /// warm-up request (which promotes shared header bytes and the like).
-fn count<L, B>(layer: &L, request: MakeRequest, realistic: bool) -> u64
+fn count<L, B>(layer: &L, request: MakeRequest, kind: Inner0) -> u64
 where
     L: Layer<Inner>,
     L::Service: Service<Request<Body>, Response = Response<B>, Error = Infallible>,
@@ -85,7 +101,7 @@ where
     let mut service = layer.layer(Inner(Rc::clone(&slot)));
     let mut once = || {
         let request = request();
-        *slot.borrow_mut() = Some(inner_response(realistic));
+        *slot.borrow_mut() = Some(inner_response(kind));
         allocation_counter::measure(|| {
             let mut cx = Context::from_waker(Waker::noop());
             assert!(service.poll_ready(&mut cx).is_ready());
@@ -117,8 +133,12 @@ where
     L: Layer<Inner>,
     L::Service: Service<Request<Body>, Response = Response<B>, Error = Infallible>,
 {
-    let counts =
-        CASES.map(|(_, request)| (count(layer, request, true), count(layer, request, false)));
+    let counts = CASES.map(|(_, request)| {
+        (
+            count(layer, request, Inner0::Realistic),
+            count(layer, request, Inner0::Bare),
+        )
+    });
     for ((case, _), (realistic, bare)) in CASES.iter().zip(counts) {
         println!(
             "{name:<24} {case:<34} {realistic:>2} allocations ({bare:>2} if the inner response had no header)"
@@ -156,4 +176,60 @@ fn allocations_per_request_meet_the_targets() {
     );
 
     counts("tower-http CorsLayer", &support::tower_http_layer());
+}
+
+/// Refused requests and the `Vary` merge, printed for the record.
+#[test]
+fn refusals_and_vary_merge() {
+    let cases: [(&str, MakeRequest, Inner0, usize); 7] = [
+        (
+            "refused GET, 1 rule",
+            support::get_refused,
+            Inner0::Realistic,
+            1,
+        ),
+        (
+            "refused GET, 100 rules",
+            support::get_refused,
+            Inner0::Realistic,
+            100,
+        ),
+        (
+            "refused preflight, 1 rule",
+            support::preflight_refused,
+            Inner0::Realistic,
+            1,
+        ),
+        (
+            "refused preflight, 100 rules",
+            support::preflight_refused,
+            Inner0::Realistic,
+            100,
+        ),
+        (
+            "matched GET, inner Vary",
+            support::get_with_origin,
+            Inner0::WithVary,
+            1,
+        ),
+        (
+            "GET without Origin, inner Vary",
+            support::get_without_origin,
+            Inner0::WithVary,
+            1,
+        ),
+        (
+            "refused GET, inner Vary",
+            support::get_refused,
+            Inner0::WithVary,
+            1,
+        ),
+    ];
+    for (name, request, kind, rules) in cases {
+        let layer = S3CorsLayer::new(SharedPolicy::new(support::policy_with_ids(rules)));
+        println!(
+            "tower-s3-cors  {name:<34} {:>3} allocations",
+            count(&layer, request, kind)
+        );
+    }
 }

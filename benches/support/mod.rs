@@ -80,6 +80,31 @@ pub fn policy(rules: usize, wildcard: bool) -> Policy {
     Policy::compile(&config).expect("the benchmark policy is valid")
 }
 
+/// `rules` rules, each with an `ID` (as consoles and generators write them),
+/// only the last of which matches [`APP_ORIGIN`]; exact origins.
+pub fn policy_with_ids(rules: usize) -> Policy {
+    let mut config = CorsConfiguration::new();
+    for i in 0..rules {
+        let origin = if i + 1 == rules {
+            APP_ORIGIN.to_owned()
+        } else {
+            format!("https://app{i}.example.com")
+        };
+        config = config.rule(
+            CorsRule::new()
+                .id(format!("rule-{i}-for-{origin}"))
+                .allowed_origin(origin)
+                .allowed_methods(["GET", "PUT"])
+                .allowed_header("*")
+                .max_age_seconds(3000),
+        );
+    }
+    Policy::compile(&config).expect("the benchmark policy is valid")
+}
+
+/// An origin no benchmark policy allows (a scanner, a hot-linking page).
+pub const REFUSED_ORIGIN: &str = "https://hotlinker.example.net";
+
 /// tower-http's `CorsLayer` set up like `policy(1, false)`: the same origin,
 /// methods and max age, request headers mirrored (what `AllowedHeader *`
 /// answers), credentials allowed (S3 sends `Access-Control-Allow-Credentials:
@@ -127,6 +152,53 @@ pub fn get_with_origin() -> Request<Body> {
         .header(ORIGIN, HeaderValue::from_static(APP_ORIGIN))
         .body(Body::new())
         .expect("valid request")
+}
+
+/// A cross-origin `GET` from [`REFUSED_ORIGIN`], which no rule allows.
+pub fn get_refused() -> Request<Body> {
+    browser_headers(Request::get("https://api.example.com/photos/cat.jpg"))
+        .header(ORIGIN, HeaderValue::from_static(REFUSED_ORIGIN))
+        .body(Body::new())
+        .expect("valid request")
+}
+
+/// A preflight for a `PUT` from [`REFUSED_ORIGIN`], which no rule allows.
+pub fn preflight_refused() -> Request<Body> {
+    browser_headers(Request::options("https://api.example.com/photos/cat.jpg"))
+        .header(ORIGIN, HeaderValue::from_static(REFUSED_ORIGIN))
+        .header(
+            ACCESS_CONTROL_REQUEST_METHOD,
+            HeaderValue::from_static("PUT"),
+        )
+        .header(
+            ACCESS_CONTROL_REQUEST_HEADERS,
+            HeaderValue::from_static(TWO_NAMES),
+        )
+        .body(Body::new())
+        .expect("valid request")
+}
+
+/// An inner service whose responses carry `Content-Type` and
+/// `Vary: Accept-Encoding`, as a response behind a compression layer does.
+pub fn inner_with_vary() -> impl Service<
+    Request<Body>,
+    Response = Response<Body>,
+    Error = Infallible,
+    Future = Ready<Result<Response<Body>, Infallible>>,
+> + Clone {
+    tower::service_fn(|_: Request<Body>| {
+        let mut response = Response::new(Body::new());
+        let headers = response.headers_mut();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        headers.insert(
+            http::header::VARY,
+            HeaderValue::from_static("accept-encoding"),
+        );
+        ready(Ok(response))
+    })
 }
 
 /// A same-origin (or server-to-server) `GET`: no `Origin`.
