@@ -4,14 +4,15 @@
 //!
 //! Run with `cargo bench --bench engine`.
 
-#![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
+#![allow(clippy::unwrap_used, missing_docs)]
 
 mod support;
 
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use tower_s3_cors::{CorsRequest, Policy};
+use tower_s3_cors::Policy;
+use tower_s3_cors::policy::CorsRequest;
 
 fn evaluate(policy: &Policy, request: &http::Request<support::Body>) -> bool {
     let cors = CorsRequest::new(request.method(), request.headers()).expect("has an Origin");

@@ -12,7 +12,7 @@
 //! the response future and dropping the request (as in the criterion
 //! benches); building the request and dropping the response are not.
 
-#![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
+#![allow(clippy::unwrap_used, missing_docs)]
 
 mod support;
 

@@ -8,7 +8,7 @@
 //!
 //! Run with `cargo bench --bench layer`.
 
-#![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
+#![allow(clippy::unwrap_used, missing_docs)]
 
 mod support;
 
@@ -146,13 +146,16 @@ fn many_rules(c: &mut Criterion) {
     group.finish();
 }
 
+/// Builds one request of a kind.
+type MakeRequest = fn() -> Request<Body>;
+
 /// Refused requests against matched ones, with 1 and 100 rules that have
 /// IDs: a refusal should cost no more than a match.
 fn refusals(c: &mut Criterion) {
     let mut group = c.benchmark_group("refusals");
     for rules in [1, 100] {
         let layer = S3CorsLayer::new(SharedPolicy::new(support::policy_with_ids(rules)));
-        let cases: [(&str, fn() -> Request<Body>); 4] = [
+        let cases: [(&str, MakeRequest); 4] = [
             ("get_matched", support::get_with_origin),
             ("get_refused", support::get_refused),
             ("preflight_matched", preflight_two_names),

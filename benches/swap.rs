@@ -6,7 +6,7 @@
 //!
 //! Run with `cargo bench --bench swap`.
 
-#![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
+#![allow(clippy::unwrap_used, missing_docs)]
 
 mod support;
 

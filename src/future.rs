@@ -5,10 +5,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
-use http::Response;
+use http::{Extensions, Response};
 use pin_project_lite::pin_project;
 
 use crate::body::ResponseBody;
+use crate::options::RefusalReason;
 use crate::policy::{Allowed, Explanation};
 use crate::vary::add_cors_vary;
 
@@ -26,28 +27,52 @@ pin_project! {
     #[project = KindProj]
     enum Kind<F> {
         Answered { response: Option<Response<Bytes>> },
-        Inner { #[pin] future: F, finish: Finish },
+        Inner { #[pin] future: F, on_response: OnResponse },
     }
 }
 
 /// What to do to the inner service's response.
 #[derive(Debug, Default)]
-pub(crate) struct Finish {
+pub(crate) struct OnResponse {
     /// The matched rule's headers.
     pub(crate) cors: Option<Allowed>,
     /// Merge the CORS `Vary` tokens.
     pub(crate) vary: bool,
-    /// Why no rule matched, for the response's extensions.
-    pub(crate) explanation: Option<Box<Explanation>>,
+    /// What to report of a refusal in the response's extensions.
+    pub(crate) report: Option<Report>,
 }
 
-impl Finish {
+impl OnResponse {
     /// Nothing but, if `vary`, the CORS `Vary` tokens.
     pub(crate) fn vary_only(vary: bool) -> Self {
         Self {
             cors: None,
             vary,
-            explanation: None,
+            report: None,
+        }
+    }
+}
+
+/// What a refused response carries in its extensions.
+#[derive(Debug)]
+pub(crate) enum Report {
+    /// The reason alone.
+    Reason(RefusalReason),
+    /// The reason and the rule-by-rule explanation.
+    Explanation(RefusalReason, Box<Explanation>),
+}
+
+impl Report {
+    /// Inserts the report into a response's extensions.
+    pub(crate) fn insert_into(self, extensions: &mut Extensions) {
+        match self {
+            Self::Reason(reason) => {
+                extensions.insert(reason);
+            }
+            Self::Explanation(reason, explanation) => {
+                extensions.insert(reason);
+                extensions.insert(*explanation);
+            }
         }
     }
 }
@@ -62,10 +87,13 @@ impl<F> ResponseFuture<F> {
         }
     }
 
-    /// The inner service's future, and what to add to its response.
-    pub(crate) fn inner(future: F, finish: Finish) -> Self {
+    /// The inner service's future, and what to do to its response.
+    pub(crate) fn inner(future: F, on_response: OnResponse) -> Self {
         Self {
-            kind: Kind::Inner { future, finish },
+            kind: Kind::Inner {
+                future,
+                on_response,
+            },
         }
     }
 }
@@ -79,24 +107,26 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
             KindProj::Answered { response } => {
-                #[allow(clippy::expect_used)]
                 let response = response
                     .take()
                     .expect("ResponseFuture polled after completion");
                 Poll::Ready(Ok(response.map(ResponseBody::full)))
             }
-            KindProj::Inner { future, finish } => {
+            KindProj::Inner {
+                future,
+                on_response,
+            } => {
                 let mut response = ready!(future.poll(cx))?;
-                let finish = std::mem::take(finish);
+                let OnResponse { cors, vary, report } = std::mem::take(on_response);
                 let headers = response.headers_mut();
-                if let Some(allowed) = finish.cors {
-                    allowed.write_headers_reserving(headers, usize::from(finish.vary));
+                if let Some(allowed) = cors {
+                    allowed.write_headers_reserving(headers, usize::from(vary));
                 }
-                if finish.vary {
+                if vary {
                     add_cors_vary(headers);
                 }
-                if let Some(explanation) = finish.explanation {
-                    response.extensions_mut().insert(*explanation);
+                if let Some(report) = report {
+                    report.insert_into(response.extensions_mut());
                 }
                 Poll::Ready(Ok(response.map(ResponseBody::inner)))
             }

@@ -2,45 +2,25 @@
 
 use tower_layer::Layer;
 
+use crate::options::{Options, RefusalReport, VaryMode};
 use crate::service::S3Cors;
 use crate::source::SharedPolicy;
-
-/// When the layer adds `Vary: Origin, Access-Control-Request-Headers,
-/// Access-Control-Request-Method`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum VaryMode {
-    /// On every response of a resource that has a policy, matched or not,
-    /// with or without `Origin` (the default). A cache in front of the
-    /// service then never serves an answer made for one origin to another,
-    /// nor a non-CORS answer to a browser that needs CORS headers.
-    #[default]
-    CacheSafe,
-    /// Only on a match, as S3 does.
-    S3Exact,
-}
-
-/// How the layer behaves where S3's behaviour is a choice.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Options {
-    pub(crate) vary: VaryMode,
-    pub(crate) forward_options_without_origin: bool,
-}
 
 /// A [`Layer`] that gives a service S3's CORS behaviour; see the
 /// [crate documentation](crate) for the whole picture.
 ///
-/// The layer holds a [`PolicySource`](crate::PolicySource) (by default a
-/// [`SharedPolicy`]) and clones it into each service: building a service
-/// never fails and never copies a rule.
+/// The layer holds a [`PolicySource`](crate::source::PolicySource) (by
+/// default a [`SharedPolicy`]) and clones it into each service: building a
+/// service never fails and never copies a rule.
 ///
 /// ```
-/// use tower_s3_cors::{S3CorsLayer, SharedPolicy, VaryMode};
+/// use tower_s3_cors::{RefusalReport, S3CorsLayer, SharedPolicy, VaryMode};
 ///
-/// let cors = SharedPolicy::from_json(r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}]"#)?;
+/// let cors = SharedPolicy::from_document(r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}]"#)?;
 /// let layer = S3CorsLayer::new(cors)
 ///     .vary_mode(VaryMode::S3Exact)
-///     .forward_options_without_origin(true);
+///     .forward_options_without_origin(true)
+///     .report_refusals(RefusalReport::Reason);
 /// # let _ = layer;
 /// # Ok::<_, tower_s3_cors::ConfigError>(())
 /// ```
@@ -73,6 +53,13 @@ impl<P> S3CorsLayer<P> {
     /// requests with an `Origin` are preflights either way. Off by default.
     pub fn forward_options_without_origin(mut self, forward: bool) -> Self {
         self.options.forward_options_without_origin = forward;
+        self
+    }
+
+    /// What refused responses carry in their extensions;
+    /// [`RefusalReport::Off`] by default.
+    pub fn report_refusals(mut self, report: RefusalReport) -> Self {
+        self.options.report = report;
         self
     }
 

@@ -17,7 +17,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! // The same document you would PUT to an S3 bucket (XML or JSON).
-//! let cors = SharedPolicy::from_xml(
+//! let cors = SharedPolicy::from_document(
 //!     r#"<CORSConfiguration>
 //!          <CORSRule>
 //!            <AllowedOrigin>https://app.example.com</AllowedOrigin>
@@ -62,8 +62,8 @@
 //! assert_eq!(response.headers()["content-type"], "application/xml");
 //!
 //! // Swap the rules at run time; a bad document is refused and changes nothing.
-//! assert!(cors.store_json(r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["PATCH"]}]"#).is_err());
-//! cors.store_json(r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}]"#)?;
+//! assert!(cors.store_document(r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["PATCH"]}]"#).is_err());
+//! cors.store_document(r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}]"#)?;
 //! let get = Request::get("/photos/cat.jpg")
 //!     .header("origin", "https://anyone.example")
 //!     .body(String::new())?;
@@ -82,36 +82,54 @@
 //!    rest is not CORS.
 //! 2. **Resolve.** A [`PolicySource`] gives the compiled [`Policy`] for the
 //!    request, or says CORS is not configured, or that the bucket does not
-//!    exist. [`SharedPolicy`] serves one swappable policy; [`Buckets`] one per
-//!    bucket, S3-style; implement the trait for anything else.
+//!    exist. [`SharedPolicy`] serves one swappable policy; [`Buckets`] one
+//!    per bucket, S3-style; implement the trait for anything else.
 //! 3. **Evaluate.** [`Policy::evaluate`] walks the rules in order and returns
 //!    a [`Decision`]: the matched rule's precomputed headers, or the reason
-//!    for refusal. [`Policy::explain`] reports rule by rule.
+//!    for refusal. [`Policy::explain`] makes the same walk and reports rule
+//!    by rule.
 //! 4. **Act.** A preflight is answered by the layer and never reaches the
 //!    inner service. An actual request always reaches the inner service; a
 //!    match adds the CORS headers to whatever it returns, errors included.
 //!
-//! Refused requests carry an [`Explanation`] in their response extensions
-//! (and, with the `tracing` feature, a debug event), so outer layers can log
-//! why no rule matched.
+//! A refusal costs no more than a match, and allocates nothing beyond a
+//! refused preflight's error body. To find out why a request was refused,
+//! have the layer put a [`RefusalReason`] (or the rule-by-rule
+//! [`Explanation`]) in the response's extensions with
+//! [`S3CorsLayer::report_refusals`]; with the `tracing` feature, refusals
+//! are also logged at debug level.
+//!
+//! [`PolicySource`]: source::PolicySource
+//! [`Buckets`]: source::Buckets
+//! [`Decision`]: policy::Decision
+//! [`Explanation`]: policy::Explanation
 //!
 //! # The parts
 //!
+//! The crate root holds the middleware ([`S3CorsLayer`], [`S3Cors`] and
+//! their options) and the two types every user needs ([`SharedPolicy`],
+//! [`Policy`]), with [`ConfigError`]. Everything else lives in its module,
+//! with one path:
+//!
 //! | module | holds |
 //! |---|---|
-//! | [`config`] | the document model ([`CorsConfiguration`], [`CorsRule`]), XML and JSON, S3's validation and error codes ([`ConfigError`]) |
-//! | [`policy`] | the compiled engine: [`Policy`], [`CorsRequest`], [`Decision`], [`Explanation`] |
-//! | sources | [`PolicySource`], [`SharedPolicy`], [`Buckets`] |
-//! | layer | [`S3CorsLayer`], [`S3Cors`], [`future::ResponseFuture`], [`ResponseBody`] |
+//! | [`config`] | the document model (`CorsConfiguration`, `CorsRule`), XML and JSON, S3's validation and error codes |
+//! | [`policy`] | the compiled engine: `Policy`, `CorsRequest`, `Decision`, `Refusal`, `Explanation` |
+//! | [`s3`] | S3's vocabulary: `ResourceType`, `AmzRequestIds` |
+//! | [`source`] | where policies come from: `PolicySource`, `Resolution`, `SharedPolicy`, `Buckets` |
+//! | [`future`], [`body`] | the layer's `ResponseFuture` and `ResponseBody` |
+//! | `admin` | (feature `admin`) S3's `?cors` sub-resource as a layer |
+//! | `store` | (feature `store`) the `CorsStore` trait: policies kept in the integrator's store |
 //!
 //! # Feature flags
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `xml` | yes | S3's XML documents (`from_xml`, `to_xml`, `store_xml`), through `quick-xml` |
-//! | `json` | yes | the AWS CLI and console JSON shapes (`from_json`, `to_json`, `store_json`), through `serde_json` |
-//! | `admin` | no | [`admin`]: S3's `?cors` sub-resource (`PutBucketCors`, `GetBucketCors`, `DeleteBucketCors`) as a layer, with `Content-MD5` checks |
-//! | `tracing` | no | a debug event per refused request with its [`Explanation`], info events on policy swaps |
+//! | `xml` | yes | S3's XML documents (`CorsConfiguration::from_xml`, `to_xml`), through `quick-xml` |
+//! | `json` | yes | the AWS CLI and console JSON shapes (`from_json`, `to_json`), through `serde_json` |
+//! | `admin` | no | `admin`: S3's `?cors` sub-resource (`PutBucketCors`, `GetBucketCors`, `DeleteBucketCors`) as a layer, with `Content-MD5` checks |
+//! | `store` | no | `store`: the `CorsStore` trait for policies kept in a store |
+//! | `tracing` | no | a debug event per refused request with its explanation, info events on policy swaps |
 //!
 //! # Differences from S3
 //!
@@ -123,33 +141,29 @@
 //!
 //! [tower]: https://docs.rs/tower
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// A `_` arm on an enum hides the variant added next; match them all.
+#![warn(clippy::wildcard_enum_match_arm)]
 
 #[cfg(feature = "admin")]
 pub mod admin;
-mod body;
+pub mod body;
 pub mod config;
 pub mod future;
 mod layer;
 mod macros;
+mod options;
 pub mod policy;
-mod s3_error;
+pub mod s3;
 mod service;
-mod source;
+pub mod source;
 #[cfg(feature = "store")]
 pub mod store;
 mod vary;
 mod xml_text;
 
-#[cfg(feature = "admin")]
-pub use admin::{CorsAdmin, CorsAdminLayer};
-pub use body::ResponseBody;
-pub use config::{
-    ConfigError, ConfigErrorKind, CorsConfiguration, CorsRule, DocumentFormat, Validation,
-};
-pub use layer::{S3CorsLayer, VaryMode};
-pub use policy::{
-    Allowed, CorsRequest, Decision, Explanation, Policy, Refusal, RuleOutcome, RuleVerdict,
-};
-pub use s3_error::AmzRequestIds;
+pub use config::ConfigError;
+pub use layer::S3CorsLayer;
+pub use options::{RefusalReason, RefusalReport, VaryMode};
+pub use policy::Policy;
 pub use service::S3Cors;
-pub use source::{Buckets, PolicySource, RequestHead, Resolution, ResourceType, SharedPolicy};
+pub use source::SharedPolicy;

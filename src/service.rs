@@ -3,15 +3,17 @@
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use http::request::Parts;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use tower_service::Service;
 
 use crate::body::ResponseBody;
-use crate::future::{Finish, ResponseFuture};
-use crate::layer::{Options, S3CorsLayer, VaryMode};
+use crate::future::{OnResponse, Report, ResponseFuture};
+use crate::layer::S3CorsLayer;
+use crate::options::{Options, RefusalReason, RefusalReport, VaryMode};
 use crate::policy::{self, Allowed, CorsRequest, Policy, Refusal};
-use crate::s3_error::{self, AmzRequestIds, S3Error};
-use crate::source::{PolicySource, RequestHead, Resolution, ResourceType, SharedPolicy};
+use crate::s3::{AmzRequestIds, ErrorAnswer, ResourceType, S3Error, messages};
+use crate::source::{PolicySource, RequestHead, Resolution, SharedPolicy};
 use crate::vary::add_cors_vary;
 
 static CONTENT_LENGTH_ZERO: HeaderValue = HeaderValue::from_static("0");
@@ -49,7 +51,7 @@ impl<S, P> S3Cors<S, P> {
     /// let inner = service_fn(|_req: Request<()>| async {
     ///     Ok::<_, std::convert::Infallible>(Response::new(()))
     /// });
-    /// let cors = SharedPolicy::from_json(r#"[{"AllowedOrigins":["*"],"AllowedMethods":["GET"]}]"#)?;
+    /// let cors = SharedPolicy::from_document(r#"[{"AllowedOrigins":["*"],"AllowedMethods":["GET"]}]"#)?;
     /// let service = S3Cors::new(inner, cors);
     /// let request = Request::get("/k").header("origin", "https://a.example").body(())?;
     /// let response = service.oneshot(request).await?;
@@ -101,64 +103,78 @@ where
             && (!self.options.forward_options_without_origin
                 || policy::origin(request.headers()).is_some())
         {
-            return ResponseFuture::answered(self.preflight(request));
+            return ResponseFuture::answered(self.preflight(request.into_parts().0));
         }
         let cache_safe = self.options.vary == VaryMode::CacheSafe;
         let Some(origin) = policy::origin(request.headers()) else {
             // Not CORS: at most `Vary`, and without it no lookup at all.
-            let vary = cache_safe && self.source.is_configured(&RequestHead::new(&request));
-            return ResponseFuture::inner(self.inner.call(request), Finish::vary_only(vary));
+            let vary = cache_safe && self.source.is_configured_for(&RequestHead::new(&request));
+            return ResponseFuture::inner(self.inner.call(request), OnResponse::vary_only(vary));
         };
-        let finish = match self.source.resolve(&RequestHead::new(&request)) {
+        let on_response = match self.source.resolve(&RequestHead::new(&request)) {
             Resolution::Configured(policy, _) => {
                 let cors = CorsRequest::with_origin(origin, request.method(), request.headers());
-                actual_request(policy, &cors, cache_safe)
+                self.actual_request(policy, &cors)
             }
-            _ => Finish::default(),
+            Resolution::NotConfigured | Resolution::NoSuchBucket => OnResponse::vary_only(false),
         };
-        ResponseFuture::inner(self.inner.call(request), finish)
-    }
-}
-
-/// How a preflight ends: a matched rule, whose headers go into the answer,
-/// or S3's error answer.
-enum Preflight {
-    Allowed(Allowed),
-    Refused(Response<Bytes>),
-}
-
-/// What to add to the inner response of an actual request (spec §4).
-fn actual_request(policy: Policy, cors: &CorsRequest<'_>, cache_safe: bool) -> Finish {
-    match policy.decide(cors) {
-        Ok(allowed) => Finish {
-            cors: Some(allowed),
-            vary: true,
-            explanation: None,
-        },
-        Err((_, policy)) => {
-            let explanation = policy.explain(cors);
-            #[cfg(feature = "tracing")]
-            tracing::debug!(%explanation, "CORS: no rule matched; response sent without CORS headers");
-            Finish {
-                cors: None,
-                vary: cache_safe,
-                explanation: Some(Box::new(explanation)),
-            }
-        }
+        ResponseFuture::inner(self.inner.call(request), on_response)
     }
 }
 
 impl<S, P: PolicySource> S3Cors<S, P> {
-    /// Answers an `OPTIONS` request as S3 does (spec §1).
-    fn preflight<B>(&self, request: Request<B>) -> Response<Bytes> {
-        let resolution = self.source.resolve(&RequestHead::new(&request));
+    /// What to add to the inner response of an actual request that a policy
+    /// covers (spec §4).
+    fn actual_request(&self, policy: Policy, cors: &CorsRequest<'_>) -> OnResponse {
+        match policy.first_match(cors) {
+            Ok(index) => OnResponse {
+                cors: Some(Allowed::new(policy.into_shared(), index, cors)),
+                vary: true,
+                report: None,
+            },
+            Err(refusal) => OnResponse {
+                cors: None,
+                vary: self.options.vary == VaryMode::CacheSafe,
+                report: self.report(RefusalReason::Policy(refusal), Some((&policy, cors))),
+            },
+        }
+    }
+
+    /// What a refusal puts in its response's extensions, as the options say;
+    /// with the `tracing` feature, the refusal is logged when that event is
+    /// enabled.
+    fn report(
+        &self,
+        reason: RefusalReason,
+        walked: Option<(&Policy, &CorsRequest<'_>)>,
+    ) -> Option<Report> {
+        #[cfg(feature = "tracing")]
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            match walked {
+                Some((policy, cors)) => {
+                    let explanation = policy.explain(cors);
+                    tracing::debug!(?reason, %explanation, "CORS request refused");
+                }
+                None => tracing::debug!(?reason, "CORS request refused"),
+            }
+        }
+        match self.options.report {
+            RefusalReport::Off => None,
+            RefusalReport::Reason => Some(Report::Reason(reason)),
+            RefusalReport::Explanation => Some(match walked {
+                Some((policy, cors)) => Report::Explanation(reason, Box::new(policy.explain(cors))),
+                None => Report::Reason(reason),
+            }),
+        }
+    }
+
+    /// Answers an `OPTIONS` request as S3 does (spec §1), reusing the
+    /// request's header map for the answer's headers.
+    fn preflight(&self, parts: Parts) -> Response<Bytes> {
+        let resolution = self.source.resolve(&RequestHead::from_parts(&parts));
         let configured = matches!(resolution, Resolution::Configured(..));
-        let mut response = match self.preflight_decision(&request, resolution) {
-            Preflight::Allowed(allowed) => {
-                // The answer's headers go into the request's header map,
-                // emptied: it has room for them already, so a preflight
-                // allocates no header table of its own.
-                let parts = request.into_parts().0;
+        let (mut response, report) = match self.preflight_decision(&parts, resolution) {
+            Ok(allowed) => {
                 let mut headers = parts.headers;
                 headers.clear();
                 headers.insert(http::header::CONTENT_LENGTH, CONTENT_LENGTH_ZERO.clone());
@@ -168,82 +184,90 @@ impl<S, P: PolicySource> S3Cors<S, P> {
                 }
                 let mut response = Response::new(Bytes::new());
                 *response.headers_mut() = headers;
-                response
+                (response, None)
             }
-            Preflight::Refused(response) => response,
+            Err((answer, report)) => {
+                let ids = parts.extensions.get::<AmzRequestIds>();
+                (answer.into_response(parts.headers, ids), report)
+            }
         };
         if configured
             && (self.options.vary == VaryMode::CacheSafe || response.status().is_success())
         {
             add_cors_vary(response.headers_mut());
         }
+        if let Some(report) = report {
+            report.insert_into(response.extensions_mut());
+        }
         response
     }
 
-    /// The matched rule of a preflight, or S3's error answer.
-    fn preflight_decision<B>(&self, request: &Request<B>, resolution: Resolution) -> Preflight {
-        let cors = CorsRequest::new(request.method(), request.headers());
-        let ids = request.extensions().get::<AmzRequestIds>();
-        let requested_method = cors.as_ref().and_then(CorsRequest::request_method);
-        let method_element = requested_method.map_or(&b"OPTIONS"[..], HeaderValue::as_bytes);
-        let error = |status, code, message: &str, resource: Option<ResourceType>| {
-            S3Error {
-                status,
-                code,
-                message,
-                method_and_resource: resource.map(|r| (method_element, r)),
-                bucket_name: None,
-                ids,
-            }
-            .into_response()
+    /// The matched rule of a preflight, or S3's error answer and what to
+    /// report of it.
+    fn preflight_decision(
+        &self,
+        parts: &Parts,
+        resolution: Resolution,
+    ) -> Result<Allowed, (ErrorAnswer, Option<Report>)> {
+        let Some(cors) = CorsRequest::new(&parts.method, &parts.headers) else {
+            let answer = S3Error::new(StatusCode::BAD_REQUEST, "BadRequest", messages::NO_ORIGIN);
+            return Err(self.refuse(parts, answer, RefusalReason::NoOrigin, None));
         };
-        let forbidden = |message, resource| {
-            error(
-                StatusCode::FORBIDDEN,
-                "AccessForbidden",
-                message,
-                Some(resource),
-            )
-        };
-
-        let Some(cors) = cors else {
-            return Preflight::Refused(error(
-                StatusCode::BAD_REQUEST,
-                "BadRequest",
-                s3_error::NO_ORIGIN,
-                None,
-            ));
+        let requested_method = cors.requested_method();
+        let forbidden = |message, resource| S3Error {
+            method_and_resource: Some((
+                requested_method.map_or(&b"OPTIONS"[..], HeaderValue::as_bytes),
+                resource,
+            )),
+            ..S3Error::new(StatusCode::FORBIDDEN, "AccessForbidden", message)
         };
         let (policy, resource) = match resolution {
             Resolution::Configured(policy, resource) => (policy, resource),
             Resolution::NoSuchBucket => {
-                return Preflight::Refused(forbidden(
-                    s3_error::BUCKET_NOT_FOUND,
-                    ResourceType::Bucket,
-                ));
+                let answer = forbidden(messages::BUCKET_NOT_FOUND, ResourceType::Bucket);
+                return Err(self.refuse(parts, answer, RefusalReason::NoSuchBucket, None));
             }
             Resolution::NotConfigured => {
-                return Preflight::Refused(forbidden(s3_error::NOT_ENABLED, ResourceType::Bucket));
+                let answer = forbidden(messages::NOT_ENABLED, ResourceType::Bucket);
+                return Err(self.refuse(parts, answer, RefusalReason::NotConfigured, None));
             }
         };
+        let refusal = match policy.first_match(&cors) {
+            Ok(index) => return Ok(Allowed::new(policy.into_shared(), index, &cors)),
+            Err(refusal) => refusal,
+        };
+        let answer = match refusal {
+            Refusal::NoRuleMatched => forbidden(messages::NOT_ALLOWED, resource),
+            Refusal::MissingRequestMethod | Refusal::InvalidRequestMethod => S3Error {
+                message_tail: Some(requested_method.map_or(&b"null"[..], HeaderValue::as_bytes)),
+                ..S3Error::new(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    messages::INVALID_REQUEST_METHOD,
+                )
+            },
+        };
+        Err(self.refuse(
+            parts,
+            answer,
+            RefusalReason::Policy(refusal),
+            Some((&policy, &cors)),
+        ))
+    }
 
-        let (refusal, policy) = match policy.decide(&cors) {
-            Ok(allowed) => return Preflight::Allowed(allowed),
-            Err(refused) => refused,
+    /// A refused preflight: the rendered error, with the request's IDs, and
+    /// its report.
+    fn refuse(
+        &self,
+        parts: &Parts,
+        answer: S3Error<'_>,
+        reason: RefusalReason,
+        walked: Option<(&Policy, &CorsRequest<'_>)>,
+    ) -> (ErrorAnswer, Option<Report>) {
+        let answer = S3Error {
+            ids: parts.extensions.get::<AmzRequestIds>(),
+            ..answer
         };
-        let explanation = policy.explain(&cors);
-        #[cfg(feature = "tracing")]
-        tracing::debug!(%explanation, "CORS: preflight refused");
-        let mut response = match refusal {
-            Refusal::NoRuleMatched => forbidden(s3_error::NOT_ALLOWED, resource),
-            _ => {
-                let value = requested_method
-                    .map_or("null".into(), |m| String::from_utf8_lossy(m.as_bytes()));
-                let message = format!("Invalid Access-Control-Request-Method: {value}");
-                error(StatusCode::BAD_REQUEST, "BadRequest", &message, None)
-            }
-        };
-        response.extensions_mut().insert(explanation);
-        Preflight::Refused(response)
+        (answer.into_answer(), self.report(reason, walked))
     }
 }

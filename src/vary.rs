@@ -1,6 +1,7 @@
 //! Merging `Vary: Origin, Access-Control-Request-Headers,
 //! Access-Control-Request-Method` into a response's own `Vary`.
 
+use bytes::Bytes;
 use http::header::VARY;
 use http::{HeaderMap, HeaderValue};
 
@@ -17,57 +18,94 @@ pub(crate) static VARY_CORS: HeaderValue = HeaderValue::from_static(
 );
 
 /// Adds the CORS tokens to `headers`' `Vary`: inserted as one static value
-/// when there is none (no allocation); otherwise merged into one line that
-/// keeps the existing tokens first, adds only the missing ones (compared
-/// ASCII-case-insensitively) and leaves `Vary: *` alone.
+/// when there is none (no allocation); left alone when one line holds all
+/// three already, or `Vary: *` is there; otherwise merged into one line that
+/// keeps the existing tokens first, drops repeated ones and adds only the
+/// missing CORS tokens (compared ASCII-case-insensitively), in one
+/// allocation of exactly its size.
 pub(crate) fn add_cors_vary(headers: &mut HeaderMap) {
-    let mut lines = headers.get_all(VARY).iter().peekable();
-    if lines.peek().is_none() {
+    let mut lines = headers.get_all(VARY).iter();
+    if lines.next().is_none() {
         headers.insert(VARY, VARY_CORS.clone());
         return;
     }
-    let mut missing = [true; 3];
-    let mut existing: Vec<&[u8]> = Vec::new();
-    for token in lines
-        .flat_map(|line| line.as_bytes().split(|&b| b == b','))
-        .map(<[u8]>::trim_ascii)
-        .filter(|t| !t.is_empty())
-    {
+    let several_lines = lines.next().is_some();
+
+    // First pass: which CORS tokens are present, and the merged length.
+    let mut present = [false; 3];
+    let mut length = 0;
+    let mut count: usize = 0;
+    for (position, token) in tokens(headers).enumerate() {
         if token == b"*" {
             return;
         }
-        for (wanted, missing) in TOKENS.iter().zip(missing.iter_mut()) {
-            if token.eq_ignore_ascii_case(wanted.as_bytes()) {
-                *missing = false;
-            }
+        for (wanted, present) in TOKENS.iter().zip(present.iter_mut()) {
+            *present |= token.eq_ignore_ascii_case(wanted.as_bytes());
         }
-        if !existing.iter().any(|t| t.eq_ignore_ascii_case(token)) {
-            existing.push(token);
+        if !repeats_earlier(headers, position, token) {
+            length += token.len();
+            count += 1;
         }
     }
-    if missing == [false; 3] && headers.get_all(VARY).iter().count() == 1 {
+    if present == [true; 3] && !several_lines {
         return;
     }
-    let added = TOKENS
-        .iter()
-        .zip(missing)
-        .filter(|(_, missing)| *missing)
-        .map(|(token, _)| token.as_bytes());
-    let merged = existing
-        .into_iter()
-        .chain(added)
-        .collect::<Vec<_>>()
-        .join(&b", "[..]);
-    // Every token came from a valid header value or is a constant, and the
-    // separator is valid, so this cannot fail; if it did, keep what was there.
-    if let Ok(value) = HeaderValue::from_bytes(&merged) {
-        headers.insert(VARY, value);
+    for (token, present) in TOKENS.iter().zip(present) {
+        if !present {
+            length += token.len();
+            count += 1;
+        }
     }
+    length += 2 * count.saturating_sub(1);
+
+    // Second pass: write it.
+    let mut merged = Vec::with_capacity(length);
+    let mut push = |token: &[u8]| {
+        if !merged.is_empty() {
+            merged.extend_from_slice(b", ");
+        }
+        merged.extend_from_slice(token);
+    };
+    for (position, token) in tokens(headers).enumerate() {
+        if !repeats_earlier(headers, position, token) {
+            push(token);
+        }
+    }
+    for (token, present) in TOKENS.iter().zip(present) {
+        if !present {
+            push(token.as_bytes());
+        }
+    }
+    debug_assert_eq!(merged.len(), length);
+    // Tokens taken from valid header values, the constants and `", "` form a
+    // valid header value; a vector exactly full becomes `Bytes` in place.
+    let value = HeaderValue::from_maybe_shared(Bytes::from(merged))
+        .expect("tokens of header values joined by \", \" form a header value");
+    headers.insert(VARY, value);
+}
+
+/// The tokens of every `Vary` line, trimmed, without empty items.
+fn tokens(headers: &HeaderMap) -> impl Iterator<Item = &[u8]> {
+    headers
+        .get_all(VARY)
+        .iter()
+        .flat_map(|line| line.as_bytes().split(|&b| b == b','))
+        .map(<[u8]>::trim_ascii)
+        .filter(|t| !t.is_empty())
+}
+
+/// Whether `token`, the `position`-th token, repeats an earlier one. Vary
+/// lists are short, and the inner service's own: comparing with each
+/// earlier token is cheaper than a set.
+fn repeats_earlier(headers: &HeaderMap, position: usize, token: &[u8]) -> bool {
+    tokens(headers)
+        .take(position)
+        .any(|earlier| earlier.eq_ignore_ascii_case(token))
 }
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    #![allow(clippy::unwrap_used)]
 
     use super::*;
 

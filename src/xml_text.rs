@@ -1,22 +1,50 @@
-//! Escaping text for XML element content, shared by the document writer and
+//! Writing text into XML element content, shared by the document writer and
 //! the S3 error bodies (which exist without the `xml` feature).
 
-/// Appends `text` to `out`, escaped for use as XML element content.
-pub(crate) fn escape_into(out: &mut String, text: &str) {
-    let mut rest = text;
-    while let Some(pos) = rest.find(['&', '<', '>', '\r']) {
-        let (plain, tail) = rest.split_at(pos);
-        out.push_str(plain);
-        let mut chars = tail.chars();
-        out.push_str(match chars.next() {
-            Some('&') => "&amp;",
-            Some('<') => "&lt;",
-            Some('>') => "&gt;",
-            _ => "&#13;",
-        });
-        rest = chars.as_str();
+/// Where XML text goes: a `String` or byte buffer, or a counter that only
+/// measures it (to allocate the buffer once, at its exact size).
+pub(crate) trait Out {
+    /// Appends `text`.
+    fn push(&mut self, text: &str);
+}
+
+impl Out for String {
+    fn push(&mut self, text: &str) {
+        self.push_str(text);
     }
-    out.push_str(rest);
+}
+
+impl Out for Vec<u8> {
+    fn push(&mut self, text: &str) {
+        self.extend_from_slice(text.as_bytes());
+    }
+}
+
+/// Counts bytes.
+impl Out for usize {
+    fn push(&mut self, text: &str) {
+        *self += text.len();
+    }
+}
+
+/// Appends `text` to `out`, escaped for use as XML element content.
+pub(crate) fn escape_into(out: &mut impl Out, text: &str) {
+    let mut plain = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        let entity = match byte {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            // A bare carriage return would be read back as a line feed.
+            b'\r' => "&#13;",
+            _ => continue,
+        };
+        // `at` is an ASCII byte, so both slices end on character boundaries.
+        out.push(&text[plain..at]);
+        out.push(entity);
+        plain = at + 1;
+    }
+    out.push(&text[plain..]);
 }
 
 #[cfg(test)]
@@ -28,5 +56,8 @@ mod tests {
         let mut out = String::new();
         escape_into(&mut out, "a&b<c>d\re\"f'g é");
         assert_eq!(out, "a&amp;b&lt;c&gt;d&#13;e\"f'g é");
+        let mut length = 0;
+        escape_into(&mut length, "a&b<c>d\re\"f'g é");
+        assert_eq!(length, out.len());
     }
 }

@@ -18,7 +18,8 @@ use http::header::{
 use http::{HeaderName, HeaderValue, Method, Request, Response};
 use http_body_util::Empty;
 use tower::Service;
-use tower_s3_cors::{CorsConfiguration, CorsRule, Policy};
+use tower_s3_cors::Policy;
+use tower_s3_cors::config::{CorsConfiguration, CorsRule};
 
 /// The origin every matching request comes from.
 pub const APP_ORIGIN: &str = "https://app.example.com";

@@ -16,7 +16,8 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tower::{Layer, ServiceExt};
-use tower_s3_cors::{Buckets, S3CorsLayer};
+use tower_s3_cors::S3CorsLayer;
+use tower_s3_cors::source::Buckets;
 
 /// One request as the recorder in front of the CORS layer saw it, with the
 /// answer it got.

@@ -9,7 +9,7 @@
 //! Without a Chromium the suite is skipped with a loud message, except under
 //! `CI=true`, where that is a failure. `$CHROMIUM` names the binary.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -21,7 +21,8 @@ use browser_tests::chromium::{self, Browser};
 use browser_tests::page_server::{self, Control, Page, PageEvent};
 use browser_tests::s3_server::{self, Exchange, S3Server};
 use serde_json::{Value, json};
-use tower_s3_cors::{Buckets, SharedPolicy};
+use tower_s3_cors::SharedPolicy;
+use tower_s3_cors::source::Buckets;
 
 /// Set (to anything) to print every exchange with all its headers.
 const VERBOSE_ENV: &str = "BROWSER_TESTS_VERBOSE";
@@ -896,7 +897,7 @@ fn s3_cors_in_headless_chromium() {
             let page = page_origin.get().ok_or("page origin unknown")?;
             match action {
                 "swap-c10" => c10
-                    .store_xml(&document(C10_AFTER_SWAP, page))
+                    .store_document(&document(C10_AFTER_SWAP, page))
                     .map(|()| "stored".to_owned())
                     .map_err(|e| e.to_string()),
                 "clear-c10" => Ok(format!("cleared: {}", c10.clear().is_some())),
@@ -919,7 +920,7 @@ fn s3_cors_in_headless_chromium() {
     for (bucket, template) in POLICIES {
         buckets
             .create(bucket)
-            .store_json(&document(template, &page_origin))
+            .store_document(&document(template, &page_origin))
             .unwrap_or_else(|e| panic!("policy of {bucket}: {e}"));
     }
 

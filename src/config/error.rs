@@ -19,7 +19,7 @@ const MALFORMED_XML_MESSAGE: &str =
 /// # Example
 ///
 /// ```
-/// use tower_s3_cors::{ConfigErrorKind, CorsConfiguration};
+/// use tower_s3_cors::config::{ConfigErrorKind, CorsConfiguration};
 ///
 /// let err = CorsConfiguration::from_json(
 ///     r#"{"CORSRules": [{"AllowedOrigins": ["*"], "AllowedMethods": ["PATCH"]}]}"#,
@@ -71,7 +71,7 @@ pub enum ConfigErrorKind {
     /// (or, with [`Validation::allow_extended_methods`], not a valid HTTP
     /// method token). S3 code `InvalidRequest`.
     ///
-    /// [`Validation::allow_extended_methods`]: crate::Validation::allow_extended_methods
+    /// [`Validation::allow_extended_methods`]: crate::config::Validation::allow_extended_methods
     UnsupportedMethod,
     /// An `AllowedOrigin` holds more than one `*`. S3 code `InvalidRequest`.
     OriginWildcards,
@@ -93,7 +93,7 @@ impl ConfigErrorKind {
     /// `InvalidArgument`).
     ///
     /// ```
-    /// use tower_s3_cors::ConfigErrorKind;
+    /// use tower_s3_cors::config::ConfigErrorKind;
     /// assert_eq!(ConfigErrorKind::TooManyRules.s3_code(), "InvalidRequest");
     /// assert_eq!(ConfigErrorKind::NoRules.s3_code(), "MalformedXML");
     /// ```
@@ -218,7 +218,7 @@ impl ConfigError {
     /// The message S3 sends with this error, byte for byte.
     ///
     /// ```
-    /// use tower_s3_cors::CorsConfiguration;
+    /// use tower_s3_cors::config::CorsConfiguration;
     ///
     /// let err = CorsConfiguration::from_json(
     ///     r#"[{"AllowedOrigins": ["http://*.*.example"], "AllowedMethods": ["GET"]}]"#,

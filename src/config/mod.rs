@@ -10,7 +10,7 @@
 //! `store_*` method do both.
 //!
 //! ```
-//! use tower_s3_cors::CorsConfiguration;
+//! use tower_s3_cors::config::CorsConfiguration;
 //!
 //! let xml = r#"<CORSConfiguration>
 //!   <CORSRule>
@@ -47,6 +47,7 @@ mod tests;
 
 pub use error::{ConfigError, ConfigErrorKind};
 pub use model::{CorsConfiguration, CorsRule};
+pub(crate) use validate::RuleValues;
 pub use validate::{MAX_DOCUMENT_BYTES, MAX_ID_CHARS, MAX_RULES, Validation};
 
 /// The two document formats S3 users write.
@@ -65,7 +66,7 @@ impl DocumentFormat {
     /// (or a byte-order mark): `<` is XML, `{` or `[` is JSON.
     ///
     /// ```
-    /// use tower_s3_cors::DocumentFormat;
+    /// use tower_s3_cors::config::DocumentFormat;
     /// assert_eq!(DocumentFormat::detect("  <CORSConfiguration/>"), Some(DocumentFormat::Xml));
     /// assert_eq!(DocumentFormat::detect("[]"), Some(DocumentFormat::Json));
     /// assert_eq!(DocumentFormat::detect("CORSRules"), None);
@@ -112,7 +113,7 @@ impl CorsConfiguration {
     /// [`InvalidMaxAge`]: ConfigErrorKind::InvalidMaxAge
     ///
     /// ```
-    /// use tower_s3_cors::{ConfigErrorKind, CorsConfiguration};
+    /// use tower_s3_cors::config::{ConfigErrorKind, CorsConfiguration};
     ///
     /// let err = CorsConfiguration::from_xml("<CORSConfiguration><Rule/></CORSConfiguration>")
     ///     .unwrap_err();
@@ -136,7 +137,7 @@ impl CorsConfiguration {
     /// wrong type or invalid JSON is [`Malformed`](ConfigErrorKind::Malformed).
     ///
     /// ```
-    /// use tower_s3_cors::CorsConfiguration;
+    /// use tower_s3_cors::config::CorsConfiguration;
     ///
     /// let console = CorsConfiguration::from_json(
     ///     r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"], "AllowedHeaders": []}]"#,
@@ -163,7 +164,7 @@ impl CorsConfiguration {
     /// told, or its feature is disabled.
     ///
     /// ```
-    /// use tower_s3_cors::CorsConfiguration;
+    /// use tower_s3_cors::config::CorsConfiguration;
     ///
     /// let a = CorsConfiguration::from_document(
     ///     "<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>\
@@ -199,7 +200,7 @@ impl CorsConfiguration {
     /// order are kept.
     ///
     /// ```
-    /// use tower_s3_cors::{CorsConfiguration, CorsRule};
+    /// use tower_s3_cors::config::{CorsConfiguration, CorsRule};
     ///
     /// let config = CorsConfiguration::new()
     ///     .rule(CorsRule::new().allowed_origin("*").allowed_method("GET"));
@@ -222,7 +223,7 @@ impl CorsConfiguration {
     /// set.
     ///
     /// ```
-    /// use tower_s3_cors::{CorsConfiguration, CorsRule};
+    /// use tower_s3_cors::config::{CorsConfiguration, CorsRule};
     ///
     /// let config = CorsConfiguration::new()
     ///     .rule(CorsRule::new().allowed_origin("*").allowed_method("GET").max_age_seconds(0));

@@ -10,7 +10,7 @@
 /// # Example
 ///
 /// ```
-/// use tower_s3_cors::{CorsConfiguration, CorsRule};
+/// use tower_s3_cors::config::{CorsConfiguration, CorsRule};
 ///
 /// let config = CorsConfiguration::new()
 ///     .rule(
@@ -73,7 +73,7 @@ impl From<Vec<CorsRule>> for CorsConfiguration {
 /// # Example
 ///
 /// ```
-/// use tower_s3_cors::CorsRule;
+/// use tower_s3_cors::config::CorsRule;
 ///
 /// let rule = CorsRule::new()
 ///     .allowed_origin("http://*.example.com")

@@ -1,6 +1,6 @@
 //! Reading, writing and validating documents (spec §5 and §6).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(clippy::unwrap_used)]
 
 use super::*;
 

@@ -1,5 +1,7 @@
 //! S3's `PutBucketCors` validation rules.
 
+use http::HeaderValue;
+
 use super::{ConfigError, ConfigErrorKind, CorsConfiguration, CorsRule};
 
 /// The most rules S3 accepts in one configuration.
@@ -19,7 +21,7 @@ pub(crate) const S3_METHODS: [&str; 5] = ["GET", "PUT", "HEAD", "POST", "DELETE"
 /// [`allow_extended_methods`](Self::allow_extended_methods).
 ///
 /// ```
-/// use tower_s3_cors::{CorsConfiguration, CorsRule, Validation};
+/// use tower_s3_cors::config::{CorsConfiguration, CorsRule, Validation};
 ///
 /// let config = CorsConfiguration::new()
 ///     .rule(CorsRule::new().allowed_origin("*").allowed_method("PATCH"));
@@ -86,7 +88,7 @@ impl CorsConfiguration {
     /// the field.
     ///
     /// ```
-    /// use tower_s3_cors::{ConfigErrorKind, CorsConfiguration};
+    /// use tower_s3_cors::config::{ConfigErrorKind, CorsConfiguration};
     ///
     /// let err = CorsConfiguration::new().validate().unwrap_err();
     /// assert_eq!(err.kind(), ConfigErrorKind::NoRules);
@@ -102,6 +104,13 @@ impl CorsConfiguration {
     ///
     /// As for [`validate`](Self::validate).
     pub fn validate_with(&self, validation: Validation) -> Result<(), ConfigError> {
+        self.validated(validation).map(drop)
+    }
+
+    /// Validates, and returns what validation proved about each rule: the
+    /// header values of its answers, which can then be built without a
+    /// second, fallible step.
+    pub(crate) fn validated(&self, validation: Validation) -> Result<Vec<RuleValues>, ConfigError> {
         if self.rules.is_empty() {
             return Err(ConfigError::new(ConfigErrorKind::NoRules));
         }
@@ -111,11 +120,21 @@ impl CorsConfiguration {
         if self.rules.len() > MAX_RULES {
             return Err(ConfigError::new(ConfigErrorKind::TooManyRules));
         }
-        for (index, rule) in self.rules.iter().enumerate() {
-            check_rule(index, rule, validation)?;
-        }
-        Ok(())
+        self.rules
+            .iter()
+            .enumerate()
+            .map(|(index, rule)| check_rule(index, rule, validation))
+            .collect()
     }
+}
+
+/// The header values of a validated rule's answers.
+#[derive(Debug)]
+pub(crate) struct RuleValues {
+    /// `Access-Control-Allow-Methods`: the methods, in order, joined by `", "`.
+    pub(crate) allow_methods: HeaderValue,
+    /// `Access-Control-Expose-Headers`, when the rule has `ExposeHeader`s.
+    pub(crate) expose_headers: Option<HeaderValue>,
 }
 
 fn check_shape(index: usize, rule: &CorsRule) -> Result<(), ConfigError> {
@@ -133,7 +152,11 @@ fn check_shape(index: usize, rule: &CorsRule) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn check_rule(index: usize, rule: &CorsRule, validation: Validation) -> Result<(), ConfigError> {
+fn check_rule(
+    index: usize,
+    rule: &CorsRule,
+    validation: Validation,
+) -> Result<RuleValues, ConfigError> {
     let fail = |kind, field, value: &str| {
         Err(ConfigError::new(kind)
             .at_rule(index, rule.id.as_deref())
@@ -166,11 +189,20 @@ fn check_rule(index: usize, rule: &CorsRule, validation: Validation) -> Result<(
                 header,
             );
         }
-        if http::HeaderValue::from_str(header).is_err() {
+        if HeaderValue::from_str(header).is_err() {
             return fail(ConfigErrorKind::InvalidExposeHeader, "ExposeHeader", header);
         }
     }
-    Ok(())
+    // Every method is an RFC 9110 token and every exposed header a valid
+    // header value, checked above; `", "` joins them into a valid value.
+    let join = |list: &[String]| {
+        HeaderValue::from_str(&list.join(", "))
+            .expect("validated values joined by \", \" form a header value")
+    };
+    Ok(RuleValues {
+        allow_methods: join(&rule.allowed_methods),
+        expose_headers: (!rule.expose_headers.is_empty()).then(|| join(&rule.expose_headers)),
+    })
 }
 
 fn wildcards(s: &str) -> usize {

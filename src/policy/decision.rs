@@ -1,6 +1,7 @@
 //! [`Decision`]: what a policy says about one request.
 
 use std::fmt;
+use std::sync::Arc;
 
 use http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
@@ -8,7 +9,9 @@ use http::header::{
 };
 use http::{HeaderMap, HeaderValue};
 
-use super::engine::{Policy, allow_headers_value};
+use super::allow_headers::allow_headers_value;
+use super::compiled::Compiled;
+use super::refusal::Refusal;
 use super::request::CorsRequest;
 use super::rule::CompiledRule;
 
@@ -64,22 +67,23 @@ impl Decision {
 #[must_use]
 pub struct Allowed {
     /// The policy that matched, holding the rule at `index`.
-    policy: Policy,
+    policy: Arc<Compiled>,
     index: usize,
     origin: HeaderValue,
     allow_headers: Option<HeaderValue>,
 }
 
 impl Allowed {
-    /// The match of rule `index` of `policy` for `request`.
-    pub(crate) fn new(policy: Policy, index: usize, request: &CorsRequest<'_>) -> Self {
+    /// The match of rule `index` of `policy` for `request`; `index` came
+    /// from a walk over `policy`.
+    pub(crate) fn new(policy: Arc<Compiled>, index: usize, request: &CorsRequest<'_>) -> Self {
         let origin = if policy.rule(index).any_origin {
             WILDCARD.clone()
         } else {
             request.origin().clone()
         };
         Self {
-            allow_headers: allow_headers_value(request.request_headers()),
+            allow_headers: allow_headers_value(request.requested_header_lines()),
             policy,
             index,
             origin,
@@ -146,9 +150,10 @@ impl Allowed {
     ///
     /// ```
     /// use http::{HeaderMap, HeaderValue, Method};
-    /// use tower_s3_cors::{CorsRequest, Decision, Policy};
+    /// use tower_s3_cors::Policy;
+    /// use tower_s3_cors::policy::{CorsRequest, Decision};
     ///
-    /// let policy = Policy::from_json(
+    /// let policy = Policy::from_document(
     ///     r#"[{"AllowedOrigins": ["https://app.example.com"], "AllowedMethods": ["GET"]}]"#,
     /// )?;
     /// let mut request = HeaderMap::new();
@@ -210,31 +215,5 @@ impl fmt::Debug for Allowed {
             .field("allow_origin", &self.origin)
             .field("allow_headers", &self.allow_headers)
             .finish_non_exhaustive()
-    }
-}
-
-/// Why a policy refused a request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Refusal {
-    /// A preflight without `Access-Control-Request-Method`: S3 answers
-    /// `400 BadRequest`.
-    MissingRequestMethod,
-    /// A preflight whose `Access-Control-Request-Method` is not a method S3
-    /// knows (`GET PUT HEAD POST DELETE`, byte for byte): `400 BadRequest`.
-    InvalidRequestMethod,
-    /// No rule allows this origin, method and these headers together: a
-    /// preflight gets `403 AccessForbidden`, an actual request no CORS
-    /// headers.
-    NoRuleMatched,
-}
-
-impl fmt::Display for Refusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::MissingRequestMethod => "preflight without Access-Control-Request-Method",
-            Self::InvalidRequestMethod => "invalid Access-Control-Request-Method",
-            Self::NoRuleMatched => "no CORS rule matched",
-        })
     }
 }

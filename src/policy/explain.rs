@@ -1,22 +1,30 @@
 //! [`Explanation`]: rule-by-rule reasons, for logs, tests and tools.
 
 use std::fmt;
+use std::ops::Range;
 
-use super::decision::Refusal;
+use super::compiled::{Compiled, Observer};
+use super::refusal::Refusal;
+use super::request::CorsRequest;
+use super::rule::{Check, CompiledRule};
 
 /// Why each rule of a policy did or did not match one request, from
 /// [`Policy::explain`](crate::Policy::explain).
 ///
 /// The walk is the one [`Policy::evaluate`](crate::Policy::evaluate) makes,
-/// without its shortcuts: every rule in document order up to the first that
-/// matches. The layer attaches an `Explanation` to the extensions of every
-/// response it refuses, so outer layers can log it.
+/// watched: every rule in document order up to the first that matches.
+/// The layer attaches an `Explanation` to the extensions of the responses it
+/// refuses when asked to ([`RefusalReport::Explanation`]), so outer layers
+/// can log it.
+///
+/// [`RefusalReport::Explanation`]: crate::RefusalReport::Explanation
 ///
 /// ```
 /// use http::{HeaderMap, HeaderValue, Method};
-/// use tower_s3_cors::{CorsRequest, Policy, RuleOutcome};
+/// use tower_s3_cors::Policy;
+/// use tower_s3_cors::policy::{CorsRequest, RuleOutcome};
 ///
-/// let policy = Policy::from_json(r#"[
+/// let policy = Policy::from_document(r#"[
 ///     {"AllowedOrigins": ["https://a.example"], "AllowedMethods": ["GET"]},
 ///     {"AllowedOrigins": ["*"], "AllowedMethods": ["PUT"]}
 /// ]"#)?;
@@ -51,7 +59,7 @@ impl Explanation {
     }
 
     /// The method that was matched (see
-    /// [`CorsRequest::matched_method`](crate::CorsRequest::matched_method)).
+    /// [`CorsRequest::method_to_match`](crate::policy::CorsRequest::method_to_match)).
     #[must_use]
     pub fn method(&self) -> Option<&str> {
         self.method.as_deref()
@@ -146,6 +154,66 @@ impl fmt::Display for RuleVerdict {
             RuleOutcome::HeaderNotAllowed(name) => write!(f, ": header {name:?} not allowed"),
         }
     }
+}
+
+/// Builds an [`Explanation`] by watching the walk.
+pub(super) struct Recorder<'p> {
+    compiled: &'p Compiled,
+    rules: Vec<RuleVerdict>,
+}
+
+impl<'p> Recorder<'p> {
+    pub(super) fn new(compiled: &'p Compiled) -> Self {
+        Self {
+            compiled,
+            rules: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, index: usize, rule: &CompiledRule, outcome: RuleOutcome) {
+        self.rules.push(RuleVerdict {
+            index,
+            id: rule.id.clone(),
+            outcome,
+        });
+    }
+
+    /// The explanation of the walk over `request` that ended in `refusal`
+    /// (`None`: a rule matched).
+    pub(super) fn finish(self, request: &CorsRequest<'_>, refusal: Option<Refusal>) -> Explanation {
+        Explanation {
+            origin: lossy(request.origin().as_bytes()),
+            method: request.method_to_match().map(lossy),
+            refusal,
+            rules: self.rules,
+        }
+    }
+}
+
+impl<'a> Observer<'a> for Recorder<'_> {
+    fn skipped(&mut self, rules: Range<usize>) {
+        for index in rules {
+            self.push(
+                index,
+                self.compiled.rule(index),
+                RuleOutcome::OriginNotAllowed,
+            );
+        }
+    }
+
+    fn checked(&mut self, index: usize, rule: &CompiledRule, check: Check<'a>) {
+        let outcome = match check {
+            Check::Matched => RuleOutcome::Matched,
+            Check::Origin => RuleOutcome::OriginNotAllowed,
+            Check::Method => RuleOutcome::MethodNotAllowed,
+            Check::Header(name) => RuleOutcome::HeaderNotAllowed(lossy(name)),
+        };
+        self.push(index, rule, outcome);
+    }
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// What one rule made of a request. Checks run in this order: origin, method,

@@ -29,9 +29,8 @@ impl OriginIndex {
     pub(crate) fn new(rules: &[CompiledRule]) -> Self {
         let mut exact: BTreeMap<&[u8], Vec<u16>> = BTreeMap::new();
         let mut scan = Vec::new();
-        // Validation caps a policy at 100 rules; indexes fit in u16 with room.
-        for (index, rule) in rules.iter().enumerate().take(usize::from(u16::MAX)) {
-            let index = index as u16;
+        for (index, rule) in rules.iter().enumerate() {
+            let index = u16::try_from(index).expect("validation caps a policy at 100 rules");
             if rule.origins.iter().all(|p| matches!(p, Pattern::Exact(_))) {
                 for pattern in rule.origins.iter() {
                     if let Pattern::Exact(origin) = pattern {
@@ -51,14 +50,17 @@ impl OriginIndex {
             .collect();
         let mut slots = vec![0_u16; (exact.len() * 2).next_power_of_two().max(2)];
         let mask = slots.len() - 1;
-        for (entry, (origin, _)) in exact.iter().enumerate().take(usize::from(u16::MAX - 1)) {
+        for (entry, (origin, _)) in exact.iter().enumerate() {
+            // At most 100 rules of at most 64 KiB of document: far fewer
+            // origins than u16::MAX.
+            let entry = u16::try_from(entry + 1).expect("fewer exact origins than u16::MAX");
             let mut slot = start_slot(origin, slots.len());
-            while slots.get(slot).is_some_and(|&s| s != 0) {
+            // The table is at least twice as long as `exact`: a free slot
+            // exists.
+            while slots[slot] != 0 {
                 slot = (slot + 1) & mask;
             }
-            if let Some(free) = slots.get_mut(slot) {
-                *free = entry as u16 + 1;
-            }
+            slots[slot] = entry;
         }
         Self {
             exact,
@@ -83,13 +85,18 @@ impl OriginIndex {
         let mask = self.slots.len() - 1;
         let mut slot = start_slot(origin, self.slots.len());
         // The table is never full, so the probe ends at an empty slot.
-        while let Some(&taken) = self.slots.get(slot).filter(|&&s| s != 0) {
-            match self.exact.get(usize::from(taken) - 1) {
-                Some((key, rules)) if **key == *origin => return rules,
-                _ => slot = (slot + 1) & mask,
+        loop {
+            match self.slots[slot] {
+                0 => return &[],
+                taken => {
+                    let (key, rules) = &self.exact[usize::from(taken) - 1];
+                    if **key == *origin {
+                        return rules;
+                    }
+                    slot = (slot + 1) & mask;
+                }
             }
         }
-        &[]
     }
 
     /// The rules that may match `origin`, in document order, each with
@@ -118,15 +125,13 @@ fn start_slot(origin: &[u8], len: usize) -> usize {
     for word in &mut words {
         hash = step(
             hash,
-            u64::from_le_bytes(word.try_into().unwrap_or_default()),
+            u64::from_le_bytes(word.try_into().expect("chunks_exact(8) gives 8 bytes")),
         );
     }
     let rest = words.remainder();
     if !rest.is_empty() {
         let mut last = [0; 8];
-        if let Some(head) = last.get_mut(..rest.len()) {
-            head.copy_from_slice(rest);
-        }
+        last[..rest.len()].copy_from_slice(rest); // the remainder is under 8 bytes
         hash = step(hash, u64::from_le_bytes(last));
     }
     // The high bits of a multiplicative hash are the well-mixed ones.
@@ -166,7 +171,7 @@ impl Iterator for Candidates<'_> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    #![allow(clippy::unwrap_used)]
 
     use proptest::prelude::*;
 
@@ -186,10 +191,11 @@ mod tests {
         ) {
             let compiled: Vec<CompiledRule> = rules
                 .iter()
-                .enumerate()
-                .map(|(i, origins)| {
+                .map(|origins| {
                     let rule = CorsRule::new().allowed_origins(origins.clone()).allowed_method("GET");
-                    CompiledRule::compile(i, &rule).unwrap()
+                    let config = crate::config::CorsConfiguration::new().rule(rule.clone());
+                    let values = config.validated(crate::config::Validation::s3()).unwrap();
+                    CompiledRule::compile(&rule, values.into_iter().next().unwrap())
                 })
                 .collect();
             let index = OriginIndex::new(&compiled);

@@ -5,23 +5,29 @@
 //! the configuration (patterns split and lower-cased, methods as bits, the
 //! `Access-Control-Allow-Methods`, `-Expose-Headers` and `-Max-Age` values,
 //! an index of exact origins) is computed once in [`Policy::compile`];
-//! [`Policy::evaluate`] only compares bytes.
+//! [`Policy::evaluate`] only compares bytes. [`Policy::explain`] makes the
+//! same walk over the rules, watched, and says what each rule made of the
+//! request.
 
+mod allow_headers;
+mod compiled;
 mod decision;
 mod engine;
 mod explain;
 mod index;
 mod pattern;
+mod refusal;
 mod request;
 mod rule;
 
 #[cfg(test)]
 mod tests;
 
-pub use decision::{Allowed, Decision, Refusal};
+pub use decision::{Allowed, Decision};
 pub use engine::Policy;
 pub use explain::{Explanation, RuleOutcome, RuleVerdict};
+pub use refusal::Refusal;
 pub use request::CorsRequest;
 
-pub(crate) use engine::Compiled;
+pub(crate) use compiled::Compiled;
 pub(crate) use request::origin;

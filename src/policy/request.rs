@@ -11,7 +11,7 @@ use http::{HeaderMap, HeaderValue, Method};
 ///
 /// ```
 /// use http::{HeaderMap, HeaderValue, Method};
-/// use tower_s3_cors::CorsRequest;
+/// use tower_s3_cors::policy::CorsRequest;
 ///
 /// let mut headers = HeaderMap::new();
 /// assert!(CorsRequest::new(&Method::GET, &headers).is_none(), "no Origin: not CORS");
@@ -21,44 +21,45 @@ use http::{HeaderMap, HeaderValue, Method};
 /// let request = CorsRequest::new(&Method::OPTIONS, &headers).unwrap();
 /// assert!(request.is_preflight());
 /// assert_eq!(request.origin(), "https://app.example.com");
-/// assert_eq!(request.matched_method(), Some(&b"PUT"[..]));
+/// assert_eq!(request.http_method(), Method::OPTIONS);
+/// assert_eq!(request.method_to_match(), Some(&b"PUT"[..]));
 /// ```
 #[derive(Clone, Copy, Debug)]
 pub struct CorsRequest<'a> {
     origin: &'a HeaderValue,
-    method: &'a Method,
-    request_method: Option<&'a HeaderValue>,
-    request_headers: RequestedHeaders<'a>,
+    http_method: &'a Method,
+    requested_method: Option<&'a HeaderValue>,
+    requested_headers: RequestedHeaders<'a>,
 }
 
 impl<'a> CorsRequest<'a> {
     /// Reads a request's method and headers. `None` when the request has no
     /// `Origin` (or an empty one): it is not a CORS request.
     #[must_use]
-    pub fn new(method: &'a Method, headers: &'a HeaderMap) -> Option<Self> {
+    pub fn new(http_method: &'a Method, headers: &'a HeaderMap) -> Option<Self> {
         let origin = origin(headers)?;
-        Some(Self::with_origin(origin, method, headers))
+        Some(Self::with_origin(origin, http_method, headers))
     }
 
     /// [`new`](Self::new) for a caller that has looked up the `Origin`
     /// already (with [`origin`]).
     pub(crate) fn with_origin(
         origin: &'a HeaderValue,
-        method: &'a Method,
+        http_method: &'a Method,
         headers: &'a HeaderMap,
     ) -> Self {
         Self {
             origin,
-            method,
-            request_method: headers.get(ACCESS_CONTROL_REQUEST_METHOD),
-            request_headers: RequestedHeaders::new(headers),
+            http_method,
+            requested_method: headers.get(ACCESS_CONTROL_REQUEST_METHOD),
+            requested_headers: RequestedHeaders::new(headers),
         }
     }
 
     /// Whether this is a preflight: S3 treats every `OPTIONS` request as one.
     #[must_use]
     pub fn is_preflight(&self) -> bool {
-        *self.method == Method::OPTIONS
+        *self.http_method == Method::OPTIONS
     }
 
     /// The `Origin` header.
@@ -67,39 +68,41 @@ impl<'a> CorsRequest<'a> {
         self.origin
     }
 
-    /// The request's own method.
+    /// The request's own method (`OPTIONS` for a preflight).
     #[must_use]
-    pub fn method(&self) -> &'a Method {
-        self.method
+    pub fn http_method(&self) -> &'a Method {
+        self.http_method
     }
 
-    /// The `Access-Control-Request-Method` header, if any.
+    /// The `Access-Control-Request-Method` header, if any: the method a
+    /// preflight asks about.
     #[must_use]
-    pub fn request_method(&self) -> Option<&'a HeaderValue> {
-        self.request_method
+    pub fn requested_method(&self) -> Option<&'a HeaderValue> {
+        self.requested_method
     }
 
-    /// The method rules are matched against: for a preflight the
-    /// `Access-Control-Request-Method` (`None` when it is missing); for an
-    /// actual request that header when present (as S3 does), else the
-    /// request's own method.
+    /// The method the rules are matched against: for a preflight its
+    /// [`requested_method`](Self::requested_method) (`None` when it is
+    /// missing); for an actual request that header when present (as S3
+    /// does), else the request's own method.
     #[must_use]
-    pub fn matched_method(&self) -> Option<&'a [u8]> {
-        match self.request_method {
+    pub fn method_to_match(&self) -> Option<&'a [u8]> {
+        match self.requested_method {
             Some(m) => Some(m.as_bytes()),
             None if self.is_preflight() => None,
-            None => Some(self.method.as_str().as_bytes()),
+            None => Some(self.http_method.as_str().as_bytes()),
         }
     }
 
     /// The header names listed in `Access-Control-Request-Headers`: split on
     /// `,`, trimmed, empty items dropped, in request order, case as sent.
     pub fn requested_headers(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.request_headers.names()
+        self.requested_headers.names()
     }
 
-    pub(crate) fn request_headers(&self) -> RequestedHeaders<'a> {
-        self.request_headers
+    /// The `Access-Control-Request-Headers` lines, for the engine.
+    pub(crate) fn requested_header_lines(&self) -> RequestedHeaders<'a> {
+        self.requested_headers
     }
 }
 
@@ -170,14 +173,14 @@ impl<'a> Iterator for Names<'a> {
                 self.line = self.more.as_mut()?.next()?.as_bytes();
                 continue;
             }
-            let (item, rest) = match self.line.iter().position(|&b| b == b',') {
+            let item = match self.line.iter().position(|&b| b == b',') {
                 Some(comma) => {
                     let (item, rest) = self.line.split_at(comma);
-                    (item, rest.get(1..).unwrap_or_default())
+                    self.line = &rest[1..]; // `rest` starts with the comma
+                    item
                 }
-                None => (self.line, &[][..]),
+                None => std::mem::take(&mut self.line),
             };
-            self.line = rest;
             let name = item.trim_ascii();
             if !name.is_empty() {
                 return Some(name);

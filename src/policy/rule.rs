@@ -4,7 +4,7 @@ use http::HeaderValue;
 
 use super::pattern::{Case, Pattern};
 use super::request::RequestedHeaders;
-use crate::config::{ConfigError, ConfigErrorKind, CorsRule};
+use crate::config::{CorsRule, RuleValues};
 
 /// One `CORSRule`, compiled: patterns split and lower-cased, methods as a bit
 /// set, and the header values of a matched answer built once.
@@ -23,17 +23,20 @@ pub(crate) struct CompiledRule {
     pub(crate) max_age: Option<HeaderValue>,
 }
 
+/// What one rule makes of a request: the first of its checks (origin,
+/// method, headers) that fails, or a match.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Check<'a> {
+    Matched,
+    Origin,
+    Method,
+    /// This requested name (as sent) matches no `AllowedHeader`.
+    Header(&'a [u8]),
+}
+
 impl CompiledRule {
-    /// Compiles a rule that has passed validation.
-    pub(crate) fn compile(index: usize, rule: &CorsRule) -> Result<Self, ConfigError> {
-        let header_value = |field: &'static str, list: &[String]| {
-            HeaderValue::from_str(&list.join(", ")).map_err(|_| {
-                ConfigError::new(ConfigErrorKind::InvalidExposeHeader)
-                    .at_rule(index, rule.id.as_deref())
-                    .with_field(field)
-                    .with_value(list.join(", "))
-            })
-        };
+    /// Compiles a rule with the values its validation produced.
+    pub(crate) fn compile(rule: &CorsRule, values: RuleValues) -> Self {
         let headers = rule
             .allowed_headers
             .iter()
@@ -44,21 +47,38 @@ impl CompiledRule {
             .iter()
             .map(|o| Pattern::new(o, Case::Sensitive))
             .collect::<Box<[_]>>();
-        Ok(Self {
+        Self {
             id: rule.id.clone(),
             any_origin: origins.contains(&Pattern::Any),
             origins,
             methods: MethodSet::new(&rule.allowed_methods),
             any_header: headers.contains(&Pattern::Any),
             headers,
-            allow_methods: header_value("AllowedMethod", &rule.allowed_methods)?,
-            expose_headers: if rule.expose_headers.is_empty() {
-                None
-            } else {
-                Some(header_value("ExposeHeader", &rule.expose_headers)?)
-            },
+            allow_methods: values.allow_methods,
+            expose_headers: values.expose_headers,
             max_age: rule.max_age_seconds.map(HeaderValue::from),
-        })
+        }
+    }
+
+    /// Checks origin, method and headers, in that order. `origin_known`:
+    /// the origin index has already found `origin` among this rule's.
+    #[inline]
+    pub(crate) fn check<'a>(
+        &self,
+        origin_known: bool,
+        origin: &[u8],
+        method: &[u8],
+        requested: RequestedHeaders<'a>,
+    ) -> Check<'a> {
+        if !origin_known && !self.allows_origin(origin) {
+            Check::Origin
+        } else if !self.methods.contains(method) {
+            Check::Method
+        } else if let Some(name) = self.refused_header(requested) {
+            Check::Header(name)
+        } else {
+            Check::Matched
+        }
     }
 
     #[inline]
@@ -68,14 +88,9 @@ impl CompiledRule {
             .any(|p| p.matches(origin, Case::Sensitive))
     }
 
-    #[inline]
-    pub(crate) fn allows_method(&self, method: &[u8]) -> bool {
-        self.methods.contains(method)
-    }
-
     /// The first requested header name no `AllowedHeader` admits.
     #[inline]
-    pub(crate) fn refused_header<'a>(&self, requested: RequestedHeaders<'a>) -> Option<&'a [u8]> {
+    fn refused_header<'a>(&self, requested: RequestedHeaders<'a>) -> Option<&'a [u8]> {
         if self.any_header {
             return None;
         }

@@ -1,6 +1,6 @@
 //! Rule-engine tables: first match wins, wildcards, case, and invariants.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(clippy::unwrap_used)]
 
 use http::{HeaderMap, HeaderValue, Method};
 use proptest::prelude::*;

@@ -1,6 +1,6 @@
 //! The axum app served in-process on 127.0.0.1:0, driven over real TCP.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(clippy::unwrap_used)]
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

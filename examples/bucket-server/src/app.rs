@@ -19,9 +19,11 @@ use http_body::Body;
 use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
 use md5::{Digest as _, Md5};
 use tower::{Service, ServiceBuilder, ServiceExt as _, service_fn};
-use tower_s3_cors::{
-    AmzRequestIds, Buckets, CorsAdminLayer, RequestHead, ResponseBody, S3CorsLayer,
-};
+use tower_s3_cors::S3CorsLayer;
+use tower_s3_cors::admin::CorsAdminLayer;
+use tower_s3_cors::body::ResponseBody;
+use tower_s3_cors::s3::AmzRequestIds;
+use tower_s3_cors::source::{Buckets, RequestHead};
 
 use crate::config::Config;
 use crate::xml::{self, Listed, S3Error};
@@ -472,7 +474,7 @@ pub fn is_valid_bucket_name(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+    #![allow(clippy::unwrap_used)]
 
     use super::*;
 

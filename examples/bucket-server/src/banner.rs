@@ -6,7 +6,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use http::header::{ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, ORIGIN};
 use http::{HeaderMap, HeaderValue, Method};
-use tower_s3_cors::{Buckets, CorsRequest, Policy};
+use tower_s3_cors::Policy;
+use tower_s3_cors::policy::CorsRequest;
+use tower_s3_cors::source::Buckets;
 
 /// An origin no example document allows.
 const STRANGER: &str = "https://not-allowed.example";
@@ -214,7 +216,7 @@ fn allowed_get(policy: &Policy) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+    #![allow(clippy::unwrap_used)]
 
     use super::*;
     use crate::config::Config;
@@ -248,7 +250,7 @@ mod tests {
         let buckets = Buckets::path_style();
         buckets
             .create("site")
-            .store_json(
+            .store_document(
                 r#"[{"AllowedOrigins":["https://*.example.org"],"AllowedMethods":["GET"]}]"#,
             )
             .unwrap();

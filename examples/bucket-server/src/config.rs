@@ -1,6 +1,7 @@
 //! [`Config`]: which buckets the server has and how the CORS layer behaves.
 
-use tower_s3_cors::{Buckets, VaryMode};
+use tower_s3_cors::VaryMode;
+use tower_s3_cors::source::Buckets;
 
 /// The bucket the server has when it is started without `--bucket`.
 pub const DEMO_BUCKET: &str = "demo";
@@ -20,7 +21,8 @@ pub const DEFAULT_MAX_OBJECT_BYTES: usize = 16 * 1024 * 1024;
 ///
 /// ```
 /// use example_bucket_server::{Config, DEMO_BUCKET};
-/// use tower_s3_cors::{Buckets, VaryMode};
+/// use tower_s3_cors::VaryMode;
+/// use tower_s3_cors::source::Buckets;
 ///
 /// // The zero-flag demo: one bucket, `demo`, with the three-rule document.
 /// let demo = Config::demo();
@@ -28,7 +30,7 @@ pub const DEFAULT_MAX_OBJECT_BYTES: usize = 16 * 1024 * 1024;
 ///
 /// // Your own buckets; keep a clone of `buckets` to add or change them later.
 /// let buckets = Buckets::path_style();
-/// buckets.create("photos").store_json(r#"[{"AllowedOrigins":["*"],"AllowedMethods":["GET"]}]"#)?;
+/// buckets.create("photos").store_document(r#"[{"AllowedOrigins":["*"],"AllowedMethods":["GET"]}]"#)?;
 /// let config = Config::new(buckets.clone()).vary_mode(VaryMode::S3Exact);
 /// assert_eq!(config.buckets().names(), ["photos"]);
 /// # Ok::<_, tower_s3_cors::ConfigError>(())
@@ -62,10 +64,9 @@ impl Config {
     /// it).
     pub fn demo() -> Self {
         let buckets = Buckets::path_style();
-        #[allow(clippy::expect_used)]
         buckets
             .create(DEMO_BUCKET)
-            .store_xml(DEMO_DOCUMENT)
+            .store_document(DEMO_DOCUMENT)
             .expect("the built-in demo document is valid");
         Self::new(buckets)
     }

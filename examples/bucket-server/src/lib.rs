@@ -1,7 +1,7 @@
 //! The app behind `example-bucket-server`: a tiny in-memory, S3-style object
 //! store with Amazon S3's CORS behaviour, given by
 //! [`tower_s3_cors::S3CorsLayer`] over a per-bucket [`Buckets`] source, and
-//! S3's `?cors` sub-resource, given by [`tower_s3_cors::CorsAdminLayer`]
+//! S3's `?cors` sub-resource, given by [`tower_s3_cors::admin::CorsAdminLayer`]
 //! over the same buckets.
 //!
 //! The binary (`src/main.rs`) only parses its command line and calls into
@@ -43,7 +43,7 @@
 //! | anything on an unknown bucket | `404 NoSuchBucket` |
 //!
 //! The `?cors` rows are answered by the library's
-//! [`CorsAdminLayer`](tower_s3_cors::CorsAdminLayer), with S3's exact
+//! [`CorsAdminLayer`](tower_s3_cors::admin::CorsAdminLayer), with S3's exact
 //! errors; the other rows by the demo's store.
 //!
 //! Every answer of the store and of `?cors` carries `x-amz-request-id` and
@@ -71,4 +71,4 @@ pub use app::{AppResponse, BoxError, app, is_valid_bucket_name};
 pub use banner::banner;
 pub use config::{Config, DEFAULT_MAX_OBJECT_BYTES, DEMO_BUCKET, DEMO_DOCUMENT};
 pub use serve::{serve, serve_with_shutdown, shutdown_signal};
-pub use tower_s3_cors::Buckets;
+pub use tower_s3_cors::source::Buckets;

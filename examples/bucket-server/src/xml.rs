@@ -8,7 +8,7 @@ use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderValue, Method, Response, StatusCode};
 use http_body_util::Full;
-use tower_s3_cors::AmzRequestIds;
+use tower_s3_cors::s3::AmzRequestIds;
 
 /// The namespace S3 puts on its result documents.
 const S3_NAMESPACE: &str = "http://s3.amazonaws.com/doc/2006-03-01/";

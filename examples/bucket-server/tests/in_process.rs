@@ -1,7 +1,7 @@
 //! The library's `serve_with_shutdown`, started in-process as another test
 //! suite would: policies swapped from Rust, a clean shutdown.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(clippy::unwrap_used)]
 
 mod common;
 
@@ -33,8 +33,10 @@ fn the_server_runs_in_process_and_sees_policies_stored_from_rust() {
 
     // Swap the demo bucket's policy directly, as a test harness would.
     let demo = buckets.get(DEMO_BUCKET).unwrap();
-    demo.store_json(r#"[{"AllowedOrigins": ["https://only.example"], "AllowedMethods": ["GET"]}]"#)
-        .unwrap();
+    demo.store_document(
+        r#"[{"AllowedOrigins": ["https://only.example"], "AllowedMethods": ["GET"]}]"#,
+    )
+    .unwrap();
     assert_eq!(preflight("https://anyone.example").status, 403);
     let allowed = preflight("https://only.example");
     assert_eq!(allowed.status, 200);
@@ -46,7 +48,7 @@ fn the_server_runs_in_process_and_sees_policies_stored_from_rust() {
     // And add a bucket while it runs.
     buckets
         .create("late")
-        .store_json(r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["PUT"]}]"#)
+        .store_document(r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["PUT"]}]"#)
         .unwrap();
     let put = request("PUT", "/late/x")
         .header("Origin", "https://a.example")

@@ -1,7 +1,7 @@
 //! The real binary over real TCP: its command line, its S3 answers and its
 //! CORS behaviour.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -182,7 +182,7 @@ pub async fn serve(
             run(listener, stack, shutdown).await;
         }
         Mode::S3Cors => {
-            let cors = SharedPolicy::from_json(CORS_RULES)?;
+            let cors = SharedPolicy::from_document(CORS_RULES)?;
             let stack = ServiceBuilder::new()
                 .layer(S3CorsLayer::new(cors))
                 .service_fn(hello);

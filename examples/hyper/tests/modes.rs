@@ -3,7 +3,7 @@
 //! answers are checked header by header; the binary itself is started once
 //! to check its first line and its clean exit on SIGINT.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;

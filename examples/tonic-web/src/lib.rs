@@ -161,7 +161,7 @@ impl UnaryService<HelloRequest> for SayHello {
 /// Never: the embedded document is valid (a unit test checks it).
 #[must_use]
 pub fn default_policy() -> SharedPolicy {
-    match SharedPolicy::from_json(CORS_DOCUMENT) {
+    match SharedPolicy::from_document(CORS_DOCUMENT) {
         Ok(policy) => policy,
         Err(error) => unreachable!("the embedded CORS document is invalid: {error}"),
     }
@@ -237,7 +237,7 @@ mod tests {
 
     #[test]
     fn embedded_document_is_valid_and_configured() {
-        assert!(SharedPolicy::from_json(CORS_DOCUMENT).is_ok());
+        assert!(SharedPolicy::from_document(CORS_DOCUMENT).is_ok());
         assert!(default_policy().is_configured());
     }
 

@@ -1,7 +1,7 @@
 //! End-to-end: real gRPC-web and preflight requests over HTTP/1.1 against
 //! `serve` running in-process (and the binary, for its command line).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
 use std::error::Error;

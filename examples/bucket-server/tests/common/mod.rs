@@ -1,7 +1,7 @@
 //! Test helpers: start the real binary, and a tiny blocking HTTP/1.1 client.
 
 #![allow(dead_code, unreachable_pub)] // each test file uses a different part of this module
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

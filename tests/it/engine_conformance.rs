@@ -5,13 +5,12 @@
 //! The full layer replays all vectors, including those decided before the
 //! engine runs, in `tests/conformance.rs`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use serde_json::Value;
-use tower_s3_cors::{CorsRequest, Decision, Policy, Refusal};
+use tower_s3_cors::Policy;
+use tower_s3_cors::policy::{CorsRequest, Decision, Refusal};
 
-const VECTORS: &str = include_str!("fixtures/s3-recorded.json");
+const VECTORS: &str = include_str!("../fixtures/s3-recorded.json");
 
 #[test]
 fn engine_replays_every_vector_it_decides() {
@@ -23,7 +22,7 @@ fn engine_replays_every_vector_it_decides() {
         if config.is_null() || vector["bucket"] != "exists" {
             continue; // decided by the layer: no configuration or no bucket
         }
-        let policy = Policy::from_json(&config.to_string()).unwrap();
+        let policy = Policy::from_document(&config.to_string()).unwrap();
         let method = Method::from_bytes(vector["method"].as_str().unwrap().as_bytes()).unwrap();
         let mut headers = HeaderMap::new();
         for (name, value) in vector["request_headers"].as_object().unwrap() {

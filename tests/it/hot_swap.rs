@@ -2,8 +2,6 @@
 //! of the stored policies, bad documents are refused and leave the previous
 //! policy serving, and a request in flight keeps the policy it started with.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,7 +9,8 @@ use std::thread;
 
 use http::{Method, Request, Response};
 use tower::{Layer, Service, ServiceExt, service_fn};
-use tower_s3_cors::{ConfigErrorKind, S3CorsLayer, SharedPolicy};
+use tower_s3_cors::config::ConfigErrorKind;
+use tower_s3_cors::{S3CorsLayer, SharedPolicy};
 
 /// Generation `n`: origin allowed, `MaxAgeSeconds` = n, `ExposeHeader` = `x-gen-n`.
 fn generation(n: u32) -> String {
@@ -33,7 +32,7 @@ fn get() -> Request<()> {
 #[test]
 fn every_answer_comes_from_exactly_one_stored_policy_under_concurrent_swaps() {
     const GENERATIONS: u32 = 300;
-    let cors = SharedPolicy::from_json(&generation(0)).unwrap();
+    let cors = SharedPolicy::from_document(&generation(0)).unwrap();
     let service = S3CorsLayer::new(cors.clone()).layer(service_fn(|_req: Request<()>| async {
         Ok::<_, Infallible>(Response::new(()))
     }));
@@ -74,9 +73,10 @@ fn every_answer_comes_from_exactly_one_stored_policy_under_concurrent_swaps() {
         .collect();
 
     for n in 1..=GENERATIONS {
-        cors.store_json(&generation(n)).unwrap();
+        cors.store_document(&generation(n)).unwrap();
         // A bad document between two good ones changes nothing.
-        let err = cors.store_json(r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["PATCH"]}]"#);
+        let err =
+            cors.store_document(r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["PATCH"]}]"#);
         assert_eq!(err.unwrap_err().kind(), ConfigErrorKind::UnsupportedMethod);
         assert_eq!(
             cors.load().unwrap().configuration().rules[0].max_age_seconds,
@@ -100,7 +100,7 @@ fn every_answer_comes_from_exactly_one_stored_policy_under_concurrent_swaps() {
 
 #[tokio::test]
 async fn a_bad_document_keeps_the_previous_policy_answering() {
-    let cors = SharedPolicy::from_json(&generation(7)).unwrap();
+    let cors = SharedPolicy::from_document(&generation(7)).unwrap();
     let service = S3CorsLayer::new(cors.clone()).layer(service_fn(|_req: Request<()>| async {
         Ok::<_, Infallible>(Response::new(()))
     }));
@@ -118,7 +118,7 @@ async fn a_bad_document_keeps_the_previous_policy_answering() {
 
 #[tokio::test]
 async fn a_request_in_flight_finishes_with_the_policy_it_started_with() {
-    let cors = SharedPolicy::from_json(&generation(1)).unwrap();
+    let cors = SharedPolicy::from_document(&generation(1)).unwrap();
     let (release, wait) = tokio::sync::oneshot::channel::<()>();
     let wait = Arc::new(tokio::sync::Mutex::new(Some(wait)));
     let mut service = S3CorsLayer::new(cors.clone()).layer(service_fn(move |_req: Request<()>| {
@@ -133,7 +133,7 @@ async fn a_request_in_flight_finishes_with_the_policy_it_started_with() {
     service.ready().await.unwrap();
     let in_flight = tokio::spawn(service.call(get()));
     tokio::task::yield_now().await;
-    cors.store_json(&generation(2)).unwrap();
+    cors.store_document(&generation(2)).unwrap();
     release.send(()).unwrap();
     let response = in_flight.await.unwrap().unwrap();
     assert_eq!(response.headers()["access-control-max-age"], "1");
@@ -143,7 +143,7 @@ async fn a_request_in_flight_finishes_with_the_policy_it_started_with() {
 
 #[tokio::test]
 async fn clearing_the_policy_turns_cors_off() {
-    let cors = SharedPolicy::from_json(&generation(1)).unwrap();
+    let cors = SharedPolicy::from_document(&generation(1)).unwrap();
     let service = S3CorsLayer::new(cors.clone()).layer(service_fn(|_req: Request<()>| async {
         Ok::<_, Infallible>(Response::new(()))
     }));

@@ -2,57 +2,39 @@
 //! request IDs in error bodies, forwarding `OPTIONS`, per-bucket sources,
 //! bodies and headers of the layer's own answers.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-
 use std::convert::Infallible;
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body::Body as _;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use tower::{Layer, ServiceExt, service_fn};
-use tower_s3_cors::{
-    AmzRequestIds, Buckets, Explanation, Policy, PolicySource, Refusal, RuleOutcome, S3CorsLayer,
-    SharedPolicy,
-};
+use tower_s3_cors::policy::{Explanation, Refusal, RuleOutcome};
+use tower_s3_cors::s3::AmzRequestIds;
+use tower_s3_cors::source::{Buckets, PolicySource};
+use tower_s3_cors::{Policy, RefusalReason, RefusalReport, S3CorsLayer, SharedPolicy};
+
+use crate::support::{self, Answer, Body, echo, request};
 
 const RULES: &str = r#"[
     {"ID": "uploads", "AllowedOrigins": ["https://app.example"], "AllowedMethods": ["PUT"], "AllowedHeaders": ["x-amz-*"]},
     {"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}
 ]"#;
 
-fn echo_service() -> impl tower::Service<
-    Request<Full<Bytes>>,
-    Response = Response<Full<Bytes>>,
-    Error = Infallible,
-    Future = impl Send,
-> + Clone {
-    service_fn(|req: Request<Full<Bytes>>| async move {
-        let text = format!("{} {}", req.method(), req.uri().path());
-        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(text))))
-    })
-}
-
-fn request(method: Method, uri: &str, headers: &[(&str, &str)]) -> Request<Full<Bytes>> {
-    let mut builder = Request::builder().method(method).uri(uri);
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    builder.body(Full::new(Bytes::new())).unwrap()
-}
-
+/// Sends `request` through `layer` over the echo service.
 async fn send<P: PolicySource + Clone + Send + Sync + 'static>(
     layer: S3CorsLayer<P>,
-    request: Request<Full<Bytes>>,
-) -> (http::response::Parts, Bytes) {
-    let response = layer.layer(echo_service()).oneshot(request).await.unwrap();
-    let (parts, body) = response.into_parts();
-    (parts, body.collect().await.unwrap().to_bytes())
+    request: Request<Body>,
+) -> (Answer, String) {
+    let mut answer = support::send(layer.layer(echo()), request).await;
+    let body = std::mem::take(&mut answer.body);
+    (answer, body)
 }
 
 #[tokio::test]
-async fn refused_preflight_carries_the_explanation_in_its_extensions() {
-    let layer = S3CorsLayer::new(SharedPolicy::from_json(RULES).unwrap());
+async fn refused_preflight_carries_the_explanation_when_asked() {
+    let layer = S3CorsLayer::new(SharedPolicy::from_document(RULES).unwrap())
+        .report_refusals(RefusalReport::Explanation);
     let (parts, _) = send(
         layer,
         request(
@@ -70,6 +52,10 @@ async fn refused_preflight_carries_the_explanation_in_its_extensions() {
     )
     .await;
     assert_eq!(parts.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        parts.extensions.get::<RefusalReason>(),
+        Some(&RefusalReason::Policy(Refusal::NoRuleMatched))
+    );
     let explanation = parts
         .extensions
         .get::<Explanation>()
@@ -87,8 +73,9 @@ async fn refused_preflight_carries_the_explanation_in_its_extensions() {
 }
 
 #[tokio::test]
-async fn unmatched_actual_request_carries_the_explanation_and_no_cors_headers() {
-    let layer = S3CorsLayer::new(SharedPolicy::from_json(RULES).unwrap());
+async fn unmatched_actual_request_carries_the_explanation_when_asked_and_no_cors_headers() {
+    let layer = S3CorsLayer::new(SharedPolicy::from_document(RULES).unwrap())
+        .report_refusals(RefusalReport::Explanation);
     let (parts, body) = send(
         layer,
         request(Method::DELETE, "/k", &[("origin", "https://app.example")]),
@@ -103,8 +90,74 @@ async fn unmatched_actual_request_carries_the_explanation_and_no_cors_headers() 
 }
 
 #[tokio::test]
+async fn refusals_carry_nothing_by_default_and_a_copy_reason_when_asked() {
+    let preflight = || {
+        request(
+            Method::OPTIONS,
+            "/k",
+            &[
+                ("origin", "https://x"),
+                ("access-control-request-method", "PUT"),
+            ],
+        )
+    };
+    let actual = || request(Method::DELETE, "/k", &[("origin", "https://x")]);
+    let layer = S3CorsLayer::new(SharedPolicy::from_document(RULES).unwrap());
+    for make in [preflight, actual] {
+        let (parts, _) = send(layer.clone(), make()).await;
+        assert!(parts.extensions.get::<RefusalReason>().is_none());
+        assert!(parts.extensions.get::<Explanation>().is_none());
+        let (parts, _) = send(layer.clone().report_refusals(RefusalReport::Reason), make()).await;
+        assert_eq!(
+            parts.extensions.get::<RefusalReason>(),
+            Some(&RefusalReason::Policy(Refusal::NoRuleMatched))
+        );
+        assert!(parts.extensions.get::<Explanation>().is_none());
+    }
+    // Refusals before any policy: no Origin, no configuration, no bucket.
+    let reason = |layer: S3CorsLayer<Buckets>,
+                  uri: &'static str,
+                  headers: &'static [(&'static str, &'static str)]| async move {
+        let (parts, _) = send(
+            layer.report_refusals(RefusalReport::Explanation),
+            request(Method::OPTIONS, uri, headers),
+        )
+        .await;
+        assert!(
+            parts.extensions.get::<Explanation>().is_none(),
+            "no policy, nothing to explain"
+        );
+        parts.extensions.get::<RefusalReason>().copied()
+    };
+    let buckets = Buckets::path_style();
+    buckets.create("plain");
+    let preflight_headers: &[(&str, &str)] = &[
+        ("origin", "https://x"),
+        ("access-control-request-method", "GET"),
+    ];
+    assert_eq!(
+        reason(S3CorsLayer::new(buckets.clone()), "/plain/k", &[]).await,
+        Some(RefusalReason::NoOrigin)
+    );
+    assert_eq!(
+        reason(
+            S3CorsLayer::new(buckets.clone()),
+            "/plain/k",
+            preflight_headers
+        )
+        .await,
+        Some(RefusalReason::NotConfigured)
+    );
+    assert_eq!(
+        reason(S3CorsLayer::new(buckets), "/nope/k", preflight_headers).await,
+        Some(RefusalReason::NoSuchBucket)
+    );
+}
+
+#[tokio::test]
 async fn invalid_request_method_answers_400_with_the_value() {
-    let layer = S3CorsLayer::new(SharedPolicy::from_json(RULES).unwrap());
+    let layer = S3CorsLayer::new(SharedPolicy::from_document(RULES).unwrap())
+        .report_refusals(RefusalReport::Explanation);
     for (acrm, shown) in [
         (Some("get"), "get"),
         (Some("PATCH"), "PATCH"),
@@ -161,7 +214,7 @@ async fn request_ids_from_the_extension_appear_in_error_bodies_and_headers() {
 
 #[tokio::test]
 async fn request_ids_from_the_extension_are_sent_on_allowed_preflights_too() {
-    let layer = S3CorsLayer::new(SharedPolicy::from_json(RULES).unwrap());
+    let layer = S3CorsLayer::new(SharedPolicy::from_document(RULES).unwrap());
     let mut req = request(
         Method::OPTIONS,
         "/k",
@@ -181,7 +234,7 @@ async fn request_ids_from_the_extension_are_sent_on_allowed_preflights_too() {
 
 #[tokio::test]
 async fn options_without_origin_can_be_forwarded_to_the_inner_service() {
-    let cors = SharedPolicy::from_json(RULES).unwrap();
+    let cors = SharedPolicy::from_document(RULES).unwrap();
     let (parts, _) = send(
         S3CorsLayer::new(cors.clone()),
         request(Method::OPTIONS, "/k", &[]),
@@ -219,7 +272,7 @@ async fn options_without_origin_can_be_forwarded_to_the_inner_service() {
 
 #[tokio::test]
 async fn layer_answers_have_exact_size_hints_and_end() {
-    let service = S3CorsLayer::new(SharedPolicy::from_json(RULES).unwrap()).layer(echo_service());
+    let service = S3CorsLayer::new(SharedPolicy::from_document(RULES).unwrap()).layer(echo());
     let ok = service
         .clone()
         .oneshot(request(
@@ -245,18 +298,20 @@ async fn layer_answers_have_exact_size_hints_and_end() {
         ))
         .await
         .unwrap();
-    let length: u64 = refused.headers()["content-length"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert_eq!(refused.body().size_hint().exact(), Some(length));
+    // No Content-Length header: the exact size hint gives it to servers.
+    assert!(refused.headers().get("content-length").is_none());
     assert!(!refused.body().is_end_stream());
+    let hint = refused.body().size_hint().exact();
+    let body = http_body_util::BodyExt::collect(refused.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    assert_eq!(hint, Some(body.len() as u64));
 }
 
 #[tokio::test]
 async fn a_fixed_policy_is_a_source_too() {
-    let layer = S3CorsLayer::new(Policy::from_json(RULES).unwrap());
+    let layer = S3CorsLayer::new(Policy::from_document(RULES).unwrap());
     let (parts, _) = send(layer, request(Method::GET, "/", &[("origin", "https://x")])).await;
     assert_eq!(parts.headers["access-control-allow-origin"], "*");
 }
@@ -275,16 +330,7 @@ async fn buckets_are_added_configured_and_removed_at_run_time() {
             ],
         )
     };
-    let message = |body: Bytes| {
-        let body = String::from_utf8(body.to_vec()).unwrap();
-        body.split("<Message>")
-            .nth(1)
-            .unwrap()
-            .split("</Message>")
-            .next()
-            .unwrap()
-            .to_owned()
-    };
+    let message = |body: String| support::error_of(&body).1.to_owned();
 
     let (parts, body) = send(layer.clone(), preflight("/media/a.png")).await;
     assert_eq!(parts.status, StatusCode::FORBIDDEN);
@@ -297,7 +343,7 @@ async fn buckets_are_added_configured_and_removed_at_run_time() {
         "CORSResponse: CORS is not enabled for this bucket."
     );
 
-    media.store_json(RULES).unwrap();
+    media.store_document(RULES).unwrap();
     let (parts, _) = send(layer.clone(), preflight("/media/a.png")).await;
     assert_eq!(parts.status, StatusCode::OK);
     let (parts, body) = send(
@@ -313,11 +359,7 @@ async fn buckets_are_added_configured_and_removed_at_run_time() {
     )
     .await;
     assert_eq!(parts.status, StatusCode::FORBIDDEN);
-    assert!(
-        String::from_utf8(body.to_vec())
-            .unwrap()
-            .contains("<ResourceType>BUCKET</ResourceType>")
-    );
+    assert!(body.contains("<ResourceType>BUCKET</ResourceType>"));
 
     assert!(
         buckets.remove("MEDIA").is_some(),
@@ -330,7 +372,7 @@ async fn buckets_are_added_configured_and_removed_at_run_time() {
 #[tokio::test]
 async fn virtual_hosted_buckets_come_from_the_host() {
     let buckets = Buckets::virtual_hosted("s3.example.test");
-    buckets.create("media").store_json(RULES).unwrap();
+    buckets.create("media").store_document(RULES).unwrap();
     let resolve = |host: &str, path: &str| {
         let req = Request::builder()
             .uri(path)
@@ -338,7 +380,7 @@ async fn virtual_hosted_buckets_come_from_the_host() {
             .body(())
             .unwrap();
         buckets
-            .locate(&tower_s3_cors::RequestHead::new(&req))
+            .locate(&tower_s3_cors::source::RequestHead::new(&req))
             .map(|(b, k)| (b.to_owned(), k.to_owned()))
     };
     assert_eq!(
@@ -376,7 +418,7 @@ async fn virtual_hosted_buckets_come_from_the_host() {
 
 #[tokio::test]
 async fn headers_the_inner_service_set_are_replaced_not_duplicated() {
-    let service = S3CorsLayer::new(SharedPolicy::from_json(RULES).unwrap()).layer(service_fn(
+    let service = S3CorsLayer::new(SharedPolicy::from_document(RULES).unwrap()).layer(service_fn(
         |_req: Request<Full<Bytes>>| async {
             let mut response = Response::new(Full::new(Bytes::new()));
             response.headers_mut().insert(
@@ -400,20 +442,20 @@ async fn headers_the_inner_service_set_are_replaced_not_duplicated() {
 
 #[test]
 fn is_configured_agrees_with_resolve_for_every_source() {
-    use tower_s3_cors::{RequestHead, Resolution};
+    use tower_s3_cors::source::{RequestHead, Resolution};
     let buckets = Buckets::path_style();
-    buckets.create("with").store_json(RULES).unwrap();
+    buckets.create("with").store_document(RULES).unwrap();
     buckets.create("without");
-    let shared = SharedPolicy::from_json(RULES).unwrap();
+    let shared = SharedPolicy::from_document(RULES).unwrap();
     let empty = SharedPolicy::empty();
-    let fixed = Policy::from_json(RULES).unwrap();
+    let fixed = Policy::from_document(RULES).unwrap();
     let sources: [&dyn PolicySource; 4] = [&buckets, &shared, &empty, &fixed];
     for uri in ["/", "/with", "/with/k", "/WITH/k", "/without/k", "/nope/k"] {
         let request = Request::get(uri).body(()).unwrap();
         let head = RequestHead::new(&request);
         for source in sources {
             assert_eq!(
-                source.is_configured(&head),
+                source.is_configured_for(&head),
                 matches!(source.resolve(&head), Resolution::Configured(..)),
                 "{uri}"
             );

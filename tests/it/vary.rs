@@ -1,14 +1,14 @@
 //! `Vary` merging with the inner service's own `Vary`, for the three kinds of
 //! request (not CORS, preflight, actual), in both modes.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::convert::Infallible;
 
 use http::header::VARY;
-use http::{HeaderMap, Method, Request, Response};
-use tower::{Layer, ServiceExt, service_fn};
+use http::{Method, Request, Response};
+use tower::{Layer, service_fn};
 use tower_s3_cors::{S3CorsLayer, SharedPolicy, VaryMode};
+
+use crate::support::{self, Body};
 
 const CORS_VARY: &str = "Origin, Access-Control-Request-Headers, Access-Control-Request-Method";
 
@@ -21,31 +21,19 @@ async fn vary_of(
 ) -> Vec<String> {
     let service = S3CorsLayer::new(cors.clone())
         .vary_mode(mode)
-        .layer(service_fn(move |_req: Request<()>| async move {
-            let mut response = Response::new(());
+        .layer(service_fn(move |_req: Request<Body>| async move {
+            let mut response = Response::new(Body::default());
             for v in inner_vary {
                 response.headers_mut().append(VARY, v.parse().unwrap());
             }
             Ok::<_, Infallible>(response)
         }));
-    let mut request = Request::builder().method(method).uri("/k");
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = service.oneshot(request.body(()).unwrap()).await.unwrap();
-    all(response.headers())
-}
-
-fn all(headers: &HeaderMap) -> Vec<String> {
-    headers
-        .get_all(VARY)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect()
+    let answer = support::send(service, support::request(method, "/k", headers)).await;
+    answer.all("vary").into_iter().map(str::to_owned).collect()
 }
 
 fn cors() -> SharedPolicy {
-    SharedPolicy::from_json(
+    SharedPolicy::from_document(
         r#"[{"AllowedOrigins": ["https://a.example"], "AllowedMethods": ["GET"]}]"#,
     )
     .unwrap()

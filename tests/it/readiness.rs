@@ -2,8 +2,6 @@
 //! never reaches the inner service, an actual request reaches it exactly
 //! once, and the inner service's errors pass through unchanged.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use std::task::Poll;
 
 use http::{Method, Request, Response};
@@ -14,7 +12,7 @@ type Mock = mock::Mock<Request<&'static str>, Response<&'static str>>;
 type Handle = mock::Handle<Request<&'static str>, Response<&'static str>>;
 
 fn policy() -> SharedPolicy {
-    SharedPolicy::from_json(
+    SharedPolicy::from_document(
         r#"[{"AllowedOrigins": ["https://app.example"], "AllowedMethods": ["GET", "PUT"]}]"#,
     )
     .unwrap()
@@ -161,7 +159,7 @@ fn layer_service_and_future_are_send_sync_and_clone() {
     fn send_sync_clone<T: Send + Sync + Clone>() {}
     fn send<T: Send>() {}
     send_sync_clone::<S3CorsLayer>();
-    send_sync_clone::<S3CorsLayer<tower_s3_cors::Buckets>>();
+    send_sync_clone::<S3CorsLayer<tower_s3_cors::source::Buckets>>();
     send_sync_clone::<
         tower_s3_cors::S3Cors<
             tower::util::BoxCloneSyncService<Request<()>, Response<()>, std::convert::Infallible>,

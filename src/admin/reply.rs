@@ -1,0 +1,109 @@
+//! [`Reply`]: S3's answers to `?cors` requests.
+
+use std::borrow::Cow;
+
+use bytes::Bytes;
+use http::header::CONTENT_TYPE;
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
+
+use crate::config::ConfigError;
+use crate::s3::{AmzRequestIds, ResourceType, S3Error};
+use crate::source::SharedPolicy;
+
+static APPLICATION_XML: HeaderValue = HeaderValue::from_static("application/xml");
+
+/// An S3 error answer, before it is rendered for a request.
+#[derive(Debug)]
+pub(super) struct AdminError {
+    pub(super) status: StatusCode,
+    pub(super) code: &'static str,
+    pub(super) message: Cow<'static, str>,
+}
+
+impl AdminError {
+    /// `400` with `code` and `message`.
+    pub(super) fn bad_request(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<&ConfigError> for AdminError {
+    fn from(err: &ConfigError) -> Self {
+        Self {
+            status: err.status(),
+            code: err.s3_code(),
+            message: err.s3_message().into(),
+        }
+    }
+}
+
+/// What an answer needs to know of its request: the bucket and the request
+/// IDs.
+#[derive(Debug)]
+pub(super) struct Reply {
+    /// The bucket's name, when the target knows it (`<BucketName>`).
+    pub(super) bucket: Option<String>,
+    pub(super) ids: Option<AmzRequestIds>,
+}
+
+impl Reply {
+    /// S3's error XML for `error`.
+    pub(super) fn error(&self, error: &AdminError) -> Response<Bytes> {
+        self.render(S3Error::new(error.status, error.code, &error.message))
+    }
+
+    /// `405 MethodNotAllowed` for `method` on the bucket's `?cors`.
+    pub(super) fn method_not_allowed(&self, method: &http::Method) -> Response<Bytes> {
+        self.render(S3Error {
+            method_and_resource: Some((method.as_str().as_bytes(), ResourceType::Bucket)),
+            ..S3Error::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                "The specified method is not allowed against this resource.",
+            )
+        })
+    }
+
+    fn render(&self, error: S3Error<'_>) -> Response<Bytes> {
+        let ids = self.ids.as_ref();
+        S3Error { ids, ..error }
+            .into_answer()
+            .into_response(HeaderMap::new(), ids)
+    }
+
+    /// An empty success answer, with the request IDs as headers.
+    pub(super) fn success(&self, status: StatusCode) -> Response<Bytes> {
+        let mut response = Response::new(Bytes::new());
+        *response.status_mut() = status;
+        if let Some(ids) = &self.ids {
+            ids.write_headers(response.headers_mut());
+        }
+        response
+    }
+
+    /// `GetBucketCors`: the configuration as S3's XML, or `404
+    /// NoSuchCORSConfiguration`.
+    pub(super) fn get(&self, handle: &SharedPolicy) -> Response<Bytes> {
+        let Some(policy) = handle.load() else {
+            return self.render(S3Error {
+                bucket_name: self.bucket.as_deref(),
+                ..S3Error::new(
+                    StatusCode::NOT_FOUND,
+                    "NoSuchCORSConfiguration",
+                    "The CORS configuration does not exist",
+                )
+            });
+        };
+        let mut response = Response::new(Bytes::from(policy.configuration().to_xml()));
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, APPLICATION_XML.clone());
+        if let Some(ids) = &self.ids {
+            ids.write_headers(headers);
+        }
+        response
+    }
+}

@@ -1,0 +1,127 @@
+//! `Access-Control-Allow-Headers`: the requested names, echoed.
+
+use bytes::Bytes;
+use http::HeaderValue;
+
+use super::request::RequestedHeaders;
+
+/// `Access-Control-Allow-Headers` for a match: the requested names,
+/// lower-cased, joined by `", "`. `None` when no name was requested.
+///
+/// The value is built on the stack in one pass, then copied into one
+/// exactly-sized allocation; when the request sent that exact text already
+/// (one line, all lower case, names separated by `", "`), its value is
+/// shared instead and nothing is allocated.
+pub(super) fn allow_headers_value(requested: RequestedHeaders<'_>) -> Option<HeaderValue> {
+    /// Longer values (dozens of names) take the two-pass path.
+    const STACK: usize = 256;
+    if let RequestedHeaders::None = requested {
+        return None;
+    }
+    let mut buf = [0; STACK];
+    let mut len = 0;
+    for name in requested.names() {
+        let sep: &[u8] = if len == 0 { b"" } else { b", " };
+        let Some(slot) = buf.get_mut(len..len + sep.len() + name.len()) else {
+            return allow_headers_value_long(requested);
+        };
+        let (slot_sep, slot_name) = slot.split_at_mut(sep.len());
+        slot_sep.copy_from_slice(sep);
+        slot_name.copy_from_slice(name);
+        slot_name.make_ascii_lowercase();
+        len += sep.len() + name.len();
+    }
+    let value = buf.get(..len).filter(|v| !v.is_empty())?;
+    if let RequestedHeaders::One(line) = requested {
+        if line.as_bytes() == value {
+            return Some(line.clone());
+        }
+    }
+    Some(header_value(Bytes::copy_from_slice(value)))
+}
+
+/// [`allow_headers_value`] for values too long for its stack buffer: one
+/// pass to size the allocation exactly, one to fill it.
+fn allow_headers_value_long(requested: RequestedHeaders<'_>) -> Option<HeaderValue> {
+    let (count, bytes) = requested
+        .names()
+        .fold((0, 0), |(n, len), name| (n + 1, len + name.len()));
+    if count == 0 {
+        return None;
+    }
+    let mut value = Vec::with_capacity(bytes + 2 * (count - 1));
+    for name in requested.names() {
+        if !value.is_empty() {
+            value.extend_from_slice(b", ");
+        }
+        value.extend_from_slice(name);
+    }
+    value.make_ascii_lowercase();
+    Some(header_value(Bytes::from(value)))
+}
+
+/// The names are pieces of a valid header value (visible ASCII, spaces,
+/// tabs or obs-text, no line breaks), lower-cased and joined by `", "`, so
+/// they form a valid header value again.
+fn header_value(bytes: Bytes) -> HeaderValue {
+    HeaderValue::from_maybe_shared(bytes).expect("pieces of a header value form a header value")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use http::header::ACCESS_CONTROL_REQUEST_HEADERS;
+    use http::{HeaderMap, HeaderValue};
+    use proptest::prelude::*;
+
+    use super::allow_headers_value;
+    use crate::policy::request::RequestedHeaders;
+
+    /// The obvious definition: every line split on `,`, trimmed, empty
+    /// items dropped, lower-cased, joined by `", "`.
+    fn naive(lines: &[String]) -> Option<String> {
+        let names: Vec<String> = lines
+            .iter()
+            .flat_map(|line| line.split(','))
+            .map(|name| name.trim_matches(|c: char| c.is_ascii_whitespace()))
+            .filter(|name| !name.is_empty())
+            .map(str::to_ascii_lowercase)
+            .collect();
+        (!names.is_empty()).then(|| names.join(", "))
+    }
+
+    proptest! {
+        #[test]
+        fn allow_headers_value_agrees_with_the_naive_definition(
+            lines in proptest::collection::vec("[a-zA-Z0-9, \t-]{0,300}", 0..3),
+        ) {
+            let mut headers = HeaderMap::new();
+            for line in &lines {
+                headers.append(ACCESS_CONTROL_REQUEST_HEADERS, HeaderValue::from_str(line).unwrap());
+            }
+            // HeaderValue keeps the bytes as given; the naive definition
+            // sees the same text.
+            let built = allow_headers_value(RequestedHeaders::new(&headers));
+            let expected = naive(&lines);
+            prop_assert_eq!(built.as_ref().map(|v| v.to_str().unwrap()), expected.as_deref());
+        }
+    }
+
+    #[test]
+    fn an_already_normal_line_is_shared_not_copied() {
+        let mut headers = HeaderMap::new();
+        let line = HeaderValue::from_static("content-type, x-amz-date");
+        headers.insert(ACCESS_CONTROL_REQUEST_HEADERS, line.clone());
+        let built = allow_headers_value(RequestedHeaders::new(&headers)).unwrap();
+        assert_eq!(built, line);
+        assert_eq!(built.as_bytes().as_ptr(), line.as_bytes().as_ptr());
+
+        headers.insert(
+            ACCESS_CONTROL_REQUEST_HEADERS,
+            HeaderValue::from_static("content-type,x-amz-date"),
+        );
+        let built = allow_headers_value(RequestedHeaders::new(&headers)).unwrap();
+        assert_eq!(built, "content-type, x-amz-date");
+    }
+}

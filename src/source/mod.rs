@@ -1,0 +1,155 @@
+//! Where the layer gets its policy: the [`PolicySource`] trait and what a
+//! source answers ([`Resolution`]), the hot-swappable
+//! [`SharedPolicy`] and the per-bucket [`Buckets`] map.
+//!
+//! A source is asked once per request, on the request path: it looks
+//! policies up, without I/O and without locks.
+
+mod buckets;
+mod shared;
+
+pub use buckets::Buckets;
+pub use shared::SharedPolicy;
+
+use http::{Extensions, HeaderMap, Method, Request, Uri};
+
+use crate::policy::Policy;
+use crate::s3::ResourceType;
+
+/// Gives the layer, per request, the policy that applies to it.
+///
+/// Implemented by [`SharedPolicy`] (one policy for the
+/// whole service), [`Buckets`] (one per bucket, S3-style) and [`Policy`]
+/// (fixed). Implement
+/// it to find policies elsewhere (a tenant header, a database cache…).
+/// `resolve` runs on every request: keep it to lookups, no I/O and no
+/// locks, and keep `Clone` cheap (the layer clones the source into every
+/// service it builds).
+///
+/// ```
+/// use http::Request;
+/// use tower_s3_cors::Policy;
+/// use tower_s3_cors::s3::ResourceType;
+/// use tower_s3_cors::source::{PolicySource, RequestHead, Resolution};
+///
+/// /// CORS only under /public; everything else is "not configured".
+/// #[derive(Clone)]
+/// struct PublicOnly(Policy);
+///
+/// impl PolicySource for PublicOnly {
+///     fn resolve(&self, request: &RequestHead<'_>) -> Resolution {
+///         match request.uri().path().strip_prefix("/public") {
+///             Some(rest) => Resolution::Configured(self.0.clone(), ResourceType::from_key_path(rest)),
+///             None => Resolution::NotConfigured,
+///         }
+///     }
+/// }
+///
+/// let source = PublicOnly(Policy::from_document(r#"[{"AllowedOrigins":["*"],"AllowedMethods":["GET"]}]"#)?);
+/// let request = Request::get("/private/x").body(())?;
+/// assert!(matches!(source.resolve(&RequestHead::new(&request)), Resolution::NotConfigured));
+/// # Ok::<_, Box<dyn std::error::Error>>(())
+/// ```
+pub trait PolicySource {
+    /// The policy for this request, or why there is none.
+    fn resolve(&self, request: &RequestHead<'_>) -> Resolution;
+
+    /// Whether [`resolve`](Self::resolve) would find a policy for this
+    /// request. The layer asks this, instead of resolving, for requests
+    /// without `Origin` (they only need to know whether to add `Vary`), so
+    /// an implementation that can answer without taking a policy handle
+    /// saves that work on the most common kind of request. The provided
+    /// method resolves.
+    fn is_configured_for(&self, request: &RequestHead<'_>) -> bool {
+        matches!(self.resolve(request), Resolution::Configured(..))
+    }
+}
+
+/// What a [`PolicySource`] found for a request.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Resolution {
+    /// This policy applies; the URL names a bucket root or an object.
+    Configured(Policy, ResourceType),
+    /// The resource exists but has no CORS configuration: preflights get
+    /// `403 CORSResponse: CORS is not enabled for this bucket.`, actual
+    /// requests pass untouched.
+    NotConfigured,
+    /// The bucket does not exist: preflights get
+    /// `403 CORSResponse: Bucket not found`, actual requests pass untouched
+    /// (the inner service answers them, typically `404 NoSuchBucket`).
+    NoSuchBucket,
+}
+
+/// The head of a request (method, URI, headers, extensions), as a
+/// [`PolicySource`] sees it. Borrowed, never copied.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestHead<'a> {
+    method: &'a Method,
+    uri: &'a Uri,
+    headers: &'a HeaderMap,
+    extensions: &'a Extensions,
+}
+
+impl<'a> RequestHead<'a> {
+    /// Borrows the head of `request`.
+    #[must_use]
+    pub fn new<B>(request: &'a Request<B>) -> Self {
+        Self {
+            method: request.method(),
+            uri: request.uri(),
+            headers: request.headers(),
+            extensions: request.extensions(),
+        }
+    }
+
+    /// Borrows the head from request parts.
+    #[must_use]
+    pub fn from_parts(parts: &'a http::request::Parts) -> Self {
+        Self {
+            method: &parts.method,
+            uri: &parts.uri,
+            headers: &parts.headers,
+            extensions: &parts.extensions,
+        }
+    }
+
+    /// The request method.
+    #[must_use]
+    pub fn method(&self) -> &'a Method {
+        self.method
+    }
+
+    /// The request URI.
+    #[must_use]
+    pub fn uri(&self) -> &'a Uri {
+        self.uri
+    }
+
+    /// The request headers.
+    #[must_use]
+    pub fn headers(&self) -> &'a HeaderMap {
+        self.headers
+    }
+
+    /// The request extensions (an outer layer may have stored a tenant or a
+    /// bucket name there).
+    #[must_use]
+    pub fn extensions(&self) -> &'a Extensions {
+        self.extensions
+    }
+}
+
+impl PolicySource for Policy {
+    /// A fixed policy: always configured; the path `/` is the bucket root.
+    fn resolve(&self, request: &RequestHead<'_>) -> Resolution {
+        Resolution::Configured(
+            self.clone(),
+            ResourceType::from_key_path(request.uri().path()),
+        )
+    }
+
+    fn is_configured_for(&self, _request: &RequestHead<'_>) -> bool {
+        true
+    }
+}

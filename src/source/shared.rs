@@ -1,0 +1,179 @@
+//! [`SharedPolicy`]: one policy, swapped at run time.
+
+use std::fmt;
+use std::sync::Arc;
+
+use arc_swap::ArcSwapOption;
+
+use super::{PolicySource, RequestHead, Resolution};
+use crate::config::ConfigError;
+use crate::policy::{Compiled, Policy};
+use crate::s3::ResourceType;
+
+/// A policy that can be replaced at run time, without a restart and without
+/// a lock on the request path.
+///
+/// A cheap handle (`Clone` copies an [`Arc`]) over an atomically swapped
+/// pointer ([`arc_swap`]). Keep one clone in the layer and one wherever new
+/// documents come from (an admin endpoint, a file watcher). Each request
+/// takes one snapshot when it starts and uses it to the end: a swap never
+/// mixes two policies in one answer.
+///
+/// A document is parsed and validated before anything is stored: a bad one
+/// returns an error and the previous policy keeps serving.
+///
+/// ```
+/// use tower_s3_cors::SharedPolicy;
+///
+/// let cors = SharedPolicy::from_document(
+///     r#"[{"AllowedOrigins": ["https://app.example.com"], "AllowedMethods": ["GET"]}]"#,
+/// )?;
+/// let admin = cors.clone(); // hand this to whatever updates the rules
+///
+/// // A bad document is refused and changes nothing.
+/// let err = admin.store_document(r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["PATCH"]}]"#);
+/// assert_eq!(err.unwrap_err().s3_code(), "InvalidRequest");
+/// assert_eq!(cors.load().unwrap().configuration().rules[0].allowed_methods, ["GET"]);
+///
+/// // A good one (XML or JSON) replaces the policy for every request that
+/// // starts after it.
+/// admin.store_document(
+///     "<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>\
+///      <AllowedMethod>GET</AllowedMethod><AllowedMethod>PUT</AllowedMethod></CORSRule></CORSConfiguration>",
+/// )?;
+/// assert_eq!(cors.load().unwrap().configuration().rules[0].allowed_methods, ["GET", "PUT"]);
+///
+/// // Without a policy, preflights are answered "CORS is not enabled".
+/// admin.clear();
+/// assert!(cors.load().is_none());
+/// # Ok::<_, tower_s3_cors::ConfigError>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct SharedPolicy {
+    /// The policy's shared part itself (not a `Policy` handle in another
+    /// `Arc`): a load reaches the rules through one pointer.
+    current: Arc<ArcSwapOption<Compiled>>,
+}
+
+impl SharedPolicy {
+    /// A handle serving `policy`.
+    #[must_use]
+    pub fn new(policy: Policy) -> Self {
+        Self {
+            current: Arc::new(ArcSwapOption::new(Some(policy.into_shared()))),
+        }
+    }
+
+    /// A handle with no policy yet (CORS not configured).
+    #[must_use]
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// A handle serving a document in either format (S3's XML or either
+    /// JSON shape), validated as S3 does.
+    ///
+    /// # Errors
+    ///
+    /// The document's [`ConfigError`], as for [`Policy::from_document`].
+    pub fn from_document(doc: &str) -> Result<Self, ConfigError> {
+        Policy::from_document(doc).map(Self::new)
+    }
+
+    /// The policy now serving, if any. Requests that start after this call
+    /// may see a newer one.
+    #[must_use]
+    pub fn load(&self) -> Option<Policy> {
+        self.current.load_full().map(Policy::from_shared)
+    }
+
+    /// Whether a policy is serving.
+    #[must_use]
+    pub fn is_configured(&self) -> bool {
+        self.current.load().is_some()
+    }
+
+    /// Replaces the policy; returns the one it replaced. To store a document
+    /// validated other than as S3 does, compile it with
+    /// [`Policy::compile_with`] and store the policy here.
+    ///
+    /// ```
+    /// use tower_s3_cors::{Policy, SharedPolicy};
+    ///
+    /// let cors = SharedPolicy::empty();
+    /// let first = Policy::from_document(r#"[{"AllowedOrigins":["*"],"AllowedMethods":["GET"]}]"#)?;
+    /// let second = Policy::from_document(r#"[{"AllowedOrigins":["*"],"AllowedMethods":["PUT"]}]"#)?;
+    /// assert!(cors.store(first).is_none());
+    /// let replaced = cors.store(second).unwrap();
+    /// assert_eq!(replaced.configuration().rules[0].allowed_methods, ["GET"]);
+    /// assert_eq!(cors.load().unwrap().configuration().rules[0].allowed_methods, ["PUT"]);
+    /// # Ok::<_, tower_s3_cors::ConfigError>(())
+    /// ```
+    #[allow(clippy::must_use_candidate)] // dropping the old policy is the common case
+    pub fn store(&self, policy: Policy) -> Option<Policy> {
+        #[cfg(feature = "tracing")]
+        tracing::info!(rules = policy.len(), "CORS policy stored");
+        self.current
+            .swap(Some(policy.into_shared()))
+            .map(Policy::from_shared)
+    }
+
+    /// Parses (either format), validates as S3 does, compiles and stores a
+    /// document.
+    ///
+    /// # Errors
+    ///
+    /// The document's [`ConfigError`]; the previous policy keeps serving.
+    pub fn store_document(&self, doc: &str) -> Result<(), ConfigError> {
+        match Policy::from_document(doc) {
+            Ok(policy) => {
+                self.store(policy);
+                Ok(())
+            }
+            Err(err) => {
+                #[cfg(feature = "tracing")]
+                tracing::info!(error = %err, "CORS document refused; the previous policy stays");
+                Err(err)
+            }
+        }
+    }
+
+    /// Removes the policy: CORS is no longer configured. Returns the policy
+    /// that was serving.
+    #[allow(clippy::must_use_candidate)]
+    pub fn clear(&self) -> Option<Policy> {
+        #[cfg(feature = "tracing")]
+        tracing::info!("CORS policy cleared");
+        self.current.swap(None).map(Policy::from_shared)
+    }
+}
+
+impl From<Policy> for SharedPolicy {
+    fn from(policy: Policy) -> Self {
+        Self::new(policy)
+    }
+}
+
+impl PolicySource for SharedPolicy {
+    /// The current policy, or "not configured"; the path `/` is the bucket
+    /// root.
+    fn resolve(&self, request: &RequestHead<'_>) -> Resolution {
+        match self.load() {
+            Some(policy) => {
+                Resolution::Configured(policy, ResourceType::from_key_path(request.uri().path()))
+            }
+            None => Resolution::NotConfigured,
+        }
+    }
+
+    /// Looks, without taking a handle on the policy.
+    fn is_configured_for(&self, _request: &RequestHead<'_>) -> bool {
+        self.is_configured()
+    }
+}
+
+impl fmt::Debug for SharedPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SharedPolicy").field(&self.load()).finish()
+    }
+}

@@ -1,0 +1,18 @@
+//! The public API's tests, in one binary (one link instead of eight):
+//! S3's recorded vectors, the layer, `Vary`, hot swaps, the `Service`
+//! contract, the `?cors` sub-resource and no-panic properties. The
+//! allocation counts are in `tests/alloc_counts.rs`, a binary of its own
+//! because it installs a counting allocator.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod support;
+
+mod admin;
+mod conformance;
+mod engine_conformance;
+mod hot_swap;
+mod layer;
+mod no_panic;
+mod readiness;
+mod vary;
