@@ -62,10 +62,12 @@ fn s3cors(rules: usize) -> S3CorsLayer {
 /// Builds one request of a kind.
 type MakeRequest = fn() -> Request<Body>;
 
-const REQUESTS: [(&str, MakeRequest); 3] = [
+const REQUESTS: [(&str, MakeRequest); 5] = [
     ("get_origin", support::get_with_origin),
     ("preflight_2_names", preflight_two_names),
     ("get_no_origin", support::get_without_origin),
+    ("get_refused", support::get_refused),
+    ("preflight_refused", support::preflight_refused),
 ];
 
 /// Every case name this binary knows.
@@ -76,6 +78,8 @@ fn cases() -> Vec<String> {
         "s3cors",
         "s3cors_s3_exact",
         "s3cors_100_rules",
+        "s3cors_ids_1",
+        "s3cors_ids_100",
         "tower_http",
     ] {
         for (request, _) in REQUESTS {
@@ -119,6 +123,11 @@ fn main() {
             run(layer.layer(inner), request, clone, times);
         }
         "s3cors_100_rules" => run(s3cors(100).layer(inner), request, clone, times),
+        "s3cors_ids_1" | "s3cors_ids_100" => {
+            let rules = if service == "s3cors_ids_1" { 1 } else { 100 };
+            let layer = S3CorsLayer::new(SharedPolicy::new(support::policy_with_ids(rules)));
+            run(layer.layer(support::inner_with_content_type()), request, clone, times);
+        }
         "tower_http" => run(
             support::tower_http_layer().layer(inner),
             request,
