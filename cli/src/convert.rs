@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use serde::Serialize;
-use tower_s3_cors::config::{CorsConfiguration, CorsRule};
+use tower_s3_cors::config::CorsConfiguration;
 
 use crate::engine;
 use crate::input::{self, LoadError, Shape};
@@ -16,14 +16,14 @@ use crate::report::{self, Format, Output, Status};
 /// - XML: what `GetBucketCors` returns (S3's namespace, S3's element order,
 ///   only the members that are set), one element a line, indented by two
 ///   spaces.
-/// - JSON: the AWS CLI's `{"CORSRules": [...]}`, pretty-printed, only the
-///   members that are set.
+/// - JSON: the AWS CLI's `{"CORSRules": [...]}`, one member a line, lists on
+///   one line, only the members that are set.
 /// - console: the S3 console's bare array, the same rules as in JSON.
 pub(crate) fn render(config: &CorsConfiguration, shape: Shape) -> String {
     let mut text = match shape {
         Shape::Xml => indent_xml(&engine::to_xml(config)),
-        Shape::Json => engine::to_json(config),
-        Shape::Console => console_json(config),
+        Shape::Json => write_json(config, true),
+        Shape::Console => write_json(config, false),
     };
     if !text.ends_with('\n') {
         text.push('\n');
@@ -53,40 +53,70 @@ fn indent_xml(one_line: &str) -> String {
     out
 }
 
-/// A rule in the console's shape: the keys of the S3 API, in the order the
-/// AWS CLI shape uses, members that are not set left out.
-#[derive(Serialize)]
-struct ConsoleRule<'a> {
-    #[serde(rename = "ID", skip_serializing_if = "Option::is_none")]
-    id: Option<&'a str>,
-    #[serde(rename = "AllowedHeaders", skip_serializing_if = "<[_]>::is_empty")]
-    allowed_headers: &'a [String],
-    #[serde(rename = "AllowedMethods", skip_serializing_if = "<[_]>::is_empty")]
-    allowed_methods: &'a [String],
-    #[serde(rename = "AllowedOrigins", skip_serializing_if = "<[_]>::is_empty")]
-    allowed_origins: &'a [String],
-    #[serde(rename = "ExposeHeaders", skip_serializing_if = "<[_]>::is_empty")]
-    expose_headers: &'a [String],
-    #[serde(rename = "MaxAgeSeconds", skip_serializing_if = "Option::is_none")]
-    max_age_seconds: Option<u32>,
-}
-
-impl<'a> From<&'a CorsRule> for ConsoleRule<'a> {
-    fn from(rule: &'a CorsRule) -> Self {
-        Self {
-            id: rule.id.as_deref(),
-            allowed_headers: &rule.allowed_headers,
-            allowed_methods: &rule.allowed_methods,
-            allowed_origins: &rule.allowed_origins,
-            expose_headers: &rule.expose_headers,
-            max_age_seconds: rule.max_age_seconds,
+/// Both JSON shapes, written by hand so that lists of values stay on one
+/// line, as in the AWS documentation:
+///
+/// ```text
+/// {
+///   "CORSRules": [
+///     {
+///       "ID": "uploads",
+///       "AllowedHeaders": ["*"],
+///       "AllowedMethods": ["GET", "PUT"],
+///       "AllowedOrigins": ["https://app.example.com"],
+///       "MaxAgeSeconds": 3000
+///     }
+///   ]
+/// }
+/// ```
+///
+/// Keys come in the order the AWS CLI shape uses; members that are not set
+/// are left out (S3 treats an empty list as a missing one).
+fn write_json(config: &CorsConfiguration, wrapped: bool) -> String {
+    let indent = if wrapped { "    " } else { "  " };
+    let mut rules = Vec::with_capacity(config.rules.len());
+    for rule in &config.rules {
+        let mut members = Vec::new();
+        if let Some(id) = &rule.id {
+            members.push(format!("\"ID\": {}", json_string(id)));
         }
+        for (key, values) in [
+            ("AllowedHeaders", &rule.allowed_headers),
+            ("AllowedMethods", &rule.allowed_methods),
+            ("AllowedOrigins", &rule.allowed_origins),
+            ("ExposeHeaders", &rule.expose_headers),
+        ] {
+            if !values.is_empty() {
+                let list: Vec<String> = values.iter().map(|v| json_string(v)).collect();
+                members.push(format!("\"{key}\": [{}]", list.join(", ")));
+            }
+        }
+        if let Some(seconds) = rule.max_age_seconds {
+            members.push(format!("\"MaxAgeSeconds\": {seconds}"));
+        }
+        let body: Vec<String> = members.iter().map(|m| format!("{indent}  {m}")).collect();
+        rules.push(if body.is_empty() {
+            format!("{indent}{{}}")
+        } else {
+            format!("{indent}{{\n{}\n{indent}}}", body.join(",\n"))
+        });
+    }
+    let array = if rules.is_empty() {
+        "[]".to_owned()
+    } else {
+        let close = indent.get(2..).unwrap_or_default();
+        format!("[\n{}\n{close}]", rules.join(",\n"))
+    };
+    if wrapped {
+        format!("{{\n  \"CORSRules\": {array}\n}}\n")
+    } else {
+        format!("{array}\n")
     }
 }
 
-fn console_json(config: &CorsConfiguration) -> String {
-    let rules: Vec<ConsoleRule<'_>> = config.rules.iter().map(ConsoleRule::from).collect();
-    report::to_json(&rules)
+/// A JSON string literal. Serializing a `&str` cannot fail.
+fn json_string(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_default()
 }
 
 /// Reports a document that could not be loaded: on standard error for
@@ -240,6 +270,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use tower_s3_cors::config::CorsRule;
 
     fn sample() -> CorsConfiguration {
         CorsConfiguration::new()
@@ -267,6 +298,35 @@ mod tests {
             );
             assert_eq!(render(&engine::parse(&text).unwrap(), shape), text);
         }
+    }
+
+    #[test]
+    fn json_keeps_lists_on_one_line() {
+        assert_eq!(
+            render(&sample(), Shape::Json),
+            r#"{
+  "CORSRules": [
+    {
+      "ID": "a<b & c",
+      "AllowedHeaders": ["*"],
+      "AllowedMethods": ["GET", "PUT"],
+      "AllowedOrigins": ["https://app.example.com"],
+      "ExposeHeaders": ["ETag"],
+      "MaxAgeSeconds": 3000
+    },
+    {
+      "AllowedMethods": ["GET"],
+      "AllowedOrigins": ["*"]
+    }
+  ]
+}
+"#
+        );
+        assert_eq!(render(&CorsConfiguration::new(), Shape::Console), "[]\n");
+        assert_eq!(
+            render(&CorsConfiguration::new(), Shape::Json),
+            "{\n  \"CORSRules\": []\n}\n"
+        );
     }
 
     #[test]

@@ -39,11 +39,6 @@ pub(crate) fn to_xml(config: &CorsConfiguration) -> String {
     config.to_xml()
 }
 
-/// The configuration in the AWS CLI's JSON shape, pretty-printed.
-pub(crate) fn to_json(config: &CorsConfiguration) -> String {
-    config.to_json()
-}
-
 /// S3's message for a `MalformedXML` error, taken from the library (every
 /// malformed document gets the same one) rather than copied here.
 pub(crate) fn malformed_message() -> (&'static str, String) {

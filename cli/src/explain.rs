@@ -174,14 +174,13 @@ fn text(shown: &Shown, answer: &Answer) -> String {
         let _ = writeln!(out, "  {name}: {value}");
     }
     let by = if shown.preflight {
-        "answered by the layer"
+        "answered by the layer; the inner service is not called"
     } else {
         "the inner service's empty 200, with the layer's headers"
     };
-    let _ = writeln!(out, "\nResponse ({by}):");
     let _ = writeln!(
         out,
-        "  {} {}",
+        "\nResponse: {} {} ({by})",
         answer.status.as_str(),
         answer.status.canonical_reason().unwrap_or_default()
     );

@@ -103,11 +103,10 @@ pub(crate) fn error_text(name: &str, report: &ErrorReport) -> String {
     let _ = writeln!(out, "{name}: invalid: {}", report.description);
     let _ = writeln!(out, "  S3 error: {}: {}", report.code, report.message);
     if let Some(rule) = report.rule {
-        let _ = writeln!(
-            out,
-            "  rule:     {}",
-            rule_label(rule, report.id.as_deref())
-        );
+        let _ = match &report.id {
+            Some(id) => writeln!(out, "  rule:     #{rule} (ID {id:?})"),
+            None => writeln!(out, "  rule:     #{rule}"),
+        };
     }
     if let Some(field) = report.field {
         let _ = writeln!(out, "  field:    {field}");

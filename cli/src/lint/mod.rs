@@ -332,11 +332,9 @@ pub(crate) fn check(config: &CorsConfiguration) -> Vec<Finding> {
         }
         check_origins(index, rule, &mut findings);
         check_duplicates(index, rule, &mut findings);
-        let writes: Vec<&str> = rule
-            .allowed_methods
-            .iter()
-            .map(String::as_str)
-            .filter(|m| WRITES.contains(m))
+        let writes: Vec<&str> = WRITES
+            .into_iter()
+            .filter(|w| rule.allowed_methods.iter().any(|m| m == w))
             .collect();
         if !writes.is_empty() && rule.allowed_origins.iter().any(|o| o == "*") {
             findings.push(
@@ -402,10 +400,7 @@ fn check_origins(index: usize, rule: &CorsRule, findings: &mut Vec<Finding>) {
                     "remove AllowedOrigin \"null\"",
                 ),
                 _ => finding.says(
-                    format!(
-                        "{}; a browser never sends an Origin that matches it",
-                        never_why(code)
-                    ),
+                    format!("{}, so this AllowedOrigin never matches", never_why(code)),
                     format!("AllowedOrigin {:?}", origin::suggestion(value)),
                 ),
             };
@@ -568,10 +563,10 @@ fn invalid(error: &ErrorReport) -> Finding {
         field: error.field,
         value: error.value.clone(),
         message: format!(
-            "S3 refuses this document: {}: {}",
-            error.code, error.message
+            "S3 refuses this document ({}); S3 says {}: {}",
+            error.description, error.code, error.message
         ),
-        fix: error.description.clone(),
+        fix: "correct this first: no other check runs on a document S3 refuses".to_owned(),
         shadowed_by: None,
     }
 }
