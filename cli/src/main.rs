@@ -94,6 +94,9 @@ enum Command {
     ///
     /// Exit status: 0 if every document is valid, 1 if one is invalid, 2 if
     /// a file cannot be read (the others are still checked).
+    #[command(after_help = "Examples:\n  s3-cors validate cors.xml\n  \
+                            aws s3api get-bucket-cors --bucket b | s3-cors validate -\n  \
+                            s3-cors validate --format json *.json")]
     Validate {
         /// Documents to check ("-" for standard input)
         #[arg(required = true, value_name = "FILE")]
@@ -105,6 +108,7 @@ enum Command {
     /// Each finding has a stable code, a severity (error, warning, info),
     /// the rule (counted from 1) and its ID, the value concerned and a
     /// suggested fix. Exit status 1 when a finding is at or above --deny.
+    #[command(after_help = LINT_EXAMPLES)]
     Lint {
         /// The document ("-" for standard input)
         #[arg(value_name = "FILE", required_unless_present = "explain")]
@@ -130,13 +134,22 @@ enum Command {
     /// and prints the status and exact response headers, then each rule's
     /// verdict in order: origin not allowed, method not allowed, which header
     /// not allowed, or matched.
+    #[command(after_help = "Examples:\n  \
+        s3-cors explain cors.xml --origin https://app.example.com --method PUT --preflight \
+        --header content-type\n  \
+        s3-cors explain cors.xml --origin https://app.example.com --method GET --path /photos/cat.jpg\n  \
+        s3-cors explain cors.xml --origin https://app.example.com --method GET --format json")]
     Explain {
         /// The document ("-" for standard input)
         #[arg(value_name = "FILE")]
         file: String,
 
-        /// The request's Origin, as the browser sends it (https://app.example.com)
-        #[arg(long, value_name = "ORIGIN")]
+        /// The request's Origin, as the browser sends it
+        #[arg(
+            long,
+            value_name = "ORIGIN",
+            help = "The request's Origin, as the browser sends it (https://app.example.com)"
+        )]
         origin: String,
 
         /// The method: of the request, or with --preflight the one the
@@ -176,6 +189,10 @@ enum Command {
     /// converting back gives the same rules. Only members that are set are
     /// written (an empty list and a missing one mean the same to S3). The
     /// document is not validated: use `validate` for that.
+    #[command(
+        after_help = "Examples:\n  s3-cors convert cors.xml --to json > cors.json\n  \
+                            s3-cors convert console.json --to xml"
+    )]
     Convert {
         /// The document ("-" for standard input)
         #[arg(value_name = "FILE")]
@@ -193,6 +210,10 @@ enum Command {
     /// CLI's order, members that are not set left out. The file is rewritten
     /// in place (atomically) when it changes; standard input goes to
     /// standard output.
+    #[command(
+        after_help = "Examples:\n  s3-cors fmt cors.xml\n  s3-cors fmt --check cors.json\n  \
+                            cat cors.xml | s3-cors fmt -"
+    )]
     Fmt {
         /// The document ("-" for standard input)
         #[arg(value_name = "FILE")]
@@ -236,8 +257,15 @@ fn parse_code(name: &str) -> Result<Code, String> {
     })
 }
 
+/// Shown after `lint -h`, and after the table of codes in `lint --help`.
+const LINT_EXAMPLES: &str = "Examples:\n  s3-cors lint cors.xml\n  \
+                             s3-cors lint cors.json --deny info --allow public-write\n  \
+                             s3-cors lint --explain shadowed-rule";
+
 fn command() -> clap::Command {
-    Cli::command().mut_subcommand("lint", |lint| lint.after_long_help(lint::code_table()))
+    Cli::command().mut_subcommand("lint", |lint| {
+        lint.after_long_help(format!("{}\n{LINT_EXAMPLES}", lint::code_table()))
+    })
 }
 
 fn run(cli: Cli) -> Output {
@@ -250,10 +278,10 @@ fn run(cli: Cli) -> Output {
         } => {
             let mut out = Output::new(Status::Success);
             out.stdout = format!(
-                "{} ({})\n\n{}\n",
+                "{} ({})\n\n{}",
                 code.name(),
                 code.severity().name(),
-                code.explanation()
+                wrap(code.explanation(), 78)
             );
             out
         }
@@ -302,6 +330,26 @@ fn run(cli: Cli) -> Output {
             convert::fmt(&file, mode, format)
         }
     }
+}
+
+/// `text` with its lines broken at spaces so that none is longer than
+/// `width` (a longer word stays whole), ending with a newline.
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = 0;
+    for word in text.split_whitespace() {
+        if line > 0 && line + 1 + word.chars().count() > width {
+            out.push('\n');
+            line = 0;
+        } else if line > 0 {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(word);
+        line += word.chars().count();
+    }
+    out.push('\n');
+    out
 }
 
 fn main() -> ExitCode {
