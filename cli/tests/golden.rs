@@ -145,3 +145,40 @@ fn fmt_prints_and_checks() {
     both("fmt-stdout", &["fmt", "messy.json", "--stdout"], 0);
     both("fmt-check", &["fmt", "uploads.xml", "--check"], 1);
 }
+
+/// The example runs in `cli/README.md` and the repository's README are
+/// these golden files, verbatim.
+#[test]
+fn readme_examples_are_real_output() {
+    let lint = s3_cors(&["lint", "cors.json"], None);
+    assert_eq!(lint.status, 1);
+    golden("readme-lint.txt", &lint.stdout);
+    let explain = s3_cors(
+        &[
+            "explain",
+            "cors.json",
+            "--origin",
+            "https://app.example.com",
+            "--method",
+            "PUT",
+            "--preflight",
+            "--header",
+            "content-type",
+        ],
+        None,
+    );
+    assert_eq!(explain.status, 0);
+    golden("readme-explain.txt", &explain.stdout);
+
+    for readme in ["README.md", "../README.md"] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(readme);
+        let text = std::fs::read_to_string(&path).unwrap();
+        for output in [&lint.stdout, &explain.stdout] {
+            assert!(
+                text.contains(output.as_str()),
+                "{} does not show this output verbatim:\n{output}",
+                path.display()
+            );
+        }
+    }
+}
