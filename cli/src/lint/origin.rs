@@ -202,6 +202,8 @@ pub(crate) fn suggestion(pattern: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::indexing_slicing)]
+
     use super::{Code, problems, suggestion};
 
     fn codes(pattern: &str) -> Vec<&'static str> {
@@ -262,6 +264,72 @@ mod tests {
         assert_eq!(codes("app_1.*"), ["origin-no-scheme"]);
         assert_eq!(codes("https://*:443"), ["origin-default-port"]);
         assert_eq!(codes("https://*.example.com?x"), ["origin-has-path"]);
+    }
+
+    /// Origins a browser may send, of many forms.
+    fn browser_origins() -> Vec<String> {
+        let mut origins = vec!["null".to_owned()];
+        for scheme in [
+            "http",
+            "https",
+            "ws",
+            "wss",
+            "ftp",
+            "capacitor",
+            "chrome-extension",
+        ] {
+            for host in [
+                "a",
+                "app.example.com",
+                "xn--bcher-kva.example",
+                "127.0.0.1",
+                "[::1]",
+                "localhost",
+            ] {
+                for port in ["", "80", "443", "21", "8080", "1"] {
+                    if super::default_port(scheme) == Some(port) {
+                        continue; // browsers leave it out
+                    }
+                    let origin = if port.is_empty() {
+                        format!("{scheme}://{host}")
+                    } else {
+                        format!("{scheme}://{host}:{port}")
+                    };
+                    origins.push(origin);
+                }
+            }
+        }
+        origins
+    }
+
+    /// Soundness: a value that matches some origin a browser sends is never
+    /// reported as never matching. Every origin, and every pattern made from
+    /// it by replacing any part of it with `*`, must pass clean.
+    #[test]
+    fn no_pattern_that_matches_a_browser_origin_is_flagged() {
+        let mut checked = 0;
+        for origin in browser_origins() {
+            let never = |pattern: &str| {
+                problems(pattern)
+                    .into_iter()
+                    .filter(|c| *c != Code::OriginNull)
+                    .map(Code::name)
+                    .collect::<Vec<_>>()
+            };
+            assert!(never(&origin).is_empty(), "{origin}: {:?}", never(&origin));
+            for start in 0..=origin.len() {
+                for end in start..=origin.len() {
+                    let pattern = format!("{}*{}", &origin[..start], &origin[end..]);
+                    assert!(
+                        never(&pattern).is_empty(),
+                        "{pattern} matches {origin} but is flagged {:?}",
+                        never(&pattern)
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 50_000, "{checked}");
     }
 
     #[test]
