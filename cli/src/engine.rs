@@ -1,0 +1,225 @@
+//! Every call into the `tower-s3-cors` library goes through this module, so
+//! the rest of the tool depends only on the document model
+//! ([`CorsConfiguration`], [`CorsRule`](tower_s3_cors::config::CorsRule)) and
+//! on the plain values returned here.
+
+use std::convert::Infallible;
+use std::future::{Future, Ready, ready};
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use http::{HeaderMap, Request, Response};
+use http_body::Body;
+use tower_layer::Layer;
+use tower_s3_cors::config::{ConfigError, CorsConfiguration};
+use tower_s3_cors::policy::{CorsRequest, Explanation, Policy, RuleOutcome};
+use tower_s3_cors::{S3CorsLayer, VaryMode};
+use tower_service::Service;
+
+/// The largest document S3 accepts, in bytes.
+pub(crate) const MAX_DOCUMENT_BYTES: usize = tower_s3_cors::config::MAX_DOCUMENT_BYTES;
+
+/// Reads a document in either format (its form only; see [`validate`]).
+pub(crate) fn parse(text: &str) -> Result<CorsConfiguration, ConfigError> {
+    CorsConfiguration::from_document(text)
+}
+
+/// Checks a configuration as S3's `PutBucketCors` does.
+pub(crate) fn validate(config: &CorsConfiguration) -> Result<(), ConfigError> {
+    config.validate()
+}
+
+/// Validates and compiles a configuration.
+pub(crate) fn compile(config: &CorsConfiguration) -> Result<Policy, ConfigError> {
+    Policy::compile(config)
+}
+
+/// The configuration as `GetBucketCors` writes it (one line).
+pub(crate) fn to_xml(config: &CorsConfiguration) -> String {
+    config.to_xml()
+}
+
+/// S3's message for a `MalformedXML` error, taken from the library (every
+/// malformed document gets the same one) rather than copied here.
+pub(crate) fn malformed_message() -> (&'static str, String) {
+    match CorsConfiguration::from_document("") {
+        Err(err) => (err.s3_code(), err.s3_message()),
+        // An empty text is never a document; keep a sensible answer anyway.
+        Ok(_) => ("MalformedXML", String::new()),
+    }
+}
+
+/// What a [`ConfigError`] says, flattened for reports.
+#[derive(Clone, Debug)]
+pub(crate) struct ErrorReport {
+    /// S3's error code.
+    pub(crate) code: &'static str,
+    /// S3's message, byte for byte.
+    pub(crate) message: String,
+    /// The rule at fault, counted from 1.
+    pub(crate) rule: Option<usize>,
+    /// Its `ID`.
+    pub(crate) id: Option<String>,
+    /// The member at fault, named as in S3's XML.
+    pub(crate) field: Option<&'static str>,
+    /// The value at fault, as written.
+    pub(crate) value: Option<String>,
+    /// The library's own description (names rule, field, value and detail).
+    pub(crate) description: String,
+}
+
+impl From<&ConfigError> for ErrorReport {
+    fn from(err: &ConfigError) -> Self {
+        Self {
+            code: err.s3_code(),
+            message: err.s3_message(),
+            rule: err.rule_index().map(|i| i + 1),
+            id: err.rule_id().map(str::to_owned),
+            field: err.field(),
+            value: err.value().map(str::to_owned),
+            description: err.to_string(),
+        }
+    }
+}
+
+/// What one rule made of the request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Matched,
+    OriginNotAllowed,
+    MethodNotAllowed,
+    /// The first requested header name (as sent) that no `AllowedHeader`
+    /// admits.
+    HeaderNotAllowed(String),
+    /// An outcome this tool does not know yet (the library's enum is
+    /// non-exhaustive).
+    Other(String),
+}
+
+/// One rule's verdict.
+#[derive(Clone, Debug)]
+pub(crate) struct Verdict {
+    /// Counted from 1.
+    pub(crate) number: usize,
+    pub(crate) id: Option<String>,
+    pub(crate) outcome: Outcome,
+}
+
+/// The rule-by-rule walk of [`Policy::explain`].
+#[derive(Clone, Debug)]
+pub(crate) struct Walk {
+    /// The rule that decides, counted from 1.
+    pub(crate) matched_rule: Option<usize>,
+    /// Why no rule decides (the library's wording).
+    pub(crate) refusal: Option<String>,
+    pub(crate) rules: Vec<Verdict>,
+}
+
+/// The layer's answer to one request.
+#[derive(Clone, Debug)]
+pub(crate) struct Answer {
+    pub(crate) status: http::StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
+    /// `None` when the request is not a CORS request (no `Origin`, or an
+    /// empty one).
+    pub(crate) walk: Option<Walk>,
+}
+
+/// Runs `request` through the real layer, `S3Cors` over `policy`, with an
+/// inner service that answers every request it gets with an empty `200`, and
+/// asks the policy to explain it rule by rule.
+///
+/// The layer never waits (the source is a fixed policy and the inner service
+/// is ready at once), so its future is polled with a no-op waker; a future
+/// that is still pending after that is reported as an error rather than
+/// waited for.
+pub(crate) fn answer(
+    policy: &Policy,
+    request: Request<String>,
+    s3_exact: bool,
+) -> Result<Answer, String> {
+    let walk = CorsRequest::new(request.method(), request.headers())
+        .map(|cors| walk(&policy.explain(&cors)));
+    let mode = if s3_exact {
+        VaryMode::S3Exact
+    } else {
+        VaryMode::CacheSafe
+    };
+    let mut service = S3CorsLayer::new(policy.clone())
+        .vary_mode(mode)
+        .layer(EmptyOk);
+    let mut cx = Context::from_waker(Waker::noop());
+    match service.poll_ready(&mut cx) {
+        Poll::Ready(Ok(())) => {}
+        Poll::Ready(Err(never)) => match never {},
+        Poll::Pending => return Err("the layer is not ready".to_owned()),
+    }
+    let response = match pin!(service.call(request)).poll(&mut cx) {
+        Poll::Ready(Ok(response)) => response,
+        Poll::Ready(Err(never)) => match never {},
+        Poll::Pending => return Err("the layer did not answer at once".to_owned()),
+    };
+    let (parts, body) = response.into_parts();
+    let mut body = pin!(body);
+    let mut bytes = Vec::new();
+    loop {
+        match body.as_mut().poll_frame(&mut cx) {
+            Poll::Ready(None) => break,
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    bytes.extend_from_slice(data);
+                }
+            }
+            Poll::Ready(Some(Err(never))) => match never {},
+            Poll::Pending => return Err("the response body did not end at once".to_owned()),
+        }
+    }
+    Ok(Answer {
+        status: parts.status,
+        headers: parts.headers,
+        body: bytes,
+        walk,
+    })
+}
+
+fn walk(explanation: &Explanation) -> Walk {
+    Walk {
+        matched_rule: explanation.matched_rule().map(|i| i + 1),
+        refusal: explanation.refusal().map(|r| r.to_string()),
+        rules: explanation
+            .rules()
+            .iter()
+            .map(|verdict| Verdict {
+                number: verdict.index() + 1,
+                id: verdict.id().map(str::to_owned),
+                outcome: match verdict.outcome() {
+                    RuleOutcome::Matched => Outcome::Matched,
+                    RuleOutcome::OriginNotAllowed => Outcome::OriginNotAllowed,
+                    RuleOutcome::MethodNotAllowed => Outcome::MethodNotAllowed,
+                    RuleOutcome::HeaderNotAllowed(name) => Outcome::HeaderNotAllowed(name.clone()),
+                    other => Outcome::Other(format!("{other:?}")),
+                },
+            })
+            .collect(),
+    }
+}
+
+/// The inner service of [`answer`]: an empty `200 OK` for every request, as
+/// an object server that has the object would send.
+#[derive(Clone, Copy, Debug)]
+struct EmptyOk;
+
+impl Service<Request<String>> for EmptyOk {
+    type Response = Response<String>;
+    type Error = Infallible;
+    type Future = Ready<Result<Response<String>, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _request: Request<String>) -> Self::Future {
+        ready(Ok(Response::new(String::new())))
+    }
+}

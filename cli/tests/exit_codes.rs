@@ -1,0 +1,276 @@
+//! Exit statuses, standard input, and documents that are not documents.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use common::{data_dir, json, s3_cors};
+
+const VALID_XML: &str = "<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>\
+                         <AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>";
+
+#[test]
+fn validate_exits_0_1_or_2() {
+    assert_eq!(
+        s3_cors(&["validate", "uploads.xml", "console.json"], None).status,
+        0
+    );
+    assert_eq!(
+        s3_cors(&["validate", "uploads.xml", "bad-method.json"], None).status,
+        1
+    );
+    assert_eq!(s3_cors(&["validate", "malformed.xml"], None).status, 1);
+
+    // A file that cannot be read: 2, and the other files are still checked.
+    let out = s3_cors(&["validate", "no-such-file.xml", "bad-method.json"], None);
+    assert_eq!(out.status, 2);
+    assert!(
+        out.stderr.contains("no-such-file.xml: cannot read"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains("bad-method.json: invalid"),
+        "{}",
+        out.stdout
+    );
+    let out = s3_cors(&["validate", "no-such-file.xml", "--format", "json"], None);
+    assert_eq!(out.status, 2);
+    assert_eq!(json(&out.stdout)["files"][0]["status"], "unreadable");
+
+    // Usage errors.
+    assert_eq!(s3_cors(&["validate"], None).status, 2);
+    assert_eq!(
+        s3_cors(&["validate", "x", "--no-such-flag"], None).status,
+        2
+    );
+    assert_eq!(s3_cors(&["no-such-command"], None).status, 2);
+    assert_eq!(
+        s3_cors(&["validate", "x", "--format", "yaml"], None).status,
+        2
+    );
+    assert_eq!(s3_cors(&[], None).status, 2);
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    for args in [
+        &["--help"][..],
+        &["--version"],
+        &["validate", "--help"],
+        &["lint", "--help"],
+        &["explain", "--help"],
+        &["convert", "--help"],
+        &["fmt", "--help"],
+    ] {
+        let out = s3_cors(args, None);
+        assert_eq!(out.status, 0, "{args:?}");
+        assert!(!out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn every_command_reads_standard_input() {
+    let out = s3_cors(&["validate", "-"], Some(VALID_XML));
+    assert_eq!(out.status, 0);
+    assert_eq!(out.stdout, "<stdin>: valid (xml document, 1 rule)\n");
+
+    let out = s3_cors(&["lint", "-"], Some(VALID_XML));
+    assert_eq!(
+        (out.status, out.stdout.as_str()),
+        (0, "<stdin>: no findings\n")
+    );
+
+    let out = s3_cors(
+        &[
+            "explain",
+            "-",
+            "--origin",
+            "https://a.example",
+            "--method",
+            "GET",
+            "--format",
+            "json",
+        ],
+        Some(VALID_XML),
+    );
+    assert_eq!(out.status, 0);
+    assert_eq!(json(&out.stdout)["matched_rule"], 1);
+
+    let out = s3_cors(&["convert", "-", "--to", "console"], Some(VALID_XML));
+    assert_eq!(out.status, 0);
+    assert_eq!(
+        out.stdout,
+        "[\n  {\n    \"AllowedMethods\": [\"GET\"],\n    \"AllowedOrigins\": [\"*\"]\n  }\n]\n"
+    );
+
+    // fmt on standard input prints the canonical document.
+    let out = s3_cors(&["fmt", "-"], Some(VALID_XML));
+    assert_eq!(out.status, 0);
+    assert!(
+        out.stdout
+            .contains("\n  <CORSRule>\n    <AllowedMethod>GET</AllowedMethod>\n")
+    );
+}
+
+#[test]
+fn text_that_is_not_a_document_is_invalid_not_a_crash() {
+    // Not UTF-8.
+    let bytes = {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_s3-cors"))
+            .args(["validate", "-", "--format", "json"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"<CORSConfiguration>\xff</CORSConfiguration>")
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    assert_eq!(bytes.status.code(), Some(1));
+    let report = json(std::str::from_utf8(&bytes.stdout).unwrap());
+    assert_eq!(report["files"][0]["error"]["code"], "MalformedXML");
+    assert!(
+        report["files"][0]["error"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("not UTF-8"),
+        "{report}"
+    );
+
+    // Neither XML nor JSON, and empty.
+    for text in ["CORSRules", ""] {
+        let out = s3_cors(&["validate", "-"], Some(text));
+        assert_eq!(out.status, 1, "{text:?}");
+        assert!(out.stdout.contains("MalformedXML"), "{}", out.stdout);
+    }
+
+    // Larger than S3's 64 KiB: refused as S3 refuses it, with the real size.
+    let big = format!("{}{}", " ".repeat(200_000), VALID_XML);
+    let out = s3_cors(&["validate", "-", "--format", "json"], Some(&big));
+    assert_eq!(out.status, 1);
+    let report = json(&out.stdout);
+    let error = &report["files"][0]["error"];
+    assert_eq!(error["code"], "MalformedXML");
+    assert_eq!(
+        error["message"],
+        "The CORS XML document is limited to 64 KB in size."
+    );
+    assert_eq!(
+        error["description"],
+        format!("document larger than 64 KiB ({} bytes)", big.len())
+    );
+}
+
+#[test]
+fn other_commands_on_bad_input() {
+    // An invalid document: 1, S3's error on standard error (text) or
+    // standard output (JSON).
+    let args = [
+        "explain",
+        "bad-method.json",
+        "--origin",
+        "https://a.example",
+        "--method",
+        "GET",
+    ];
+    let out = s3_cors(&args, None);
+    assert_eq!(out.status, 1);
+    assert!(
+        out.stderr.contains("Unsupported method is PATCH"),
+        "{}",
+        out.stderr
+    );
+    let mut with_json = args.to_vec();
+    with_json.extend(["--format", "json"]);
+    let out = s3_cors(&with_json, None);
+    assert_eq!(out.status, 1);
+    assert_eq!(json(&out.stdout)["error"]["rule"], 2);
+
+    // convert and fmt need a well-formed document, not a valid one.
+    assert_eq!(
+        s3_cors(&["convert", "bad-method.json", "--to", "xml"], None).status,
+        0
+    );
+    assert_eq!(
+        s3_cors(&["convert", "malformed.xml", "--to", "json"], None).status,
+        1
+    );
+
+    // Missing files: 2.
+    for args in [
+        &["lint", "missing.xml"][..],
+        &["convert", "missing.xml", "--to", "json"],
+        &["fmt", "missing.xml"],
+        &[
+            "explain",
+            "missing.xml",
+            "--origin",
+            "https://a",
+            "--method",
+            "GET",
+        ],
+    ] {
+        let out = s3_cors(args, None);
+        assert_eq!(out.status, 2, "{args:?}");
+        assert!(
+            out.stderr.contains("missing.xml: cannot read"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+
+    // Requests that cannot be sent: 2.
+    for bad in [
+        &["--method", "G T"][..],
+        &["--method", "GET", "--header", "bad header"],
+        &["--method", "GET", "--request-header", "no colon"],
+        &["--method", "GET", "--path", "no-slash"],
+    ] {
+        let mut args = vec!["explain", "uploads.xml", "--origin", "https://a.example"];
+        args.extend_from_slice(bad);
+        assert_eq!(s3_cors(&args, None).status, 2, "{args:?}");
+    }
+    let out = s3_cors(
+        &[
+            "explain",
+            "uploads.xml",
+            "--origin",
+            "https://a\nb",
+            "--method",
+            "GET",
+        ],
+        None,
+    );
+    assert_eq!(out.status, 2);
+}
+
+#[test]
+fn fmt_rewrites_in_place_and_check_agrees() {
+    let dir = std::env::temp_dir().join(format!("s3-cors-fmt-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("cors.xml");
+    std::fs::copy(data_dir().join("uploads.xml"), &file).unwrap();
+    let path = file.to_str().unwrap();
+
+    assert_eq!(s3_cors(&["fmt", path, "--check"], None).status, 1);
+    let out = s3_cors(&["fmt", path], None);
+    assert_eq!(out.status, 0);
+    assert_eq!(out.stdout, format!("{path}: rewritten\n"));
+    assert_eq!(s3_cors(&["fmt", path, "--check"], None).status, 0);
+    let out = s3_cors(&["fmt", path, "--format", "json"], None);
+    assert_eq!(json(&out.stdout)["action"], "already canonical");
+
+    // The rewritten file holds the same rules, and nothing else was left.
+    let before = s3_cors(&["convert", "uploads.xml", "--to", "json"], None).stdout;
+    let after = s3_cors(&["convert", path, "--to", "json"], None).stdout;
+    assert_eq!(before, after);
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert_eq!(left.len(), 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
