@@ -126,7 +126,12 @@ fn main() {
         "s3cors_ids_1" | "s3cors_ids_100" => {
             let rules = if service == "s3cors_ids_1" { 1 } else { 100 };
             let layer = S3CorsLayer::new(SharedPolicy::new(support::policy_with_ids(rules)));
-            run(layer.layer(support::inner_with_content_type()), request, clone, times);
+            run(
+                layer.layer(support::inner_with_content_type()),
+                request,
+                clone,
+                times,
+            );
         }
         "tower_http" => run(
             support::tower_http_layer().layer(inner),

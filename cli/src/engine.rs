@@ -11,7 +11,8 @@ use std::task::{Context, Poll, Waker};
 use http::{HeaderMap, Request, Response};
 use http_body::Body;
 use tower_layer::Layer;
-use tower_s3_cors::config::{ConfigError, CorsConfiguration};
+use tower_s3_cors::ConfigError;
+use tower_s3_cors::config::{ConfigErrorKind, CorsConfiguration};
 use tower_s3_cors::policy::{CorsRequest, Explanation, Policy, RuleOutcome};
 use tower_s3_cors::{S3CorsLayer, VaryMode};
 use tower_service::Service;
@@ -39,14 +40,9 @@ pub(crate) fn to_xml(config: &CorsConfiguration) -> String {
     config.to_xml()
 }
 
-/// S3's message for a `MalformedXML` error, taken from the library (every
-/// malformed document gets the same one) rather than copied here.
-pub(crate) fn malformed_message() -> (&'static str, String) {
-    match CorsConfiguration::from_document("") {
-        Err(err) => (err.s3_code(), err.s3_message()),
-        // An empty text is never a document; keep a sensible answer anyway.
-        Ok(_) => ("MalformedXML", String::new()),
-    }
+/// The library's error of `kind` for a document read here, with `detail`.
+pub(crate) fn document_error(kind: ConfigErrorKind, detail: String) -> ConfigError {
+    ConfigError::new(kind).with_detail(detail)
 }
 
 /// What a [`ConfigError`] says, flattened for reports.
@@ -160,7 +156,17 @@ pub(crate) fn answer(
         Poll::Ready(Err(never)) => match never {},
         Poll::Pending => return Err("the layer did not answer at once".to_owned()),
     };
-    let (parts, body) = response.into_parts();
+    let (mut parts, body) = response.into_parts();
+    // The layer's own answers give their length as the body's exact size,
+    // which servers send as `Content-Length`: show it as it goes out.
+    if let Some(length) = http_body::Body::size_hint(&body).exact() {
+        if !parts.headers.contains_key(http::header::CONTENT_LENGTH) && length > 0 {
+            parts.headers.insert(
+                http::header::CONTENT_LENGTH,
+                http::HeaderValue::from(length),
+            );
+        }
+    }
     let mut body = pin!(body);
     let mut bytes = Vec::new();
     loop {

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io::{self, Read};
 
-use tower_s3_cors::config::CorsConfiguration;
+use tower_s3_cors::config::{ConfigErrorKind, CorsConfiguration};
 
 use crate::engine::{self, ErrorReport};
 
@@ -103,41 +103,22 @@ fn read_bounded(mut reader: impl Read) -> io::Result<(Vec<u8>, u64)> {
 }
 
 fn decode(bytes: Vec<u8>, total: u64) -> Result<String, Box<ErrorReport>> {
+    let error = |kind, detail| Box::new(ErrorReport::from(&engine::document_error(kind, detail)));
     if total > engine::MAX_DOCUMENT_BYTES as u64 {
-        // The library refuses any text over the limit before reading it:
-        // hand it the first bytes (still over the limit) for S3's error, and
-        // describe the real size.
-        let head = String::from_utf8_lossy(&bytes).into_owned();
-        return match engine::parse(&head) {
-            Err(err) => {
-                let mut report = ErrorReport::from(&err);
-                report.description = format!("document larger than 64 KiB ({total} bytes)");
-                Err(Box::new(report))
-            }
-            Ok(_) => Err(Box::new(malformed(format!(
-                "document larger than 64 KiB ({total} bytes)"
-            )))),
-        };
+        return Err(error(
+            ConfigErrorKind::DocumentTooLarge,
+            format!("{total} bytes"),
+        ));
     }
     String::from_utf8(bytes).map_err(|err| {
-        Box::new(malformed(format!(
-            "malformed document: not UTF-8 (invalid byte at offset {})",
-            err.utf8_error().valid_up_to()
-        )))
+        error(
+            ConfigErrorKind::Malformed,
+            format!(
+                "not UTF-8 (invalid byte at offset {})",
+                err.utf8_error().valid_up_to()
+            ),
+        )
     })
-}
-
-fn malformed(description: String) -> ErrorReport {
-    let (code, message) = engine::malformed_message();
-    ErrorReport {
-        code,
-        message,
-        rule: None,
-        id: None,
-        field: None,
-        value: None,
-        description,
-    }
 }
 
 /// A document read and parsed (its form checked, not S3's rules).

@@ -163,7 +163,7 @@ fn text_that_is_not_a_document_is_invalid_not_a_crash() {
     );
     assert_eq!(
         error["description"],
-        format!("document larger than 64 KiB ({} bytes)", big.len())
+        format!("document larger than 64 KiB: {} bytes", big.len())
     );
 }
 

@@ -136,7 +136,20 @@ impl ConfigErrorKind {
 }
 
 impl ConfigError {
-    pub(crate) fn new(kind: ConfigErrorKind) -> Self {
+    /// An error of `kind`, for code that reads documents on its own (a tool
+    /// that finds a file is not UTF-8, an adapter from another crate's
+    /// model) and wants S3's answer for it.
+    ///
+    /// ```
+    /// use tower_s3_cors::ConfigError;
+    /// use tower_s3_cors::config::ConfigErrorKind;
+    ///
+    /// let err = ConfigError::new(ConfigErrorKind::Malformed).with_detail("not UTF-8");
+    /// assert_eq!(err.s3_code(), "MalformedXML");
+    /// assert_eq!(err.to_string(), "malformed document: not UTF-8");
+    /// ```
+    #[must_use]
+    pub fn new(kind: ConfigErrorKind) -> Self {
         Self {
             kind,
             rule: None,
@@ -167,7 +180,11 @@ impl ConfigError {
         self
     }
 
-    pub(crate) fn with_detail(mut self, detail: impl Into<String>) -> Self {
+    /// Adds a detail for people (what was wrong, where), shown by
+    /// [`Display`](fmt::Display) after the kind's description; S3's message
+    /// does not change.
+    #[must_use]
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
         self
     }
