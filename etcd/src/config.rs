@@ -29,12 +29,13 @@ pub const DEFAULT_PORT: u16 = 2379;
 /// use std::time::Duration;
 /// use tower_s3_cors_etcd::EtcdConfig;
 ///
-/// let config = EtcdConfig::new(["10.0.0.1:2379", "10.0.0.2:2379"])
+/// let config = EtcdConfig::new(["etcd-1:2379", "etcd-2:2379"])
 ///     .prefix("prod/cors")
 ///     .request_timeout(Duration::from_millis(500));
+/// assert_eq!(config.endpoints(), ["http://etcd-1:2379", "http://etcd-2:2379"]);
 /// assert_eq!(config.key_prefix(), "prod/cors/");
 ///
-/// let same = EtcdConfig::from_url("etcd://10.0.0.1:2379,10.0.0.2/prod/cors")?
+/// let same = EtcdConfig::from_url("etcd://etcd-1:2379,etcd-2/prod/cors")?
 ///     .request_timeout(Duration::from_millis(500));
 /// assert_eq!(config, same);
 /// # Ok::<(), tower_s3_cors_etcd::UrlError>(())
@@ -61,11 +62,12 @@ impl EtcdConfig {
     pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
     /// A configuration for the etcd members at `endpoints`, each
-    /// `host:port` (or `http://host:port`), with the default prefix and
-    /// timeouts.
+    /// `host:port` (kept as `http://host:port`) or a URL, with the default
+    /// prefix and timeouts.
     ///
     /// Endpoints are checked when the store connects
-    /// ([`EtcdStore::connect`](crate::EtcdStore::connect)).
+    /// ([`EtcdStore::connect`](crate::EtcdStore::connect)); TLS
+    /// (`https://`) is not supported.
     #[must_use]
     pub fn new<I>(endpoints: I) -> Self
     where
@@ -73,7 +75,17 @@ impl EtcdConfig {
         I::Item: Into<String>,
     {
         Self {
-            endpoints: endpoints.into_iter().map(Into::into).collect(),
+            endpoints: endpoints
+                .into_iter()
+                .map(|endpoint| {
+                    let endpoint = endpoint.into();
+                    if endpoint.contains("://") {
+                        endpoint
+                    } else {
+                        format!("http://{endpoint}")
+                    }
+                })
+                .collect(),
             prefix: Self::DEFAULT_PREFIX.to_owned(),
             connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
             request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
@@ -122,9 +134,9 @@ impl EtcdConfig {
     /// # Ok::<(), tower_s3_cors_etcd::UrlError>(())
     /// ```
     pub fn from_url(url: &str) -> Result<Self, UrlError> {
-        let rest = url
-            .strip_prefix("etcd://")
-            .ok_or_else(|| UrlError::new(UrlErrorKind::Scheme, url, "it must start with etcd://"))?;
+        let rest = url.strip_prefix("etcd://").ok_or_else(|| {
+            UrlError::new(UrlErrorKind::Scheme, url, "it must start with etcd://")
+        })?;
         if let Some(c) = rest.chars().find(|c| matches!(c, '?' | '#' | '@')) {
             let part = match c {
                 '?' => "a query",
@@ -141,7 +153,11 @@ impl EtcdConfig {
         let mut endpoints = Vec::new();
         for member in members.split(',') {
             endpoints.push(parse_member(member).map_err(|why| {
-                UrlError::new(UrlErrorKind::Endpoint, url, format!("member `{member}`: {why}"))
+                UrlError::new(
+                    UrlErrorKind::Endpoint,
+                    url,
+                    format!("member `{member}`: {why}"),
+                )
             })?);
         }
         if let Some(c) = prefix.chars().find(|c| c.is_whitespace() || c.is_control()) {
@@ -209,7 +225,7 @@ impl EtcdConfig {
         self
     }
 
-    /// The endpoints (as `http://host:port` when they came from a URL).
+    /// The endpoints, as URLs (`http://host:port`).
     #[must_use]
     pub fn endpoints(&self) -> &[String] {
         &self.endpoints
@@ -231,7 +247,7 @@ impl FromStr for EtcdConfig {
     }
 }
 
-/// One `HOST[:PORT]` of an `etcd://` URL, as an `http://` endpoint.
+/// One `HOST[:PORT]` of an `etcd://` URL, as `host:port`.
 fn parse_member(member: &str) -> Result<String, &'static str> {
     if member.is_empty() {
         return Err("empty");
@@ -245,7 +261,11 @@ fn parse_member(member: &str) -> Result<String, &'static str> {
             .map_err(|_| "not an IPv6 address between `[` and `]`")?;
         let port = match after {
             "" => None,
-            _ => Some(after.strip_prefix(':').ok_or("text after `]` is not `:PORT`")?),
+            _ => Some(
+                after
+                    .strip_prefix(':')
+                    .ok_or("text after `]` is not `:PORT`")?,
+            ),
         };
         (format!("[{address}]"), port)
     } else {
@@ -270,7 +290,7 @@ fn parse_member(member: &str) -> Result<String, &'static str> {
             .filter(|&p| p != 0 && port.bytes().all(|b| b.is_ascii_digit()))
             .ok_or("the port must be a number from 1 to 65535")?,
     };
-    Ok(format!("http://{host}:{port}"))
+    Ok(format!("{host}:{port}"))
 }
 
 /// An `etcd://` URL that [`EtcdConfig::from_url`] could not read.

@@ -114,9 +114,13 @@ pub(crate) fn store_error(error: etcd_client::Error, doing: String) -> StoreErro
         E::InvalidArgs(_) => StoreErrorKind::Invalid,
         _ => StoreErrorKind::Unavailable,
     };
-    StoreError::new(kind)
-        .with_message(doing)
-        .with_source(error)
+    StoreError::new(kind).with_message(doing).with_source(error)
+}
+
+/// Whether etcd refused a read because the revision asked for was compacted.
+pub(crate) fn is_compacted(error: &etcd_client::Error) -> bool {
+    matches!(error, etcd_client::Error::GRpcStatus(status)
+        if status.code() as i32 == grpc_code::OUT_OF_RANGE && status.message().contains("compacted"))
 }
 
 /// The gRPC status codes that are not outages (their numbers are fixed by

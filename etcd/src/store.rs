@@ -11,9 +11,9 @@ use tower_s3_cors::store::{
     ChangeStream, CorsStore, StoreError, StoreErrorKind, StoreFuture, StoredDocument, Version,
 };
 
+use crate::EtcdConfig;
 use crate::error::{ConnectError, ConnectErrorKind, TimedOut, store_error};
 use crate::watch;
-use crate::EtcdConfig;
 
 /// The longest bucket name the store accepts (S3's own limit is 63 bytes;
 /// this one only keeps keys small).
@@ -107,10 +107,7 @@ impl EtcdStore {
         let client = tokio::time::timeout(config.request_timeout, connecting)
             .await
             .map_err(|_| {
-                ConnectError::new(
-                    ConnectErrorKind::Endpoint,
-                    TimedOut(config.request_timeout),
-                )
+                ConnectError::new(ConnectErrorKind::Endpoint, TimedOut(config.request_timeout))
             })?
             .map_err(|e| ConnectError::new(ConnectErrorKind::Endpoint, e))?;
         let (alive, _) = tokio::sync::watch::channel(());
@@ -131,7 +128,7 @@ impl EtcdStore {
     ///
     /// # Errors
     ///
-    /// [`ConnectErrorKind::Url`] (with the [`UrlError`] as its source) when
+    /// [`ConnectErrorKind::Url`] (with the [`UrlError`](crate::UrlError) as its source) when
     /// the URL cannot be read; otherwise as [`connect`](Self::connect).
     pub async fn connect_url(url: &str) -> Result<Self, ConnectError> {
         let config = EtcdConfig::from_url(url).map_err(ConnectError::from)?;
@@ -302,9 +299,13 @@ impl CorsStore for EtcdStore {
             &inner.runtime,
             watch::Watch {
                 client: inner.client.watch_client(),
+                kv: inner.kv.clone(),
                 prefix: inner.config.key_prefix().to_owned(),
                 request_timeout: inner.config.request_timeout,
-                backoff: watch::Backoff::new(inner.config.backoff_initial, inner.config.backoff_max),
+                backoff: watch::Backoff::new(
+                    inner.config.backoff_initial,
+                    inner.config.backoff_max,
+                ),
                 // Nothing seen yet: start at etcd's revision when the watch
                 // opens, and resync then.
                 start: (seen > 0).then_some(seen + 1),

@@ -17,11 +17,14 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use etcd_client::{EventType, WatchClient, WatchOptions, WatchResponse, WatchStream};
+use etcd_client::{
+    EventType, GetOptions, KvClient, WatchClient, WatchOptions, WatchResponse, WatchStream,
+};
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 use tower_s3_cors::store::{Change, ChangeStream, StoredDocument};
 
+use crate::error::is_compacted;
 use crate::store::{bucket_error, version};
 
 /// How many changes may wait for a slow reader before the watch waits too
@@ -31,6 +34,7 @@ const BUFFER: usize = 256;
 /// What a change stream's task needs.
 pub(crate) struct Watch {
     pub(crate) client: WatchClient,
+    pub(crate) kv: KvClient,
     pub(crate) prefix: String,
     pub(crate) request_timeout: Duration,
     pub(crate) backoff: Backoff,
@@ -126,9 +130,24 @@ impl Watch {
         if let Some(revision) = resume {
             options = options.with_start_revision(revision);
         }
+        let kv = &mut self.kv;
         let client = &mut self.client;
         let prefix = self.prefix.clone();
         let opening = async move {
+            // etcd reports a watch from a compacted revision only after
+            // opening it; ask first, so that a compaction costs one
+            // `Resync`, not one for the open and one for the compaction.
+            if let Some(next) = resume.filter(|&next| next > 1) {
+                let at = GetOptions::new()
+                    .with_prefix()
+                    .with_count_only()
+                    .with_revision(next - 1);
+                match kv.get(prefix.clone(), Some(at)).await {
+                    Ok(_) => {}
+                    Err(error) if is_compacted(&error) => return Err(End::Compacted),
+                    Err(_) => return Err(End::Lost),
+                }
+            }
             let mut stream = client
                 .watch(prefix, Some(options))
                 .await
