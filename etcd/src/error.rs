@@ -117,10 +117,11 @@ pub(crate) fn store_error(error: etcd_client::Error, doing: String) -> StoreErro
     StoreError::new(kind).with_message(doing).with_source(error)
 }
 
-/// Whether etcd refused a read because the revision asked for was compacted.
-pub(crate) fn is_compacted(error: &etcd_client::Error) -> bool {
+/// Whether etcd refused a read at a revision because it does not have it:
+/// compacted, or in the future (an etcd that lost or replaced its data).
+pub(crate) fn is_missing_revision(error: &etcd_client::Error) -> bool {
     matches!(error, etcd_client::Error::GRpcStatus(status)
-        if status.code() as i32 == grpc_code::OUT_OF_RANGE && status.message().contains("compacted"))
+        if status.code() as i32 == grpc_code::OUT_OF_RANGE)
 }
 
 /// The gRPC status codes that are not outages (their numbers are fixed by

@@ -36,6 +36,9 @@ pub const MAX_BUCKET_LEN: usize = 1024;
 /// reached. It is cheap to clone (one connection pool for all clones); the
 /// change streams end when the last clone is dropped.
 ///
+/// Removing a document that does not exist succeeds with etcd's current
+/// revision (etcd writes nothing then).
+///
 /// Bucket names must be non-empty, at most [`MAX_BUCKET_LEN`] bytes and
 /// without `/` (S3's names never have one); others are
 /// [`StoreErrorKind::Invalid`]. The store does not know which buckets
@@ -277,11 +280,15 @@ impl CorsStore for EtcdStore {
     /// - [`Change::Resync`] comes whenever the stream could not be sure it
     ///   is gap-free: after the watch was reopened following a lost
     ///   connection or a failed first attempt (it then delivers the changes
-    ///   made meanwhile, as far as etcd still has them), when etcd compacted
-    ///   the revisions it was to resume from (it then goes on from etcd's
-    ///   current revision), and first thing when the store had not talked
-    ///   to etcd before the stream was made (it cannot know what was read
-    ///   meanwhile).
+    ///   made meanwhile, as far as etcd still has them), when etcd does not
+    ///   have the revisions it was to resume from (compacted; or an etcd
+    ///   that lost its data and started again from revision 1: it then goes
+    ///   on from etcd's current revision), and first thing when the store
+    ///   had not talked to etcd before the stream was made (it cannot know
+    ///   what was read meanwhile). A reader that reloads what it caches on
+    ///   `Resync` misses nothing: the new watch is open by then. It should
+    ///   take what it reloads as it is, whatever its version: an etcd that
+    ///   lost its data counts revisions again from 1.
     /// - Keys under the prefix that are not bucket names (with a `/`, not
     ///   UTF-8) are skipped.
     ///

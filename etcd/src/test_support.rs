@@ -237,6 +237,19 @@ impl EtcdServer {
         self.spawn()
     }
 
+    /// Starts etcd again on the same ports with an empty data directory,
+    /// as an etcd that lost its data (or was replaced) would: revisions
+    /// start again from 1. Stops it first if it runs.
+    ///
+    /// # Errors
+    ///
+    /// As [`start`](Self::start); when the old data cannot be removed.
+    pub fn restart_with_fresh_data(&mut self) -> io::Result<()> {
+        self.stop()?;
+        fs::remove_dir_all(self.dir.join("data"))?;
+        self.spawn()
+    }
+
     /// The last `lines` lines of etcd's log.
     #[must_use]
     pub fn log_tail(&self, lines: usize) -> String {

@@ -4,8 +4,9 @@
 //! The task remembers the last revision it delivered. When the watch is
 //! lost (etcd down, connection cut, watch canceled), it reopens it from the
 //! next revision after a backoff, and says [`Change::Resync`] once the new
-//! watch is open. When etcd has compacted the revision to resume from, it
-//! opens the watch at etcd's current revision instead, again with a
+//! watch is open. When etcd does not have the revision to resume from
+//! (compacted; or an etcd that lost its data and restarted from revision 1),
+//! it opens the watch at etcd's current revision instead, again with a
 //! `Resync`: a reader that reloads what it caches after the `Resync` misses
 //! nothing, since the watch already runs by then.
 //!
@@ -24,7 +25,7 @@ use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 use tower_s3_cors::store::{Change, ChangeStream, StoredDocument};
 
-use crate::error::is_compacted;
+use crate::error::is_missing_revision;
 use crate::store::{bucket_error, version};
 
 /// How many changes may wait for a slow reader before the watch waits too
@@ -68,8 +69,10 @@ impl futures_core::Stream for Changes {
 enum End {
     /// The reader dropped the stream.
     Closed,
-    /// etcd compacted away revisions the watch still had to deliver.
-    Compacted,
+    /// etcd does not have the revisions the watch was to deliver: it
+    /// compacted them, or it is an etcd that lost or replaced its data and
+    /// has not reached them.
+    Gap,
     /// The watch or its connection is gone.
     Lost,
 }
@@ -93,7 +96,7 @@ impl Watch {
         // gap, and begins with a `Resync`.
         let mut resync = self.start.is_none();
         loop {
-            let compacted = match self.open(resume).await {
+            let gap = match self.open(resume).await {
                 Ok((mut stream, opened_at)) => {
                     self.backoff.reset();
                     if resync && changes.send(Change::Resync).await.is_err() {
@@ -104,16 +107,16 @@ impl Watch {
                     resume = Some(last + 1);
                     match end {
                         End::Closed => return,
-                        End::Compacted => true,
+                        End::Gap => true,
                         End::Lost => false,
                     }
                 }
-                Err(End::Compacted) => true,
+                Err(End::Gap) => true,
                 Err(End::Lost | End::Closed) => false,
             };
             resync = true;
-            if compacted {
-                // etcd no longer has what follows `resume`: go on from now,
+            if gap {
+                // etcd does not have what follows `resume`: go on from now,
                 // at once (etcd answers).
                 resume = None;
             } else {
@@ -135,8 +138,9 @@ impl Watch {
         let prefix = self.prefix.clone();
         let opening = async move {
             // etcd reports a watch from a compacted revision only after
-            // opening it; ask first, so that a compaction costs one
-            // `Resync`, not one for the open and one for the compaction.
+            // opening it, and waits silently on one from a future revision
+            // (after it lost its data): ask first, so that a gap costs one
+            // `Resync` and is never waited on.
             if let Some(next) = resume.filter(|&next| next > 1) {
                 let at = GetOptions::new()
                     .with_prefix()
@@ -144,7 +148,7 @@ impl Watch {
                     .with_revision(next - 1);
                 match kv.get(prefix.clone(), Some(at)).await {
                     Ok(_) => {}
-                    Err(error) if is_compacted(&error) => return Err(End::Compacted),
+                    Err(error) if is_missing_revision(&error) => return Err(End::Gap),
                     Err(_) => return Err(End::Lost),
                 }
             }
@@ -225,7 +229,7 @@ impl Watch {
 /// What a canceled watch means.
 fn canceled(response: &WatchResponse) -> End {
     if response.compact_revision() > 0 {
-        End::Compacted
+        End::Gap
     } else {
         End::Lost
     }

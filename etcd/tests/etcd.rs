@@ -368,6 +368,30 @@ async fn a_compacted_history_means_resync_then_changes_from_now() {
 }
 
 #[tokio::test]
+async fn an_etcd_that_lost_its_data_means_resync_not_a_silent_wait() {
+    let Some(mut etcd) = EtcdServer::start_or_skip("an_etcd_that_lost_its_data") else {
+        return;
+    };
+    let reader = store(&etcd.endpoint(), "cors").await;
+    let writer = store(&etcd.endpoint(), "cors").await;
+    reader.get("photos").await.unwrap();
+    let mut changes = reader.changes().unwrap();
+    let expected = put_many(&writer, "photos", 10).await;
+    for want in &expected {
+        assert_eq!(&expect_change(&mut changes).await, want);
+    }
+
+    // A new, empty etcd at the same address: its revisions are behind the
+    // ones the stream delivered, and resuming there would wait for them.
+    etcd.restart_with_fresh_data().unwrap();
+    assert_eq!(expect_change(&mut changes).await, Change::Resync);
+    let v = writer.put("photos", JSON).await.unwrap();
+    assert!(v < expected.len().try_into().map(Version::new).unwrap());
+    assert_eq!(expect_change(&mut changes).await, put("photos", JSON, v));
+    assert_eq!(reader.get("photos").await.unwrap().unwrap().version(), v);
+}
+
+#[tokio::test]
 async fn while_etcd_is_down_operations_fail_in_time_and_the_stream_recovers() {
     let Some(mut etcd) = EtcdServer::start_or_skip("while_etcd_is_down") else {
         return;
