@@ -367,8 +367,10 @@ fn fresh_dir() -> io::Result<PathBuf> {
 /// connections: to cut one client off from etcd while others go on.
 ///
 /// [`cut`](Self::cut) closes every open connection and closes each new one
-/// at once, until [`restore`](Self::restore). Threads, not tasks: it works
-/// with any runtime or none. Dropping it closes everything.
+/// at once, until [`restore`](Self::restore); [`freeze`](Self::freeze)
+/// silences them without closing them, until [`thaw`](Self::thaw). Threads,
+/// not tasks: it works with any runtime or none. Dropping it closes
+/// everything.
 #[derive(Debug)]
 pub struct TcpProxy {
     address: SocketAddr,
@@ -380,6 +382,7 @@ pub struct TcpProxy {
 struct ProxyShared {
     target: SocketAddr,
     cut: AtomicBool,
+    frozen: AtomicBool,
     closing: AtomicBool,
     open: Mutex<Vec<TcpStream>>,
 }
@@ -400,6 +403,7 @@ impl TcpProxy {
         let shared = Arc::new(ProxyShared {
             target,
             cut: AtomicBool::new(false),
+            frozen: AtomicBool::new(false),
             closing: AtomicBool::new(false),
             open: Mutex::new(Vec::new()),
         });
@@ -432,6 +436,18 @@ impl TcpProxy {
     /// Lets new connections through again.
     pub fn restore(&self) {
         self.shared.cut.store(false, Ordering::SeqCst);
+    }
+
+    /// Stops forwarding without closing anything, as a network cut that
+    /// no one is told of: connections stay open and silent (new ones too),
+    /// until [`thaw`](Self::thaw) forwards what was held.
+    pub fn freeze(&self) {
+        self.shared.frozen.store(true, Ordering::SeqCst);
+    }
+
+    /// Forwards again, what was held first.
+    pub fn thaw(&self) {
+        self.shared.frozen.store(false, Ordering::SeqCst);
     }
 }
 
@@ -473,18 +489,39 @@ fn accept(listener: &TcpListener, shared: &Arc<ProxyShared>) {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .extend([client_3, server_3]);
+        let up = Arc::clone(shared);
         let _ = std::thread::Builder::new()
             .name("tcp-proxy-up".into())
-            .spawn(move || pipe(client, server));
+            .spawn(move || pipe(client, server, &up));
+        let down = Arc::clone(shared);
         let _ = std::thread::Builder::new()
             .name("tcp-proxy-down".into())
-            .spawn(move || pipe(server_2, client_2));
+            .spawn(move || pipe(server_2, client_2, &down));
     }
 }
 
 /// Copies `from` to `to` until either ends, then closes both ways.
-fn pipe(mut from: TcpStream, mut to: TcpStream) {
-    let _ = io::copy(&mut from, &mut to);
+/// While the proxy is frozen, what was read waits before it is written.
+fn pipe(mut from: TcpStream, mut to: TcpStream, shared: &ProxyShared) {
+    let mut buffer = vec![0; 16 * 1024];
+    'copy: loop {
+        let read = match from.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(read) => read,
+        };
+        while shared.frozen.load(Ordering::SeqCst) {
+            if shared.closing.load(Ordering::SeqCst) {
+                break 'copy;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let Some(data) = buffer.get(..read) else {
+            break;
+        };
+        if to.write_all(data).is_err() {
+            break;
+        }
+    }
     let _ = from.shutdown(Shutdown::Both);
     let _ = to.shutdown(Shutdown::Both);
 }

@@ -326,6 +326,44 @@ async fn a_cut_off_reader_resyncs_and_gets_what_it_missed() {
 }
 
 #[tokio::test]
+async fn keep_alive_finds_a_silent_connection() {
+    let Some(binary) = tower_s3_cors_etcd::test_support::require_etcd("keep_alive") else {
+        return;
+    };
+    // etcd refuses pings more frequent than its minimum (5 s by default).
+    let etcd = EtcdServer::start_with_args(&binary, &["--grpc-keepalive-min-time=200ms"]).unwrap();
+    let proxy = TcpProxy::start(&etcd.endpoint()).unwrap();
+    let keep_alive = (Duration::from_millis(500), Duration::from_millis(500));
+    let reader = EtcdStore::connect(config(&proxy.endpoint(), "cors").keep_alive(Some(keep_alive)))
+        .await
+        .unwrap();
+    let writer = store(&etcd.endpoint(), "cors").await;
+    reader.get("photos").await.unwrap();
+    let mut changes = reader.changes().unwrap();
+    let v = writer.put("photos", XML).await.unwrap();
+    assert_eq!(expect_change(&mut changes).await, put("photos", XML, v));
+
+    // Pings while all is well keep the watch: nothing to resync.
+    expect_quiet(&mut changes, Duration::from_millis(1500)).await;
+    let v = writer.put("photos", JSON).await.unwrap();
+    assert_eq!(expect_change(&mut changes).await, put("photos", JSON, v));
+
+    proxy.freeze();
+    let expected = put_many(&writer, "videos", 3).await;
+    let error = reader.get("photos").await.unwrap_err();
+    assert_eq!(error.kind(), StoreErrorKind::Unavailable);
+    // Long enough for an unanswered ping to drop the connection.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    proxy.thaw();
+    // Had the watch stayed on the silent connection (no keep-alive), the
+    // held changes would come now without a Resync.
+    assert_eq!(expect_change(&mut changes).await, Change::Resync);
+    for want in &expected {
+        assert_eq!(&expect_change(&mut changes).await, want);
+    }
+}
+
+#[tokio::test]
 async fn a_compacted_history_means_resync_then_changes_from_now() {
     let Some(etcd) = EtcdServer::start_or_skip("a_compacted_history_means_resync") else {
         return;
