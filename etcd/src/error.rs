@@ -94,14 +94,20 @@ impl fmt::Display for TimedOut {
 
 impl std::error::Error for TimedOut {}
 
-/// The store error for a failed etcd call. Requests etcd refuses as
-/// malformed (too large, for one) are [`StoreErrorKind::Invalid`];
-/// everything else (no connection, no leader, no space, timeouts, refused
-/// credentials) is [`StoreErrorKind::Unavailable`], which S3 answers with
-/// `503`.
+/// The store error for a failed etcd call (see [`error_kind`]).
 pub(crate) fn store_error(error: etcd_client::Error, doing: String) -> StoreError {
+    StoreError::new(error_kind(&error))
+        .with_message(doing)
+        .with_source(error)
+}
+
+/// Requests etcd refuses as malformed (too large, for one) are
+/// [`StoreErrorKind::Invalid`]; everything else (no connection, no leader,
+/// no space, timeouts, refused credentials) is
+/// [`StoreErrorKind::Unavailable`], which S3 answers with `503`.
+pub(crate) fn error_kind(error: &etcd_client::Error) -> StoreErrorKind {
     use etcd_client::Error as E;
-    let kind = match &error {
+    match error {
         E::GRpcStatus(status) => match status.code() as i32 {
             grpc_code::INVALID_ARGUMENT | grpc_code::OUT_OF_RANGE => StoreErrorKind::Invalid,
             // gRPC's own limit on message sizes; etcd's full disk is the
@@ -113,8 +119,7 @@ pub(crate) fn store_error(error: etcd_client::Error, doing: String) -> StoreErro
         },
         E::InvalidArgs(_) => StoreErrorKind::Invalid,
         _ => StoreErrorKind::Unavailable,
-    };
-    StoreError::new(kind).with_message(doing).with_source(error)
+    }
 }
 
 /// Whether etcd refused a read at a revision because it does not have it:

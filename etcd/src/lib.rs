@@ -70,6 +70,7 @@
 
 mod config;
 mod error;
+mod members;
 mod store;
 mod watch;
 

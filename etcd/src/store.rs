@@ -5,14 +5,15 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use etcd_client::{Client, ConnectOptions, GetOptions, KvClient, ResponseHeader};
+use etcd_client::{GetOptions, KvClient, ResponseHeader};
 use tokio::runtime::Handle;
 use tower_s3_cors::store::{
     ChangeStream, CorsStore, StoreError, StoreErrorKind, StoreFuture, StoredDocument, Version,
 };
 
 use crate::EtcdConfig;
-use crate::error::{ConnectError, ConnectErrorKind, TimedOut, store_error};
+use crate::error::{ConnectError, ConnectErrorKind, store_error};
+use crate::members::{Failure, Members};
 use crate::watch;
 
 /// The longest bucket name the store accepts (S3's own limit is 63 bytes;
@@ -69,8 +70,7 @@ pub struct EtcdStore {
 
 struct Inner {
     config: EtcdConfig,
-    kv: KvClient,
-    client: Client,
+    members: Arc<Members>,
     runtime: Handle,
     /// The greatest revision seen in any answer of etcd: where a new change
     /// stream starts (see [`watch`]).
@@ -95,29 +95,11 @@ impl EtcdStore {
     pub async fn connect(config: EtcdConfig) -> Result<Self, ConnectError> {
         let runtime =
             Handle::try_current().map_err(|e| ConnectError::new(ConnectErrorKind::NoRuntime, e))?;
-        if config.endpoints().is_empty() {
-            return Err(ConnectError::new(
-                ConnectErrorKind::Endpoint,
-                "no etcd endpoint given",
-            ));
-        }
-        let mut options = ConnectOptions::new().with_connect_timeout(config.connect_timeout);
-        if let Some((interval, timeout)) = config.keep_alive {
-            options = options.with_keep_alive(interval, timeout);
-        }
-        let connecting = Client::connect(config.endpoints(), Some(options));
-        // Without credentials this does not wait for etcd; bound it anyway.
-        let client = tokio::time::timeout(config.request_timeout, connecting)
-            .await
-            .map_err(|_| {
-                ConnectError::new(ConnectErrorKind::Endpoint, TimedOut(config.request_timeout))
-            })?
-            .map_err(|e| ConnectError::new(ConnectErrorKind::Endpoint, e))?;
+        let members = Arc::new(Members::connect(&config).await?);
         let (alive, _) = tokio::sync::watch::channel(());
         Ok(Self {
             inner: Arc::new(Inner {
-                kv: client.kv_client(),
-                client,
+                members,
                 config,
                 runtime,
                 seen: AtomicI64::new(0),
@@ -164,27 +146,30 @@ impl EtcdStore {
     ///
     /// [`StoreErrorKind::Unavailable`] when etcd cannot be reached in time.
     pub async fn current_revision(&self) -> Result<Version, StoreError> {
-        let mut kv = self.inner.kv.clone();
-        let prefix = self.inner.config.key_prefix().to_owned();
-        let options = GetOptions::new().with_prefix().with_count_only();
+        let prefix = self.inner.config.key_prefix();
         let response = self
-            .call("read the current revision", kv.get(prefix, Some(options)))
+            .call("read the current revision".to_owned(), |mut kv| {
+                let options = GetOptions::new().with_prefix().with_count_only();
+                let prefix = prefix.to_owned();
+                async move { kv.get(prefix, Some(options)).await }
+            })
             .await?;
         Ok(version(self.inner.note(response.header())))
     }
 
-    /// Runs one etcd call within the request timeout.
-    async fn call<T>(
-        &self,
-        doing: impl Into<String>,
-        call: impl Future<Output = Result<T, etcd_client::Error>>,
-    ) -> Result<T, StoreError> {
+    /// Runs one etcd call on the members within the request timeout.
+    async fn call<T, F, Fut>(&self, doing: String, call: F) -> Result<T, StoreError>
+    where
+        F: FnMut(KvClient) -> Fut,
+        Fut: Future<Output = Result<T, etcd_client::Error>>,
+    {
         let timeout = self.inner.config.request_timeout;
-        match tokio::time::timeout(timeout, call).await {
-            Ok(Ok(response)) => Ok(response),
-            Ok(Err(error)) => Err(store_error(error, format!("could not {}", doing.into()))),
-            Err(_) => Err(StoreError::unavailable(TimedOut(timeout))
-                .with_message(format!("could not {}", doing.into()))),
+        match self.inner.members.call(timeout, call).await {
+            Ok(answer) => Ok(answer),
+            Err(Failure::Etcd(error)) => Err(store_error(error, format!("could not {doing}"))),
+            Err(Failure::TimedOut(timed_out)) => {
+                Err(StoreError::unavailable(timed_out).with_message(format!("could not {doing}")))
+            }
         }
     }
 }
@@ -222,9 +207,11 @@ impl CorsStore for EtcdStore {
     fn get<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Option<StoredDocument>> {
         Box::pin(async move {
             let key = self.key(bucket)?;
-            let mut kv = self.inner.kv.clone();
             let mut response = self
-                .call(format!("read bucket {bucket:?}"), kv.get(key, None))
+                .call(format!("read bucket {bucket:?}"), |mut kv| {
+                    let key = key.clone();
+                    async move { kv.get(key, None).await }
+                })
                 .await?;
             self.inner.note(response.header());
             let Some(kv) = response.take_kvs().into_iter().next() else {
@@ -246,12 +233,11 @@ impl CorsStore for EtcdStore {
     fn put<'a>(&'a self, bucket: &'a str, document: &'a str) -> StoreFuture<'a, Version> {
         Box::pin(async move {
             let key = self.key(bucket)?;
-            let mut kv = self.inner.kv.clone();
             let response = self
-                .call(
-                    format!("write bucket {bucket:?}"),
-                    kv.put(key, document, None),
-                )
+                .call(format!("write bucket {bucket:?}"), |mut kv| {
+                    let key = key.clone();
+                    async move { kv.put(key, document, None).await }
+                })
                 .await?;
             Ok(version(self.inner.note(response.header())))
         })
@@ -260,9 +246,11 @@ impl CorsStore for EtcdStore {
     fn delete<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Version> {
         Box::pin(async move {
             let key = self.key(bucket)?;
-            let mut kv = self.inner.kv.clone();
             let response = self
-                .call(format!("delete bucket {bucket:?}"), kv.delete(key, None))
+                .call(format!("delete bucket {bucket:?}"), |mut kv| {
+                    let key = key.clone();
+                    async move { kv.delete(key, None).await }
+                })
                 .await?;
             Ok(version(self.inner.note(response.header())))
         })
@@ -305,8 +293,7 @@ impl CorsStore for EtcdStore {
         Some(watch::spawn(
             &inner.runtime,
             watch::Watch {
-                client: inner.client.watch_client(),
-                kv: inner.kv.clone(),
+                members: Arc::clone(&inner.members),
                 prefix: inner.config.key_prefix().to_owned(),
                 request_timeout: inner.config.request_timeout,
                 backoff: watch::Backoff::new(

@@ -15,17 +15,17 @@
 
 use std::hash::{BuildHasher, Hasher};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use etcd_client::{
-    EventType, GetOptions, KvClient, WatchClient, WatchOptions, WatchResponse, WatchStream,
-};
+use etcd_client::{EventType, GetOptions, WatchOptions, WatchResponse, WatchStream};
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 use tower_s3_cors::store::{Change, ChangeStream, StoredDocument};
 
 use crate::error::is_missing_revision;
+use crate::members::Members;
 use crate::store::{bucket_error, version};
 
 /// How many changes may wait for a slow reader before the watch waits too
@@ -34,8 +34,7 @@ const BUFFER: usize = 256;
 
 /// What a change stream's task needs.
 pub(crate) struct Watch {
-    pub(crate) client: WatchClient,
-    pub(crate) kv: KvClient,
+    pub(crate) members: Arc<Members>,
     pub(crate) prefix: String,
     pub(crate) request_timeout: Duration,
     pub(crate) backoff: Backoff,
@@ -133,8 +132,9 @@ impl Watch {
         if let Some(revision) = resume {
             options = options.with_start_revision(revision);
         }
-        let kv = &mut self.kv;
-        let client = &mut self.client;
+        let Some((member, mut kv, mut client)) = self.members.for_watch() else {
+            return Err(End::Lost);
+        };
         let prefix = self.prefix.clone();
         let opening = async move {
             // etcd reports a watch from a compacted revision only after
@@ -170,9 +170,13 @@ impl Watch {
             let revision = created.header().map_or(0, |h| h.revision());
             Ok((stream, revision))
         };
-        tokio::time::timeout(self.request_timeout, opening)
+        let opened = tokio::time::timeout(self.request_timeout, opening)
             .await
-            .unwrap_or(Err(End::Lost))
+            .unwrap_or(Err(End::Lost));
+        if matches!(opened, Err(End::Lost)) {
+            self.members.failed(member);
+        }
+        opened
     }
 
     /// Sends the watch's events as changes until it ends; `last` follows

@@ -760,3 +760,57 @@ fn connect_errors_are_typed() {
         assert_eq!(store.key("photos").unwrap(), "p/photos");
     });
 }
+
+#[tokio::test]
+async fn several_members_one_down_or_cut_off() {
+    let Some(etcd) = EtcdServer::start_or_skip("several_members_one_down_or_cut_off") else {
+        return;
+    };
+    // A member that refuses connections, listed first.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_endpoint = dead.local_addr().unwrap().to_string();
+    drop(dead);
+    let url = format!("etcd://{dead_endpoint},{}/cors", etcd.endpoint());
+    let store = EtcdStore::connect_url(&url).await.unwrap();
+    let mut changes = store.changes().unwrap();
+    for i in 0..50 {
+        let text = format!("{XML}<!-- {i} -->");
+        let version = store.put("photos", &text).await.unwrap();
+        let stored = store.get("photos").await.unwrap().unwrap();
+        assert_eq!(stored, StoredDocument::new(text, version));
+    }
+    assert_eq!(expect_change(&mut changes).await, Change::Resync);
+
+    // Two ways to the same etcd, as two members of one cluster would be;
+    // the one in use is cut off.
+    let first = TcpProxy::start(&etcd.endpoint()).unwrap();
+    let second = TcpProxy::start(&etcd.endpoint()).unwrap();
+    let config = EtcdConfig::new([first.endpoint(), second.endpoint()])
+        .prefix("cors")
+        .request_timeout(TIMEOUT)
+        .reconnect_backoff(Duration::from_millis(50), Duration::from_millis(400));
+    let reader = EtcdStore::connect(config).await.unwrap();
+    let writer = store;
+    reader.get("photos").await.unwrap();
+    let mut changes = reader.changes().unwrap();
+    let v = writer.put("photos", XML).await.unwrap();
+    assert_eq!(expect_change(&mut changes).await, put("photos", XML, v));
+    first.cut();
+    let expected = put_many(&writer, "videos", 3).await;
+    // Operations move on to the other member at once.
+    let started = Instant::now();
+    let stored = reader.get("videos").await.unwrap().unwrap();
+    assert!(started.elapsed() < Duration::from_millis(200));
+    assert_eq!(
+        Change::Put {
+            bucket: "videos".to_owned(),
+            document: stored
+        },
+        expected[2]
+    );
+    // So does the watch, which resumes where it was.
+    assert_eq!(expect_change(&mut changes).await, Change::Resync);
+    for want in &expected {
+        assert_eq!(&expect_change(&mut changes).await, want);
+    }
+}
