@@ -197,6 +197,11 @@ impl EtcdConfig {
     /// watch) may take, connecting included (default 2 s). A request that
     /// takes longer fails with
     /// [`StoreErrorKind::Unavailable`](tower_s3_cors::store::StoreErrorKind::Unavailable).
+    ///
+    /// With several members, a request goes to the member that answered
+    /// last, and on to the next ones while a member cannot be reached; the
+    /// time is shared evenly among the members still to try, so that a
+    /// silent one leaves time for the others.
     #[must_use]
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;

@@ -78,6 +78,11 @@ mod watch;
 #[cfg_attr(docsrs, doc(cfg(feature = "test-support")))]
 pub mod test_support;
 
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub use config::{DEFAULT_PORT, EtcdConfig, UrlError, UrlErrorKind};
 pub use error::{ConnectError, ConnectErrorKind};
 pub use store::{EtcdStore, MAX_BUCKET_LEN};

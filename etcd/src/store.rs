@@ -30,6 +30,11 @@ pub const MAX_BUCKET_LEN: usize = 1024;
 /// [change stream](CorsStore::changes) is an etcd watch on the prefix that
 /// resumes where it stopped.
 ///
+/// With several members (`etcd://h1:p1,h2:p2/…`), each request goes to the
+/// member that answered last and moves on to the next when a member cannot
+/// be reached, within the request timeout; the change stream does the same
+/// when it reopens its watch.
+///
 /// The store connects lazily: [`connect`](Self::connect) returns at once,
 /// even when etcd is down, and each operation fails with
 /// [`StoreErrorKind::Unavailable`] within the
