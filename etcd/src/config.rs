@@ -209,12 +209,14 @@ impl EtcdConfig {
     }
 
     /// Sets the delays between attempts to reopen a lost watch: the first
-    /// is `initial`, each next one twice the last, up to `max`, each with a
-    /// random part of up to half of it (defaults: 100 ms, 2 s).
+    /// is `initial` (at least 10 ms), each next one twice the last, up to
+    /// `max`, each less a random part of up to half of it (defaults:
+    /// 100 ms, 2 s). A watch that stayed open for `max` or longer starts
+    /// again from `initial`.
     #[must_use]
     pub fn reconnect_backoff(mut self, initial: Duration, max: Duration) -> Self {
-        self.backoff_initial = initial;
-        self.backoff_max = max.max(initial);
+        self.backoff_initial = initial.max(Duration::from_millis(10));
+        self.backoff_max = max.max(self.backoff_initial);
         self
     }
 

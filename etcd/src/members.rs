@@ -17,6 +17,11 @@ use tower_s3_cors::store::StoreErrorKind;
 use crate::EtcdConfig;
 use crate::error::{ConnectError, ConnectErrorKind, TimedOut, error_kind};
 
+/// The largest message the store takes from etcd: a value (etcd's own
+/// limit on a request is 1.5 MiB unless `--max-request-bytes` raises it),
+/// or a part of a watch response (etcd splits them at that same limit).
+pub(crate) const MAX_MESSAGE: usize = 16 << 20;
+
 /// One client per member.
 pub(crate) struct Members {
     members: Vec<Member>,
@@ -62,8 +67,8 @@ impl Members {
                 })?
                 .map_err(|e| ConnectError::new(ConnectErrorKind::Endpoint, e))?;
             members.push(Member {
-                kv: client.kv_client(),
-                watch: client.watch_client(),
+                kv: client.kv_client().max_decoding_message_size(MAX_MESSAGE),
+                watch: client.watch_client().max_decoding_message_size(MAX_MESSAGE),
             });
         }
         Ok(Self {

@@ -17,7 +17,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use etcd_client::{EventType, GetOptions, WatchOptions, WatchResponse, WatchStream};
 use tokio::runtime::Handle;
@@ -97,13 +97,19 @@ impl Watch {
         loop {
             let gap = match self.open(resume).await {
                 Ok((mut stream, opened_at)) => {
-                    self.backoff.reset();
+                    let opened = Instant::now();
                     if resync && changes.send(Change::Resync).await.is_err() {
                         return;
                     }
                     let mut last = resume.map_or(opened_at, |next| next - 1);
                     let end = self.deliver(&mut stream, &mut last, changes).await;
                     resume = Some(last + 1);
+                    // A watch that failed soon after it opened does not
+                    // reset the backoff: a watch that keeps failing must
+                    // not bring a `Resync` every few milliseconds.
+                    if opened.elapsed() >= self.backoff.max {
+                        self.backoff.reset();
+                    }
                     match end {
                         End::Closed => return,
                         End::Gap => true,
@@ -128,7 +134,9 @@ impl Watch {
     /// within the request timeout. Returns the stream and etcd's revision
     /// when it opened.
     async fn open(&mut self, resume: Option<i64>) -> Result<(WatchStream, i64), End> {
-        let mut options = WatchOptions::new().with_prefix();
+        // Many large values written at once would make a watch response
+        // larger than a message may be: etcd splits it.
+        let mut options = WatchOptions::new().with_prefix().with_fragment();
         if let Some(revision) = resume {
             options = options.with_start_revision(revision);
         }
@@ -252,7 +260,7 @@ impl Backoff {
     pub(crate) fn new(initial: Duration, max: Duration) -> Self {
         Self {
             initial,
-            max,
+            max: max.max(initial),
             step: initial,
         }
     }

@@ -814,3 +814,32 @@ async fn several_members_one_down_or_cut_off() {
         assert_eq!(&expect_change(&mut changes).await, want);
     }
 }
+
+#[tokio::test]
+async fn a_large_replay_comes_through() {
+    let Some(etcd) = EtcdServer::start_or_skip("a_large_replay_comes_through") else {
+        return;
+    };
+    let proxy = TcpProxy::start(&etcd.endpoint()).unwrap();
+    let reader = store(&proxy.endpoint(), "cors").await;
+    let writer = store(&etcd.endpoint(), "cors").await;
+    reader.get("photos").await.unwrap();
+    let mut changes = reader.changes().unwrap();
+    let v = writer.put("photos", XML).await.unwrap();
+    assert_eq!(expect_change(&mut changes).await, put("photos", XML, v));
+
+    // More than a gRPC message takes by default (4 MiB), written while the
+    // reader is cut off: the replay after the reconnect carries all of it.
+    proxy.cut();
+    let mut expected = Vec::new();
+    for i in 0..12 {
+        let text = format!("<!-- {i} -->{}", "x".repeat(1 << 20));
+        let version = writer.put("photos", &text).await.unwrap();
+        expected.push(put("photos", &text, version));
+    }
+    proxy.restore();
+    assert_eq!(expect_change(&mut changes).await, Change::Resync);
+    for want in &expected {
+        assert!(&expect_change(&mut changes).await == want);
+    }
+}
