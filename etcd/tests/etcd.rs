@@ -828,11 +828,12 @@ async fn a_large_replay_comes_through() {
     let v = writer.put("photos", XML).await.unwrap();
     assert_eq!(expect_change(&mut changes).await, put("photos", XML, v));
 
-    // More than a gRPC message takes by default (4 MiB), written while the
-    // reader is cut off: the replay after the reconnect carries all of it.
+    // More than a gRPC message may be here (16 MiB), written while the
+    // reader is cut off: the replay after the reconnect carries all of it,
+    // in parts.
     proxy.cut();
     let mut expected = Vec::new();
-    for i in 0..12 {
+    for i in 0..20 {
         let text = format!("<!-- {i} -->{}", "x".repeat(1 << 20));
         let version = writer.put("photos", &text).await.unwrap();
         expected.push(put("photos", &text, version));
