@@ -1,0 +1,88 @@
+//! An etcd store for [`tower-s3-cors`](tower_s3_cors): bucket CORS
+//! documents shared by every instance of a fleet.
+//!
+//! [`EtcdStore`] implements the core crate's
+//! [`CorsStore`](tower_s3_cors::store::CorsStore) over etcd's key-value API:
+//!
+//! - each bucket's document is the value of the key `{prefix}{bucket}`,
+//!   kept byte for byte as written (S3 XML or either JSON shape); the
+//!   default prefix is `tower-s3-cors/buckets/` ([`EtcdConfig`]);
+//! - a document's [`Version`](tower_s3_cors::store::Version) is the key's
+//!   mod revision, so that every instance orders writes the same way and the
+//!   last write (by revision) wins everywhere;
+//! - the [change stream](tower_s3_cors::store::CorsStore::changes) is an
+//!   etcd watch on the prefix that resumes from the last revision it
+//!   delivered after a lost connection, with exponential backoff, and says
+//!   [`Resync`](tower_s3_cors::store::Change::Resync) whenever it may have a
+//!   gap (a reconnect, a compacted history);
+//! - it connects lazily, so a process starts while etcd is down, and every
+//!   operation fails with
+//!   [`Unavailable`](tower_s3_cors::store::StoreErrorKind::Unavailable)
+//!   within a bounded time while etcd cannot be reached.
+//!
+//! It lives in its own crate, as tower-sessions keeps its stores, so that
+//! the core crate keeps its small dependency set: this one brings
+//! `etcd-client` (tonic, prost) and needs `protoc` to build
+//! (`apt-get install protobuf-compiler` on Debian).
+//!
+//! # Examples
+//!
+//! ```no_run
+//! use futures_core::Stream;
+//! use std::pin::pin;
+//! use std::time::Duration;
+//! use tower_s3_cors::store::{Change, CorsStore};
+//! use tower_s3_cors_etcd::{EtcdConfig, EtcdStore};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! // As a server would take it from `--store etcd://…`.
+//! let config = EtcdConfig::from_url("etcd://127.0.0.1:2379/prod/cors")?
+//!     .request_timeout(Duration::from_millis(500));
+//! let store = EtcdStore::connect(config).await?;
+//!
+//! // Subscribe before reading, so nothing written after the read is missed.
+//! let mut changes = store.changes().expect("etcd pushes changes");
+//! let _photos = store.get("photos").await?;
+//!
+//! // Elsewhere in the fleet: store.put("photos", document).await?
+//! while let Some(change) = std::future::poll_fn(|cx| changes.as_mut().poll_next(cx)).await {
+//!     match change {
+//!         Change::Put { .. } => { /* compile and cache */ }
+//!         Change::Deleted { .. } => { /* drop the bucket */ }
+//!         Change::Resync => { /* reload everything cached */ }
+//!         _ => { /* Stale: read the bucket again */ }
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Runtime
+//!
+//! The store runs on Tokio (either flavour): create it within a runtime;
+//! each change stream is a task on that runtime.
+//!
+//! # Not (yet) supported
+//!
+//! TLS and etcd's user authentication.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod config;
+mod error;
+mod members;
+mod store;
+mod watch;
+
+#[cfg(feature = "test-support")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-support")))]
+pub mod test_support;
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
+pub use config::{DEFAULT_PORT, EtcdConfig, UrlError, UrlErrorKind};
+pub use error::{ConnectError, ConnectErrorKind};
+pub use store::{EtcdStore, MAX_BUCKET_LEN};
