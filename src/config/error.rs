@@ -64,9 +64,21 @@ pub enum ConfigErrorKind {
     MissingAllowedOrigin,
     /// A rule has no `AllowedMethod`. S3 code `MalformedXML`.
     MissingAllowedMethod,
-    /// `MaxAgeSeconds` is not a non-negative integer that fits in 32 bits, or
-    /// appears twice in one rule. S3 code `MalformedXML`.
+    /// `MaxAgeSeconds` is not an integer from 0 to 2147483647 (S3's schema
+    /// types it `xs:int`; see [`MAX_AGE_SECONDS_LIMIT`]), or appears twice in
+    /// one rule. S3 code `MalformedXML`.
+    ///
+    /// [`MAX_AGE_SECONDS_LIMIT`]: crate::config::MAX_AGE_SECONDS_LIMIT
     InvalidMaxAge,
+    /// A value (`ID`, `AllowedOrigin`, `AllowedMethod`, `AllowedHeader`,
+    /// `ExposeHeader`) holds a character that an XML 1.0 document cannot
+    /// carry, raw or escaped: a control character U+0000 to U+001F other
+    /// than tab, line feed and carriage return, or U+FFFE, U+FFFF. S3 code
+    /// `MalformedXML`: S3 reads only XML, and a document holding such a
+    /// character is not well-formed XML, so S3 answers it as it answers any
+    /// document that is not; and `GetBucketCors` could not send such a
+    /// value back in a document any parser reads.
+    InvalidCharacter,
     /// An `AllowedMethod` is not one of `GET`, `PUT`, `HEAD`, `POST`, `DELETE`
     /// (or, with [`Validation::allow_extended_methods`], not a valid HTTP
     /// method token). S3 code `InvalidRequest`.
@@ -105,7 +117,8 @@ impl ConfigErrorKind {
             | Self::NoRules
             | Self::MissingAllowedOrigin
             | Self::MissingAllowedMethod
-            | Self::InvalidMaxAge => "MalformedXML",
+            | Self::InvalidMaxAge
+            | Self::InvalidCharacter => "MalformedXML",
             Self::UnsupportedMethod
             | Self::OriginWildcards
             | Self::HeaderWildcards
@@ -123,7 +136,8 @@ impl ConfigErrorKind {
             Self::NoRules => "no CORSRule",
             Self::MissingAllowedOrigin => "no AllowedOrigin",
             Self::MissingAllowedMethod => "no AllowedMethod",
-            Self::InvalidMaxAge => "MaxAgeSeconds is not a non-negative 32-bit integer",
+            Self::InvalidMaxAge => "MaxAgeSeconds is not an integer from 0 to 2147483647",
+            Self::InvalidCharacter => "holds a character XML 1.0 cannot carry",
             Self::UnsupportedMethod => "unsupported AllowedMethod",
             Self::OriginWildcards => "AllowedOrigin has more than one '*'",
             Self::HeaderWildcards => "AllowedHeader has more than one '*'",
@@ -255,7 +269,8 @@ impl ConfigError {
             | ConfigErrorKind::NoRules
             | ConfigErrorKind::MissingAllowedOrigin
             | ConfigErrorKind::MissingAllowedMethod
-            | ConfigErrorKind::InvalidMaxAge => MALFORMED_XML_MESSAGE.to_owned(),
+            | ConfigErrorKind::InvalidMaxAge
+            | ConfigErrorKind::InvalidCharacter => MALFORMED_XML_MESSAGE.to_owned(),
             ConfigErrorKind::DocumentTooLarge => {
                 "The CORS XML document is limited to 64 KB in size.".to_owned()
             }

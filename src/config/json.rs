@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ConfigError, ConfigErrorKind, CorsConfiguration, CorsRule};
+use super::validate::{check_characters, max_age_error};
+use super::{ConfigError, CorsConfiguration, CorsRule, MAX_AGE_SECONDS_LIMIT};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -66,25 +67,25 @@ pub(super) fn parse(doc: &str) -> Result<CorsConfiguration, ConfigError> {
 
 impl JsonRule {
     fn into_rule(self) -> Result<CorsRule, ConfigError> {
-        let max_age_seconds =
-            match self.max_age_seconds {
-                None => None,
-                Some(n) => Some(n.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(
-                    || {
-                        ConfigError::new(ConfigErrorKind::InvalidMaxAge)
-                            .with_field("MaxAgeSeconds")
-                            .with_value(n.to_string())
-                    },
-                )?),
-            };
-        Ok(CorsRule {
+        let max_age_seconds = match self.max_age_seconds {
+            None => None,
+            Some(n) => Some(
+                n.as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .filter(|&seconds| seconds <= MAX_AGE_SECONDS_LIMIT)
+                    .ok_or_else(|| max_age_error(&n.to_string()))?,
+            ),
+        };
+        let rule = CorsRule {
             id: self.id,
             allowed_origins: self.allowed_origins.unwrap_or_default(),
             allowed_methods: self.allowed_methods.unwrap_or_default(),
             allowed_headers: self.allowed_headers.unwrap_or_default(),
             expose_headers: self.expose_headers.unwrap_or_default(),
             max_age_seconds,
-        })
+        };
+        check_characters(&rule)?;
+        Ok(rule)
     }
 
     fn from_rule(rule: &CorsRule) -> Self {

@@ -48,7 +48,9 @@ mod tests;
 pub use error::{ConfigError, ConfigErrorKind};
 pub use model::{CorsConfiguration, CorsRule};
 pub(crate) use validate::RuleValues;
-pub use validate::{MAX_DOCUMENT_BYTES, MAX_ID_CHARS, MAX_RULES, Validation};
+pub use validate::{
+    MAX_AGE_SECONDS_LIMIT, MAX_DOCUMENT_BYTES, MAX_ID_CHARS, MAX_RULES, Validation,
+};
 
 /// The two document formats S3 users write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -105,12 +107,15 @@ impl CorsConfiguration {
     /// A [`ConfigError`] of kind [`DocumentTooLarge`] for a document over
     /// 64 KiB (checked before parsing), [`Malformed`] for XML that is not
     /// well-formed, another root element or namespace, an unknown element or
-    /// a DOCTYPE, and [`InvalidMaxAge`] for a `MaxAgeSeconds` that is not a
-    /// non-negative integer or that appears twice in a rule.
+    /// a DOCTYPE, [`InvalidMaxAge`] for a `MaxAgeSeconds` that is not an
+    /// integer from 0 to 2147483647 or that appears twice in a rule, and
+    /// [`InvalidCharacter`] for a value holding a character XML 1.0 cannot
+    /// carry (`&#1;`, or the raw control character).
     ///
     /// [`DocumentTooLarge`]: ConfigErrorKind::DocumentTooLarge
     /// [`Malformed`]: ConfigErrorKind::Malformed
     /// [`InvalidMaxAge`]: ConfigErrorKind::InvalidMaxAge
+    /// [`InvalidCharacter`]: ConfigErrorKind::InvalidCharacter
     ///
     /// ```
     /// use tower_s3_cors::config::{ConfigErrorKind, CorsConfiguration};
@@ -134,7 +139,10 @@ impl CorsConfiguration {
     /// # Errors
     ///
     /// As for [`from_xml`](Self::from_xml): an unknown key, a value of the
-    /// wrong type or invalid JSON is [`Malformed`](ConfigErrorKind::Malformed).
+    /// wrong type or invalid JSON is [`Malformed`](ConfigErrorKind::Malformed);
+    /// a string holding a character XML 1.0 cannot carry (`"\u0001"`) is
+    /// [`InvalidCharacter`](ConfigErrorKind::InvalidCharacter), since
+    /// `GetBucketCors` could not send it back.
     ///
     /// ```
     /// use tower_s3_cors::config::CorsConfiguration;

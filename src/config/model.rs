@@ -98,6 +98,9 @@ pub struct CorsRule {
     /// `ExposeHeader`: response headers a browser lets scripts read.
     pub expose_headers: Vec<String>,
     /// `MaxAgeSeconds`: how long a browser may cache a preflight answer.
+    /// S3's schema types it `xs:int`: 0 to 2147483647
+    /// ([`MAX_AGE_SECONDS_LIMIT`](crate::config::MAX_AGE_SECONDS_LIMIT));
+    /// validation refuses larger values (`MalformedXML`).
     pub max_age_seconds: Option<u32>,
 }
 
@@ -191,7 +194,18 @@ impl CorsRule {
         self
     }
 
-    /// Sets `MaxAgeSeconds`.
+    /// Sets `MaxAgeSeconds`. Values over 2147483647 are refused when the
+    /// configuration is validated, as S3 refuses them.
+    ///
+    /// ```
+    /// use tower_s3_cors::config::{ConfigErrorKind, CorsConfiguration, CorsRule};
+    ///
+    /// let rule = CorsRule::new().allowed_origin("*").allowed_method("GET");
+    /// let config = CorsConfiguration::new().rule(rule.clone().max_age_seconds(2_147_483_647));
+    /// assert!(config.validate().is_ok());
+    /// let config = CorsConfiguration::new().rule(rule.max_age_seconds(2_147_483_648));
+    /// assert_eq!(config.validate().unwrap_err().kind(), ConfigErrorKind::InvalidMaxAge);
+    /// ```
     #[must_use]
     pub fn max_age_seconds(mut self, seconds: u32) -> Self {
         self.max_age_seconds = Some(seconds);

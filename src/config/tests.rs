@@ -538,3 +538,178 @@ fn expose_header_with_a_control_character_is_refused() {
         ConfigErrorKind::InvalidExposeHeader
     );
 }
+
+#[test]
+fn row_max_age_beyond_xs_int_is_malformed_xml_on_every_path() {
+    let rule = |seconds: &str| {
+        xml_rule(&format!(
+            "<AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod>\
+             <MaxAgeSeconds>{seconds}</MaxAgeSeconds>"
+        ))
+    };
+    let json = |seconds: &str| {
+        format!(
+            r#"[{{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"], "MaxAgeSeconds": {seconds}}}]"#
+        )
+    };
+    for seconds in ["2147483648", "4294967295", "4294967296", "99999999999"] {
+        for doc in [rule(seconds), json(seconds)] {
+            let err = CorsConfiguration::from_document(&doc).unwrap_err();
+            assert_eq!(err.kind(), ConfigErrorKind::InvalidMaxAge, "{doc}");
+            assert_eq!(err.field(), Some("MaxAgeSeconds"));
+            assert_eq!(err.value(), Some(seconds));
+            assert_s3_error(&err, "MalformedXML", MALFORMED);
+        }
+    }
+    for doc in [rule("2147483647"), json("2147483647"), rule("+2147483647")] {
+        assert_eq!(
+            put(&doc).unwrap().rules[0].max_age_seconds,
+            Some(MAX_AGE_SECONDS_LIMIT)
+        );
+    }
+    // Built in code: refused at validation, and so by every store.
+    for seconds in [2_147_483_648, u32::MAX] {
+        let config = CorsConfiguration::new().rule(
+            CorsRule::new()
+                .id("r")
+                .allowed_origin("*")
+                .allowed_method("GET")
+                .max_age_seconds(seconds),
+        );
+        let err = config.validate().unwrap_err();
+        assert_eq!(err.kind(), ConfigErrorKind::InvalidMaxAge);
+        assert_eq!(err.rule_index(), Some(0));
+        assert_eq!(err.rule_id(), Some("r"));
+        assert_eq!(err.value(), Some(seconds.to_string().as_str()));
+        assert_s3_error(&err, "MalformedXML", MALFORMED);
+        assert!(crate::Policy::compile(&config).is_err());
+    }
+}
+
+/// Every character XML 1.0 cannot carry, as the readers see them.
+const NOT_XML: [char; 6] = ['\0', '\u{1}', '\u{b}', '\u{1f}', '\u{fffe}', '\u{ffff}'];
+
+#[test]
+fn values_xml_cannot_carry_are_refused_by_the_json_reader() {
+    for c in NOT_XML {
+        let escaped = format!("\\u{:04x}", u32::from(c));
+        for (field, doc) in [
+            (
+                "AllowedOrigin",
+                format!(
+                    r#"[{{"AllowedOrigins": ["https://a{escaped}.example"], "AllowedMethods": ["GET"]}}]"#
+                ),
+            ),
+            (
+                "AllowedHeader",
+                format!(
+                    r#"{{"CORSRules": [{{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"], "AllowedHeaders": ["x-{escaped}"]}}]}}"#
+                ),
+            ),
+            (
+                "ID",
+                format!(
+                    r#"[{{"ID": "r{escaped}", "AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}}]"#
+                ),
+            ),
+            (
+                "AllowedMethod",
+                format!(r#"[{{"AllowedOrigins": ["*"], "AllowedMethods": ["GET{escaped}"]}}]"#),
+            ),
+            (
+                "ExposeHeader",
+                format!(
+                    r#"[{{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"], "ExposeHeaders": ["{escaped}"]}}]"#
+                ),
+            ),
+        ] {
+            let err = CorsConfiguration::from_json(&doc).unwrap_err();
+            assert_eq!(err.kind(), ConfigErrorKind::InvalidCharacter, "{doc}");
+            assert_eq!(err.field(), Some(field), "{doc}");
+            assert_eq!(err.rule_index(), Some(0));
+            assert_s3_error(&err, "MalformedXML", MALFORMED);
+            // People see the character escaped, never raw.
+            assert!(!err.to_string().contains(c), "{err}");
+        }
+    }
+}
+
+#[test]
+fn values_xml_cannot_carry_are_refused_by_the_xml_reader() {
+    for c in NOT_XML {
+        let code = u32::from(c);
+        let mut docs = vec![
+            xml_rule(&format!(
+                "<AllowedOrigin>a&#{code};</AllowedOrigin><AllowedMethod>GET</AllowedMethod>"
+            )),
+            xml_rule(&format!(
+                "<AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><ID>&#x{code:x};</ID>"
+            )),
+        ];
+        if c != '\0' {
+            // quick-xml refuses a raw NUL itself; the others reach our check.
+            docs.push(xml_rule(&format!(
+                "<AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><AllowedHeader>x{c}</AllowedHeader>"
+            )));
+        }
+        for doc in docs {
+            let err = CorsConfiguration::from_xml(&doc).unwrap_err();
+            assert_s3_error(&err, "MalformedXML", MALFORMED);
+            if code != 0 {
+                assert_eq!(err.kind(), ConfigErrorKind::InvalidCharacter, "{doc:?}");
+            }
+        }
+    }
+    // Form feed is not XML white space, even between elements.
+    let err = CorsConfiguration::from_xml(&xml_rules("\u{c}")).unwrap_err();
+    assert_eq!(err.kind(), ConfigErrorKind::Malformed);
+}
+
+#[test]
+fn values_xml_cannot_carry_are_refused_at_validation() {
+    for c in NOT_XML {
+        let rule = || CorsRule::new().allowed_origin("*").allowed_method("GET");
+        for (field, rule) in [
+            ("ID", rule().id(format!("id{c}"))),
+            (
+                "AllowedOrigin",
+                rule().allowed_origin(format!("https://{c}")),
+            ),
+            ("AllowedHeader", rule().allowed_header(c.to_string())),
+            ("AllowedMethod", rule().allowed_method(format!("{c}"))),
+            ("ExposeHeader", rule().expose_header(format!("x{c}"))),
+        ] {
+            let config = CorsConfiguration::new().rule(rule);
+            let err = config
+                .validate_with(Validation::s3().allow_extended_methods())
+                .unwrap_err();
+            assert_eq!(
+                err.kind(),
+                ConfigErrorKind::InvalidCharacter,
+                "{field} {c:?}"
+            );
+            assert_eq!(err.field(), Some(field));
+            assert_s3_error(&err, "MalformedXML", MALFORMED);
+        }
+    }
+}
+
+#[test]
+fn tab_line_feed_and_carriage_return_are_kept_and_written_back() {
+    let config = CorsConfiguration::new().rule(
+        CorsRule::new()
+            .id("a\tb\nc\rd")
+            .allowed_origin("https://x\r\n")
+            .allowed_method("GET")
+            .allowed_header("x\t"),
+    );
+    config.validate().unwrap();
+    assert_eq!(
+        CorsConfiguration::from_xml(&config.to_xml()).unwrap(),
+        config
+    );
+    assert_eq!(
+        CorsConfiguration::from_json(&config.to_json()).unwrap(),
+        config
+    );
+}

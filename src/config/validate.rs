@@ -3,6 +3,7 @@
 use http::HeaderValue;
 
 use super::{ConfigError, ConfigErrorKind, CorsConfiguration, CorsRule};
+use crate::xml_text::non_xml_char;
 
 /// The most rules S3 accepts in one configuration.
 pub const MAX_RULES: usize = 100;
@@ -10,6 +11,12 @@ pub const MAX_RULES: usize = 100;
 pub const MAX_ID_CHARS: usize = 255;
 /// The largest document S3 accepts, in bytes (64 KiB).
 pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
+/// The largest `MaxAgeSeconds` S3 accepts: its schema types the member
+/// `xs:int`, so 2147483647 (`i32::MAX`). Larger values are
+/// [`InvalidMaxAge`](super::ConfigErrorKind::InvalidMaxAge), `MalformedXML`.
+// `i32::MAX` is positive: the cast keeps its value.
+#[allow(clippy::cast_sign_loss)]
+pub const MAX_AGE_SECONDS_LIMIT: u32 = i32::MAX as u32;
 
 /// The five methods S3 accepts in `AllowedMethod`.
 pub(crate) const S3_METHODS: [&str; 5] = ["GET", "PUT", "HEAD", "POST", "DELETE"];
@@ -78,9 +85,13 @@ impl CorsConfiguration {
     /// Checks the configuration as S3's `PutBucketCors` does.
     ///
     /// Errors come in S3's order: the document's shape first (`MalformedXML`:
-    /// no rule, a rule without an origin or a method), then the number of
-    /// rules, then each rule in order (its `ID`, methods, origins, allowed
-    /// headers, expose headers).
+    /// no rule, a rule without an origin or a method, a `MaxAgeSeconds`
+    /// over 2147483647, a value holding a character XML 1.0 cannot carry),
+    /// then the number of rules, then each rule in order (its `ID`,
+    /// methods, origins, allowed headers, expose headers).
+    ///
+    /// A configuration read from a document passed the shape checks when it
+    /// was read; one built in code meets them here.
     ///
     /// # Errors
     ///
@@ -149,7 +160,50 @@ fn check_shape(index: usize, rule: &CorsRule) -> Result<(), ConfigError> {
     if rule.allowed_methods.is_empty() {
         return fail(ConfigErrorKind::MissingAllowedMethod, "AllowedMethod");
     }
+    if let Some(seconds) = rule.max_age_seconds {
+        if seconds > MAX_AGE_SECONDS_LIMIT {
+            return Err(max_age_error(&seconds.to_string()).at_rule(index, rule.id.as_deref()));
+        }
+    }
+    check_characters(rule).map_err(|e| e.at_rule(index, rule.id.as_deref()))
+}
+
+/// [`InvalidMaxAge`](ConfigErrorKind::InvalidMaxAge) for `value`.
+pub(super) fn max_age_error(value: &str) -> ConfigError {
+    ConfigError::new(ConfigErrorKind::InvalidMaxAge)
+        .with_field("MaxAgeSeconds")
+        .with_value(value)
+}
+
+/// Checks that every value of `rule` can be written in an XML 1.0 document
+/// ([`InvalidCharacter`](ConfigErrorKind::InvalidCharacter) otherwise).
+pub(super) fn check_characters(rule: &CorsRule) -> Result<(), ConfigError> {
+    let members = [
+        ("AllowedOrigin", &rule.allowed_origins),
+        ("AllowedMethod", &rule.allowed_methods),
+        ("AllowedHeader", &rule.allowed_headers),
+        ("ExposeHeader", &rule.expose_headers),
+    ];
+    let values = rule.id.iter().map(|id| ("ID", id)).chain(
+        members
+            .into_iter()
+            .flat_map(|(field, values)| values.iter().map(move |value| (field, value))),
+    );
+    for (field, value) in values {
+        check_value_characters(field, value)?;
+    }
     Ok(())
+}
+
+/// [`check_characters`] for one value of `field`.
+pub(super) fn check_value_characters(field: &'static str, value: &str) -> Result<(), ConfigError> {
+    match non_xml_char(value) {
+        None => Ok(()),
+        Some(c) => Err(ConfigError::new(ConfigErrorKind::InvalidCharacter)
+            .with_field(field)
+            .with_value(value)
+            .with_detail(format!("U+{:04X}", u32::from(c)))),
+    }
 }
 
 fn check_rule(

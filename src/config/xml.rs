@@ -9,7 +9,8 @@ use quick_xml::NsReader;
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 
-use super::{ConfigError, ConfigErrorKind, CorsConfiguration, CorsRule};
+use super::validate::{check_value_characters, max_age_error};
+use super::{ConfigError, CorsConfiguration, CorsRule, MAX_AGE_SECONDS_LIMIT};
 use crate::xml_text::escape_into;
 
 /// The S3 namespace URI of `CORSConfiguration` documents.
@@ -27,6 +28,18 @@ enum Member {
 }
 
 impl Member {
+    /// The element's name.
+    fn name(self) -> &'static str {
+        match self {
+            Self::Id => "ID",
+            Self::AllowedOrigin => "AllowedOrigin",
+            Self::AllowedMethod => "AllowedMethod",
+            Self::AllowedHeader => "AllowedHeader",
+            Self::ExposeHeader => "ExposeHeader",
+            Self::MaxAgeSeconds => "MaxAgeSeconds",
+        }
+    }
+
     fn from_local_name(name: &[u8]) -> Option<Self> {
         Some(match name {
             b"ID" => Self::Id,
@@ -76,7 +89,7 @@ pub(super) fn parse(doc: &str) -> Result<CorsConfiguration, ConfigError> {
             (
                 state @ (State::Prolog | State::Root | State::Rule(_) | State::Epilog),
                 Event::Text(t),
-            ) if t.iter().all(u8::is_ascii_whitespace) => state,
+            ) if t.iter().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) => state,
 
             (State::Prolog, Event::Start(e)) => {
                 expect_element(&reader, e.name(), b"CORSConfiguration")
@@ -126,7 +139,9 @@ pub(super) fn parse(doc: &str) -> Result<CorsConfiguration, ConfigError> {
             }
             (State::Member(mut rule, member, text), Event::End(_)) => {
                 let index = config.rules.len();
-                set_member(&mut rule, member, text).map_err(|e| e.at_rule(index, None))?;
+                check_value_characters(member.name(), &text)
+                    .and_then(|()| set_member(&mut rule, member, text))
+                    .map_err(|e| e.at_rule(index, None))?;
                 State::Rule(rule)
             }
 
@@ -184,11 +199,7 @@ fn set_member(rule: &mut CorsRule, member: Member, text: String) -> Result<(), C
         Member::AllowedHeader => rule.allowed_headers.push(text),
         Member::ExposeHeader => rule.expose_headers.push(text),
         Member::MaxAgeSeconds => {
-            let invalid = || {
-                ConfigError::new(ConfigErrorKind::InvalidMaxAge)
-                    .with_field("MaxAgeSeconds")
-                    .with_value(text.as_str())
-            };
+            let invalid = || max_age_error(&text);
             if rule.max_age_seconds.is_some() {
                 return Err(invalid().with_detail("MaxAgeSeconds appears twice"));
             }
@@ -199,13 +210,17 @@ fn set_member(rule: &mut CorsRule, member: Member, text: String) -> Result<(), C
     Ok(())
 }
 
-/// An `xs:int` that is not negative: optional `+`, decimal digits.
+/// An `xs:int` that is not negative: optional `+`, decimal digits, at most
+/// 2147483647.
 pub(super) fn parse_max_age(s: &str) -> Option<u32> {
     let digits = s.strip_prefix('+').unwrap_or(s);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    digits.parse().ok()
+    digits
+        .parse()
+        .ok()
+        .filter(|&seconds| seconds <= MAX_AGE_SECONDS_LIMIT)
 }
 
 pub(super) fn write(config: &CorsConfiguration) -> String {
