@@ -238,6 +238,14 @@ impl<S, P: PolicySource> S3Cors<S, P> {
         };
         let answer = match refusal {
             Refusal::NoRuleMatched => forbidden(messages::NOT_ALLOWED, resource),
+            Refusal::RequestHeadersTooLarge => S3Error {
+                max_size_allowed: Some(policy::MAX_REQUEST_HEADERS_BYTES),
+                ..S3Error::new(
+                    StatusCode::BAD_REQUEST,
+                    "RequestHeaderSectionTooLarge",
+                    messages::HEADER_SECTION_TOO_LARGE,
+                )
+            },
             Refusal::MissingRequestMethod | Refusal::InvalidRequestMethod => S3Error {
                 message_tail: Some(requested_method.map_or(&b"null"[..], HeaderValue::as_bytes)),
                 ..S3Error::new(

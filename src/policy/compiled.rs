@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use super::index::OriginIndex;
 use super::refusal::Refusal;
-use super::request::CorsRequest;
+use super::request::{CorsRequest, MAX_REQUEST_HEADERS_BYTES};
 use super::rule::{Check, CompiledRule};
 use crate::config::{ConfigError, CorsConfiguration, Validation};
 
@@ -73,9 +73,11 @@ impl Compiled {
     /// index of the first rule whose origin, method and headers all match,
     /// or why none does.
     ///
-    /// For a preflight, an `Access-Control-Request-Method` that is missing or
-    /// not a method the policy's validation accepts is refused before any
-    /// rule is looked at. Then the rules that may allow the origin (from the
+    /// `Access-Control-Request-Headers` over
+    /// [`MAX_REQUEST_HEADERS_BYTES`] is refused first; then, for a
+    /// preflight, an `Access-Control-Request-Method` that is missing or not
+    /// a method the policy's validation accepts. Both before any rule is
+    /// looked at. Then the rules that may allow the origin (from the
     /// origin index, in document order) are checked in turn; `observer` is
     /// told about each rule, skipped or checked, in document order.
     #[inline]
@@ -84,6 +86,10 @@ impl Compiled {
         request: &CorsRequest<'a>,
         observer: &mut O,
     ) -> Result<usize, Refusal> {
+        let requested = request.requested_header_lines();
+        if requested.byte_len() > MAX_REQUEST_HEADERS_BYTES {
+            return Err(Refusal::RequestHeadersTooLarge);
+        }
         let method = request
             .method_to_match()
             .ok_or(Refusal::MissingRequestMethod)?;
@@ -91,7 +97,6 @@ impl Compiled {
             return Err(Refusal::InvalidRequestMethod);
         }
         let origin = request.origin().as_bytes();
-        let requested = request.requested_header_lines();
         let mut next = 0;
         for (index, origin_known) in self.index.candidates(origin) {
             observer.skipped(next..index);

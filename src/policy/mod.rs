@@ -27,7 +27,7 @@ pub use decision::{Allowed, Decision};
 pub use engine::Policy;
 pub use explain::{Explanation, RuleOutcome, RuleVerdict};
 pub use refusal::Refusal;
-pub use request::CorsRequest;
+pub use request::{CorsRequest, MAX_REQUEST_HEADERS_BYTES};
 
 pub(crate) use compiled::Compiled;
 pub(crate) use request::origin;

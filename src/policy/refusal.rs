@@ -16,6 +16,13 @@ pub enum Refusal {
     /// preflight gets `403 AccessForbidden`, an actual request no CORS
     /// headers.
     NoRuleMatched,
+    /// The request's `Access-Control-Request-Headers` lines add up to more
+    /// than [`MAX_REQUEST_HEADERS_BYTES`](super::MAX_REQUEST_HEADERS_BYTES)
+    /// (8 KiB), S3's limit on a whole request header section: decided before
+    /// any rule is looked at, so the work and the echo per request stay
+    /// bounded whatever the rules. A preflight gets S3's
+    /// `400 RequestHeaderSectionTooLarge`, an actual request no CORS headers.
+    RequestHeadersTooLarge,
 }
 
 impl fmt::Display for Refusal {
@@ -24,6 +31,7 @@ impl fmt::Display for Refusal {
             Self::MissingRequestMethod => "preflight without Access-Control-Request-Method",
             Self::InvalidRequestMethod => "invalid Access-Control-Request-Method",
             Self::NoRuleMatched => "no CORS rule matched",
+            Self::RequestHeadersTooLarge => "Access-Control-Request-Headers larger than 8 KiB",
         })
     }
 }

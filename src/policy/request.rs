@@ -106,6 +106,15 @@ impl<'a> CorsRequest<'a> {
     }
 }
 
+/// The most bytes of `Access-Control-Request-Headers` (all its lines added
+/// up) that a policy looks at: 8 KiB, the limit S3 puts on a request's
+/// whole header section (`400 RequestHeaderSectionTooLarge`), so a longer
+/// list never reaches S3's CORS evaluation either. A request over it is
+/// refused ([`Refusal::RequestHeadersTooLarge`](super::Refusal::RequestHeadersTooLarge))
+/// before any rule is walked: the work of a walk, and the
+/// `Access-Control-Allow-Headers` echo, stay bounded by it.
+pub const MAX_REQUEST_HEADERS_BYTES: usize = 8 * 1024;
+
 /// A request's `Origin`, unless it has none or an empty one (then it is not
 /// a CORS request).
 #[inline]
@@ -124,6 +133,20 @@ pub(crate) enum RequestedHeaders<'a> {
 }
 
 impl<'a> RequestedHeaders<'a> {
+    /// The bytes of every line, added up (separators between lines not
+    /// counted). Reads only the values' lengths.
+    pub(crate) fn byte_len(self) -> usize {
+        match self {
+            Self::None => 0,
+            Self::One(value) => value.len(),
+            Self::Many(headers) => headers
+                .get_all(ACCESS_CONTROL_REQUEST_HEADERS)
+                .iter()
+                .map(HeaderValue::len)
+                .sum(),
+        }
+    }
+
     pub(crate) fn new(headers: &'a HeaderMap) -> Self {
         let mut all = headers.get_all(ACCESS_CONTROL_REQUEST_HEADERS).iter();
         match (all.next(), all.next()) {

@@ -440,3 +440,61 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn requested_headers_over_8_kib_are_refused_before_the_rules() {
+    let p = policy([CorsRule::new()
+        .allowed_origin("*")
+        .allowed_method("GET")
+        .allowed_header("*")]);
+    let names = |bytes: usize| {
+        let mut line = "a,".repeat(bytes / 2 + 1);
+        line.truncate(bytes);
+        if line.ends_with(',') {
+            line.pop();
+            line.push('a');
+        }
+        assert_eq!(line.len(), bytes);
+        line
+    };
+    let at_limit = names(MAX_REQUEST_HEADERS_BYTES);
+    let allowed = preflight(&p, "o", "GET", Some(&at_limit));
+    assert!(allowed.is_allowed());
+    let over = names(MAX_REQUEST_HEADERS_BYTES + 1);
+    assert_eq!(
+        preflight(&p, "o", "GET", Some(&over)).refusal(),
+        Some(Refusal::RequestHeadersTooLarge)
+    );
+    // Before the method is looked at, and for actual requests too.
+    assert_eq!(
+        preflight(&p, "o", "get", Some(&over)).refusal(),
+        Some(Refusal::RequestHeadersTooLarge)
+    );
+    let d = decide(
+        &p,
+        &Method::GET,
+        &[("origin", "o"), ("access-control-request-headers", &over)],
+    );
+    assert_eq!(d.refusal(), Some(Refusal::RequestHeadersTooLarge));
+    // Several lines add up.
+    let half = names(MAX_REQUEST_HEADERS_BYTES / 2 + 1);
+    let d = decide(
+        &p,
+        &Method::OPTIONS,
+        &[
+            ("origin", "o"),
+            ("access-control-request-method", "GET"),
+            ("access-control-request-headers", &half),
+            ("access-control-request-headers", &half),
+        ],
+    );
+    assert_eq!(d.refusal(), Some(Refusal::RequestHeadersTooLarge));
+    let explanation = p.explain(
+        &CorsRequest::new(
+            &Method::GET,
+            &headers(&[("origin", "o"), ("access-control-request-headers", &over)]),
+        )
+        .unwrap(),
+    );
+    assert!(explanation.rules().is_empty(), "{explanation}");
+}

@@ -20,6 +20,10 @@ pub(crate) mod messages {
     /// A preflight whose `Access-Control-Request-Method` is missing or not a
     /// method S3 knows; the value (or `null`) follows.
     pub(crate) const INVALID_REQUEST_METHOD: &str = "Invalid Access-Control-Request-Method: ";
+    /// A preflight whose `Access-Control-Request-Headers` is over 8 KiB
+    /// (S3's answer to a request header section over its limit).
+    pub(crate) const HEADER_SECTION_TOO_LARGE: &str =
+        "Your request header section exceeds the maximum allowed size.";
 }
 
 static APPLICATION_XML: HeaderValue = HeaderValue::from_static("application/xml");
@@ -36,6 +40,8 @@ pub(crate) struct S3Error<'a> {
     pub(crate) method_and_resource: Option<(&'a [u8], ResourceType)>,
     /// The `<BucketName>` element (`NoSuchCORSConfiguration`).
     pub(crate) bucket_name: Option<&'a str>,
+    /// The `<MaxSizeAllowed>` element (`RequestHeaderSectionTooLarge`).
+    pub(crate) max_size_allowed: Option<usize>,
     pub(crate) ids: Option<&'a AmzRequestIds>,
 }
 
@@ -49,6 +55,7 @@ impl<'a> S3Error<'a> {
             message_tail: None,
             method_and_resource: None,
             bucket_name: None,
+            max_size_allowed: None,
             ids: None,
         }
     }
@@ -63,6 +70,11 @@ impl<'a> S3Error<'a> {
             escape_into(out, &String::from_utf8_lossy(tail));
         }
         out.push("</Message>");
+        if let Some(size) = self.max_size_allowed {
+            out.push("<MaxSizeAllowed>");
+            out.push(itoa(size, &mut [0; 20]));
+            out.push("</MaxSizeAllowed>");
+        }
         if let Some((method, resource)) = self.method_and_resource {
             out.push("<Method>");
             escape_into(out, &String::from_utf8_lossy(method));
@@ -103,6 +115,24 @@ impl<'a> S3Error<'a> {
             body: self.body(),
         }
     }
+}
+
+/// `n` in decimal, written at the end of `buf` (20 digits hold any `usize`),
+/// so rendering allocates nothing but the body.
+fn itoa(mut n: usize, buf: &mut [u8; 20]) -> &str {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        // `n % 10` is a digit: the cast keeps it.
+        #[allow(clippy::cast_possible_truncation)]
+        let digit = (n % 10) as u8;
+        buf[at] = b'0' + digit;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[at..]).expect("ASCII digits are UTF-8")
 }
 
 /// A rendered [`S3Error`]: its status and XML body.
@@ -164,5 +194,32 @@ mod tests {
         );
         assert_eq!(response.headers()["content-type"], "application/xml");
         assert_eq!(response.headers()["x-amz-request-id"], "ID&1");
+    }
+
+    #[test]
+    fn max_size_allowed_follows_the_message() {
+        for (size, text) in [
+            (0, "0"),
+            (8192, "8192"),
+            (usize::MAX, &*usize::MAX.to_string()),
+        ] {
+            let error = S3Error {
+                max_size_allowed: Some(size),
+                ..S3Error::new(
+                    StatusCode::BAD_REQUEST,
+                    "RequestHeaderSectionTooLarge",
+                    messages::HEADER_SECTION_TOO_LARGE,
+                )
+            };
+            let response = error.into_answer().into_response(HeaderMap::new(), None);
+            assert_eq!(
+                response.body(),
+                &format!(
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>RequestHeaderSectionTooLarge</Code>\
+                     <Message>Your request header section exceeds the maximum allowed size.</Message>\
+                     <MaxSizeAllowed>{text}</MaxSizeAllowed></Error>"
+                )[..]
+            );
+        }
     }
 }
