@@ -9,8 +9,9 @@ use http::{Extensions, Response};
 use pin_project_lite::pin_project;
 
 use crate::body::ResponseBody;
+use crate::headers::CorsHeaders;
 use crate::options::RefusalReason;
-use crate::policy::{Allowed, Explanation};
+use crate::policy::Explanation;
 use crate::vary::add_cors_vary;
 
 pin_project! {
@@ -34,8 +35,8 @@ pin_project! {
 /// What to do to the inner service's response.
 #[derive(Debug, Default)]
 pub(crate) struct OnResponse {
-    /// The matched rule's headers.
-    pub(crate) cors: Option<Allowed>,
+    /// What becomes of the response's `Access-Control-*` headers.
+    pub(crate) cors: CorsHeaders,
     /// Merge the CORS `Vary` tokens.
     pub(crate) vary: bool,
     /// What to report of a refusal in the response's extensions.
@@ -46,7 +47,7 @@ impl OnResponse {
     /// Nothing but, if `vary`, the CORS `Vary` tokens.
     pub(crate) fn vary_only(vary: bool) -> Self {
         Self {
-            cors: None,
+            cors: CorsHeaders::Untouched,
             vary,
             report: None,
         }
@@ -119,9 +120,7 @@ where
                 let mut response = ready!(future.poll(cx))?;
                 let OnResponse { cors, vary, report } = std::mem::take(on_response);
                 let headers = response.headers_mut();
-                if let Some(allowed) = cors {
-                    allowed.write_headers_reserving(headers, usize::from(vary));
-                }
+                cors.apply(headers, usize::from(vary));
                 if vary {
                     add_cors_vary(headers);
                 }

@@ -149,6 +149,7 @@ pub mod admin;
 pub mod body;
 pub mod config;
 pub mod future;
+mod headers;
 mod layer;
 mod macros;
 mod options;

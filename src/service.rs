@@ -9,6 +9,7 @@ use tower_service::Service;
 
 use crate::body::ResponseBody;
 use crate::future::{OnResponse, Report, ResponseFuture};
+use crate::headers::CorsHeaders;
 use crate::layer::S3CorsLayer;
 use crate::options::{Options, RefusalReason, RefusalReport, VaryMode};
 use crate::policy::{self, Allowed, CorsRequest, Policy, Refusal};
@@ -26,6 +27,11 @@ static CONTENT_LENGTH_ZERO: HeaderValue = HeaderValue::from_static("0");
 /// - Any other request goes to the inner service, always; when a rule
 ///   matches, the CORS headers are added to whatever it returns, errors
 ///   included.
+/// - Where a policy applies to a request with an `Origin`, the response's
+///   `Access-Control-*` headers are exactly the layer's: on a match the
+///   inner service's other `Access-Control-*` headers are removed, on a
+///   refusal all of them. Where no policy applies (no `Origin`, no
+///   configuration, no such bucket) they pass untouched.
 ///
 /// Errors of the inner service pass through unchanged (`Error = S::Error`);
 /// every CORS outcome is a response. Build it with [`S3CorsLayer`].
@@ -128,12 +134,12 @@ impl<S, P: PolicySource> S3Cors<S, P> {
     fn actual_request(&self, policy: Policy, cors: &CorsRequest<'_>) -> OnResponse {
         match policy.first_match(cors) {
             Ok(index) => OnResponse {
-                cors: Some(Allowed::new(policy.into_shared(), index, cors)),
+                cors: CorsHeaders::Exactly(Allowed::new(policy.into_shared(), index, cors)),
                 vary: true,
                 report: None,
             },
             Err(refusal) => OnResponse {
-                cors: None,
+                cors: CorsHeaders::Cleared,
                 vary: self.options.vary == VaryMode::CacheSafe,
                 report: self.report(RefusalReason::Policy(refusal), Some((&policy, cors))),
             },

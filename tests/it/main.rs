@@ -12,6 +12,7 @@ mod admin;
 mod conformance;
 mod engine_conformance;
 mod hot_swap;
+mod inner_cors;
 mod layer;
 mod no_panic;
 mod readiness;

@@ -66,6 +66,26 @@ fn documents() -> impl Strategy<Value = String> {
     ]
 }
 
+/// `Access-Control-*` headers an inner service may set on its own.
+const INNER_CORS: [(&str, &str); 6] = [
+    ("access-control-allow-credentials", "true"),
+    ("access-control-allow-origin", "*"),
+    ("access-control-allow-origin", "https://inner.example"),
+    ("access-control-allow-private-network", "true"),
+    ("access-control-max-age", "86400"),
+    ("access-control-allow-methods", "PATCH"),
+];
+
+/// The `Access-Control-*` headers the layer writes.
+const LAYER_HEADERS: [&str; 6] = [
+    "access-control-allow-origin",
+    "access-control-allow-credentials",
+    "access-control-allow-methods",
+    "access-control-allow-headers",
+    "access-control-expose-headers",
+    "access-control-max-age",
+];
+
 fn header_bytes() -> impl Strategy<Value = HeaderValue> {
     prop::collection::vec(prop_oneof![9u8..=9, 32u8..=126, 128u8..=255], 0..24)
         .prop_map(|bytes| HeaderValue::from_bytes(&bytes).unwrap())
@@ -99,12 +119,14 @@ proptest! {
         acrh in prop::collection::vec(header_bytes(), 0..3),
         preflight in any::<bool>(),
         inner_vary in prop::option::of(header_bytes()),
+        inner_cors in prop::collection::vec(prop::sample::select(INNER_CORS.to_vec()), 0..4),
     ) {
         let policy = Policy::from_document(r#"[
             {"AllowedOrigins": ["http://*.example", "null"], "AllowedMethods": ["GET", "PUT"], "AllowedHeaders": ["x-*"]},
             {"AllowedOrigins": ["*"], "AllowedMethods": ["GET"], "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 0}
         ]"#).unwrap();
         let method = if preflight { Method::OPTIONS } else { Method::GET };
+        let request_origin = origin.clone().filter(|o| !o.is_empty());
         let mut request = Request::builder().method(method.clone()).uri("/k").body(()).unwrap();
         let headers = request.headers_mut();
         if let Some(origin) = origin { headers.insert("origin", origin); }
@@ -116,16 +138,56 @@ proptest! {
             prop_assert_eq!(policy.explain(&cors).matched_rule(), decision.allowed().map(|a| a.rule_index()));
         }
 
+        let sent = inner_cors.clone();
         let service = S3CorsLayer::new(policy).layer(service_fn(move |_req: Request<()>| {
             let inner_vary = inner_vary.clone();
+            let inner_cors = inner_cors.clone();
             async move {
                 let mut response = Response::new(());
                 if let Some(vary) = inner_vary { response.headers_mut().insert("vary", vary); }
+                for (name, value) in inner_cors {
+                    response.headers_mut().append(name, HeaderValue::from_static(value));
+                }
                 Ok::<_, Infallible>(response)
             }
         }));
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let response = runtime.block_on(service.oneshot(request)).unwrap();
         prop_assert!([200, 400, 403].contains(&response.status().as_u16()));
+
+        // A policy applies to every request here: with an Origin, the
+        // Access-Control-* headers are exactly the layer's (never the inner
+        // service's); without one, the inner service's pass untouched.
+        let headers = response.headers();
+        let cors: Vec<_> = headers
+            .keys()
+            .filter(|name| name.as_str().starts_with("access-control-"))
+            .collect();
+        if let Some(origin) = &request_origin {
+            for name in &cors {
+                prop_assert!(LAYER_HEADERS.contains(&name.as_str()), "{name} came from the inner service");
+                prop_assert_eq!(headers.get_all(*name).iter().count(), 1, "{} twice", name);
+            }
+            if let Some(allow_origin) = headers.get("access-control-allow-origin") {
+                if allow_origin == "*" {
+                    prop_assert!(headers.get("access-control-allow-credentials").is_none(), "* with credentials");
+                } else {
+                    prop_assert_eq!(allow_origin, origin);
+                    prop_assert_eq!(&headers["access-control-allow-credentials"], "true");
+                }
+            } else {
+                prop_assert!(cors.is_empty(), "CORS headers without a match: {:?}", headers);
+            }
+        } else if !preflight {
+            let inner: Vec<_> = response.headers().iter()
+                .filter(|(name, _)| name.as_str().starts_with("access-control-"))
+                .map(|(name, value)| (name.as_str(), value.to_str().unwrap()))
+                .collect();
+            let mut inner = inner;
+            let mut expected: Vec<(&str, &str)> = sent.clone();
+            inner.sort_unstable();
+            expected.sort_unstable();
+            prop_assert_eq!(inner, expected);
+        }
     }
 }
