@@ -60,6 +60,12 @@
 //!   (`CorsAdminLayer::require_content_md5(false)`).
 //! - Bucket names may hold upper-case letters and `_` and be shorter than 3
 //!   characters; they are matched case-insensitively.
+//! - Request heads are limited to 16 KiB ([`MAX_HEADER_BYTES`]) and 100
+//!   lines ([`MAX_HEADERS`]); beyond them hyper answers
+//!   `431 Request Header Fields Too Large` and closes the connection, where S3
+//!   answers `400 RequestHeaderSectionTooLarge` for a header section over
+//!   8 KiB. Below 16 KiB, an `Access-Control-Request-Headers` over 8 KiB gets
+//!   S3's `400` from the CORS layer.
 
 mod app;
 mod banner;
@@ -70,5 +76,5 @@ mod xml;
 pub use app::{AppResponse, BoxError, app, is_valid_bucket_name};
 pub use banner::banner;
 pub use config::{Config, DEFAULT_MAX_OBJECT_BYTES, DEMO_BUCKET, DEMO_DOCUMENT};
-pub use serve::{serve, serve_with_shutdown, shutdown_signal};
+pub use serve::{MAX_HEADER_BYTES, MAX_HEADERS, serve, serve_with_shutdown, shutdown_signal};
 pub use tower_s3_cors::source::Buckets;

@@ -17,6 +17,20 @@ use crate::config::Config;
 /// signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
+/// The largest request head (request line and headers) a connection reads:
+/// 16 KiB. S3 refuses header sections over 8 KiB; the CORS layer answers an
+/// `Access-Control-Request-Headers` over 8 KiB itself, S3-style
+/// (`400 RequestHeaderSectionTooLarge`), as long as the head fits here.
+/// A larger head gets hyper's `431 Request Header Fields Too Large` and the
+/// connection is closed, before any of it reaches the service: what one
+/// stalled connection holds stays bounded (hyper's default is about
+/// 400 KiB).
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// The most header lines a request may carry: more get `431` from hyper.
+/// 100 is hyper's default, set here so that the limit is stated and stays.
+pub const MAX_HEADERS: usize = 100;
+
 /// Serves `config` on `listener` until the process ends.
 ///
 /// # Errors
@@ -31,7 +45,10 @@ pub async fn serve(listener: TcpListener, config: Config) -> io::Result<()> {
 /// closed at once, requests in flight get up to ten seconds) and returns
 /// `Ok(())`.
 ///
-/// Each connection is served by hyper's HTTP/1.1 server on its own task.
+/// Each connection is served by hyper's HTTP/1.1 server on its own task,
+/// with a request head of at most [`MAX_HEADER_BYTES`] in at most
+/// [`MAX_HEADERS`] lines (more gets `431`), read within hyper's default
+/// 30 seconds.
 ///
 /// ```no_run
 /// use example_bucket_server::{Config, serve_with_shutdown};
@@ -84,6 +101,8 @@ where
         };
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
+            .max_header_size(MAX_HEADER_BYTES)
+            .max_headers(MAX_HEADERS)
             .serve_connection(
                 TokioIo::new(stream),
                 TowerToHyperService::new(service.clone()),
