@@ -14,5 +14,6 @@ mod engine_conformance;
 mod hot_swap;
 mod layer;
 mod no_panic;
+mod pending;
 mod readiness;
 mod vary;
