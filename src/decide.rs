@@ -137,7 +137,7 @@ pub(crate) fn actual(options: &Options, loaded: Loaded, cors: &CorsRequest<'_>) 
         Ok(index) => OnResponse {
             cors: Some(Allowed::new(policy.into_shared(), index, cors)),
             vary: true,
-            ..OnResponse::default()
+            report: None,
         },
         Err(refusal) => OnResponse {
             cors: None,
@@ -147,7 +147,6 @@ pub(crate) fn actual(options: &Options, loaded: Loaded, cors: &CorsRequest<'_>) 
                 RefusalReason::Policy(refusal),
                 Some((&policy, cors)),
             ),
-            ..OnResponse::default()
         },
     }
 }

@@ -40,6 +40,9 @@ pin_project! {
     {
         Answered { response: Option<Response<Bytes>> },
         Inner { #[pin] future: F, on_response: OnResponse },
+        // The inner service's future, for a request whose policy is being
+        // loaded.
+        InnerJoining { #[pin] future: F, join: Option<Box<Join>> },
         // A preflight waiting for its policy.
         Preflight { waiting: Option<Box<WaitingPreflight>> },
         // An inner response waiting for the policy of its request.
@@ -116,8 +119,6 @@ pub(crate) struct OnResponse {
     pub(crate) vary: bool,
     /// What to report of a refusal in the response's extensions.
     pub(crate) report: Option<Report>,
-    /// Decide only once this load is over.
-    pub(crate) join: Option<Box<Join>>,
 }
 
 impl OnResponse {
@@ -129,19 +130,9 @@ impl OnResponse {
         }
     }
 
-    /// Decided once `join`'s load is over.
-    pub(crate) fn join(join: Box<Join>) -> Self {
-        Self {
-            join: Some(join),
-            ..Self::default()
-        }
-    }
-
     /// Adds what was decided to `response`.
     fn apply<B>(self, response: &mut Response<B>) {
-        let Self {
-            cors, vary, report, ..
-        } = self;
+        let Self { cors, vary, report } = self;
         let headers = response.headers_mut();
         if let Some(allowed) = cors {
             allowed.write_headers_reserving(headers, usize::from(vary));
@@ -199,6 +190,17 @@ impl<F: Future> ResponseFuture<F> {
         }
     }
 
+    /// The inner service's future, for a request that joins a load when
+    /// the inner response comes.
+    pub(crate) fn joining(future: F, join: Box<Join>) -> Self {
+        Self {
+            kind: Kind::InnerJoining {
+                future,
+                join: Some(join),
+            },
+        }
+    }
+
     /// A preflight answered once `pending` is over.
     pub(crate) fn preflight(
         pending: Pending,
@@ -227,54 +229,51 @@ where
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         const DONE: &str = "ResponseFuture polled after completion";
-        loop {
-            let parked = match self.as_mut().project().kind.project() {
-                KindProj::Answered { response } => {
-                    let response = response.take().expect(DONE);
-                    return Poll::Ready(Ok(response.map(ResponseBody::full)));
-                }
-                KindProj::Inner {
-                    future,
-                    on_response,
-                } => {
-                    let output = ready!(future.poll(cx));
-                    let mut on_response = std::mem::take(on_response);
-                    match (output, on_response.join.take()) {
-                        (Ok(response), Some(join)) => Box::new(Parked {
-                            output: Ok(response),
-                            join,
-                        }),
-                        (Ok(mut response), None) => {
-                            on_response.apply(&mut response);
-                            return Poll::Ready(Ok(response.map(ResponseBody::inner)));
-                        }
-                        (Err(error), _) => return Poll::Ready(Err(error)),
-                    }
-                }
-                KindProj::Preflight { waiting } => {
-                    let wait = waiting.as_mut().expect(DONE);
-                    let loaded = ready!(Pin::new(&mut wait.pending).poll(cx));
-                    let WaitingPreflight {
-                        resource,
-                        parts,
-                        options,
-                        ..
-                    } = *waiting.take().expect(DONE);
-                    let response = decide::preflight(&options, parts, loaded, resource);
-                    return Poll::Ready(Ok(response.map(ResponseBody::full)));
-                }
-                KindProj::Joining { parked } => {
-                    let on_response = ready!(parked.as_mut().expect(DONE).join.poll_decide(cx));
-                    let Parked { output, .. } = *parked.take().expect(DONE);
-                    let mut response = output?;
-                    on_response.apply(&mut response);
-                    return Poll::Ready(Ok(response.map(ResponseBody::inner)));
-                }
-            };
-            self.as_mut().project().kind.set(Kind::Joining {
-                parked: Some(parked),
-            });
-        }
+        let parked = match self.as_mut().project().kind.project() {
+            KindProj::Answered { response } => {
+                let response = response.take().expect(DONE);
+                return Poll::Ready(Ok(response.map(ResponseBody::full)));
+            }
+            KindProj::Inner {
+                future,
+                on_response,
+            } => {
+                let mut response = ready!(future.poll(cx))?;
+                std::mem::take(on_response).apply(&mut response);
+                return Poll::Ready(Ok(response.map(ResponseBody::inner)));
+            }
+            KindProj::Preflight { waiting } => {
+                let wait = waiting.as_mut().expect(DONE);
+                let loaded = ready!(Pin::new(&mut wait.pending).poll(cx));
+                let WaitingPreflight {
+                    resource,
+                    parts,
+                    options,
+                    ..
+                } = *waiting.take().expect(DONE);
+                let response = decide::preflight(&options, parts, loaded, resource);
+                return Poll::Ready(Ok(response.map(ResponseBody::full)));
+            }
+            KindProj::Joining { parked } => {
+                let on_response = ready!(parked.as_mut().expect(DONE).join.poll_decide(cx));
+                let Parked { output, .. } = *parked.take().expect(DONE);
+                let mut response = output?;
+                on_response.apply(&mut response);
+                return Poll::Ready(Ok(response.map(ResponseBody::inner)));
+            }
+            KindProj::InnerJoining { future, join } => {
+                let response = ready!(future.poll(cx))?;
+                Box::new(Parked {
+                    output: Ok(response),
+                    join: join.take().expect(DONE),
+                })
+            }
+        };
+        // The inner response came before the load was over: hold it.
+        self.as_mut().project().kind.set(Kind::Joining {
+            parked: Some(parked),
+        });
+        self.poll(cx)
     }
 }
 
@@ -283,6 +282,7 @@ impl<F: Future> std::fmt::Debug for ResponseFuture<F> {
         let kind = match &self.kind {
             Kind::Answered { .. } => "Answered",
             Kind::Inner { .. } => "Inner",
+            Kind::InnerJoining { .. } => "InnerJoining",
             Kind::Preflight { .. } => "Preflight",
             Kind::Joining { .. } => "Joining",
         };

@@ -122,17 +122,18 @@ where
                 && self.source.is_configured_for(&RequestHead::new(&request));
             return ResponseFuture::inner(self.inner.call(request), OnResponse::vary_only(vary));
         };
-        let on_response = match self.source.resolve(&RequestHead::new(&request)).settle() {
+        match self.source.resolve(&RequestHead::new(&request)).settle() {
             Ok((loaded, _)) => {
                 let cors = CorsRequest::with_origin(origin, request.method(), request.headers());
-                decide::actual(&self.options, loaded, &cors)
+                let on_response = decide::actual(&self.options, loaded, &cors);
+                ResponseFuture::inner(self.inner.call(request), on_response)
             }
             // The inner service is called now; the load is joined when its
             // response comes.
             Err((pending, _)) => {
-                OnResponse::join(Join::new(pending, origin, &request, self.options))
+                let join = Join::new(pending, origin, &request, self.options);
+                ResponseFuture::joining(self.inner.call(request), join)
             }
-        };
-        ResponseFuture::inner(self.inner.call(request), on_response)
+        }
     }
 }
