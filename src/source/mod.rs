@@ -8,10 +8,12 @@
 //! completes the load on its own time: a preflight waits for it, an actual
 //! request joins it when the inner response comes.
 
+mod addressing;
 mod buckets;
 mod pending;
 mod shared;
 
+pub use addressing::Addressing;
 pub use buckets::Buckets;
 pub use pending::{Completer, Loaded, Pending};
 pub use shared::SharedPolicy;

@@ -13,6 +13,10 @@
 //! its store at run time (`Arc<dyn CorsStore>`); a store is called only when
 //! a bucket is not cached, or written.
 
+mod memory;
+
+pub use memory::MemoryStore;
+
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
