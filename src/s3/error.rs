@@ -24,6 +24,9 @@ pub(crate) mod messages {
     /// (S3's answer to a request header section over its limit).
     pub(crate) const HEADER_SECTION_TOO_LARGE: &str =
         "Your request header section exceeds the maximum allowed size.";
+    /// The policy could not be loaded (its store is down): S3's `503
+    /// ServiceUnavailable`.
+    pub(crate) const SERVICE_UNAVAILABLE: &str = "Service is unable to handle request.";
 }
 
 static APPLICATION_XML: HeaderValue = HeaderValue::from_static("application/xml");

@@ -15,5 +15,6 @@ mod hot_swap;
 mod inner_cors;
 mod layer;
 mod no_panic;
+mod pending;
 mod readiness;
 mod vary;
