@@ -3,11 +3,12 @@
 use base64::Engine as _;
 use http::HeaderMap;
 
+use super::checksum::has_checksum_header;
 use super::reply::AdminError;
 
 /// The `Content-MD5` to check, if one was sent; an error answer when
-/// neither it nor an `x-amz-checksum-*` header is present and one is
-/// `required`.
+/// neither it nor one of S3's five `x-amz-checksum-*` headers is present and
+/// one is `required`.
 pub(super) fn expected_md5(
     headers: &HeaderMap,
     required: bool,
@@ -25,13 +26,7 @@ pub(super) fn expected_md5(
             .and_then(|digest| <[u8; 16]>::try_from(digest).ok())
             .map(Some)
             .ok_or_else(invalid),
-        None if !required
-            || headers
-                .keys()
-                .any(|name| name.as_str().starts_with("x-amz-checksum-")) =>
-        {
-            Ok(None)
-        }
+        None if !required || has_checksum_header(headers) => Ok(None),
         None => Err(AdminError::bad_request(
             "InvalidRequest",
             "Missing required header for this request: Content-MD5",

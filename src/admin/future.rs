@@ -4,6 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
+use std::time::Duration;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http::{Response, StatusCode};
@@ -11,6 +12,8 @@ use http_body::Body;
 use md5::{Digest, Md5};
 use pin_project_lite::pin_project;
 
+use super::checksum::Checksum;
+use super::limits::IdleTimer;
 use super::reply::{AdminError, Reply};
 use super::target::Op;
 use crate::body::ResponseBody;
@@ -34,6 +37,8 @@ enum BodyError {
     TooLarge,
     /// The body stream failed.
     Read,
+    /// The body stopped arriving for longer than the idle timeout.
+    TimedOut,
 }
 
 /// A `PutBucketCors` waiting for its body.
@@ -42,6 +47,11 @@ pub(super) struct Put {
     /// Stores the document in the target.
     pub(super) store: Box<dyn FnOnce(String) -> Op<()> + Send>,
     pub(super) md5: Option<[u8; 16]>,
+    /// The `x-amz-checksum-*` to check.
+    pub(super) checksum: Option<Checksum>,
+    /// Whether the request declared a `Content-Length` (what its error says
+    /// when the body breaks off).
+    pub(super) declared_length: bool,
 }
 
 impl Put {
@@ -67,10 +77,22 @@ impl Put {
                     ConfigErrorKind::DocumentTooLarge,
                 )));
             }
-            Err(BodyError::Read) => {
+            Err(BodyError::Read) if self.declared_length => {
                 return Err(AdminError::bad_request(
                     "IncompleteBody",
                     "You did not provide the number of bytes specified by the Content-Length HTTP header.",
+                ));
+            }
+            Err(BodyError::Read) => {
+                return Err(AdminError::bad_request(
+                    "IncompleteBody",
+                    "The request body broke off before its end: its chunked transfer coding is malformed, or the connection failed.",
+                ));
+            }
+            Err(BodyError::TimedOut) => {
+                return Err(AdminError::bad_request(
+                    "RequestTimeout",
+                    "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.",
                 ));
             }
         };
@@ -81,6 +103,9 @@ impl Put {
                     "The Content-MD5 you specified did not match what we received.",
                 ));
             }
+        }
+        if let Some(checksum) = &self.checksum {
+            checksum.verify(&body)?;
         }
         String::from_utf8(body.into()).map_err(|_| {
             AdminError::from(
@@ -104,7 +129,7 @@ pin_project! {
     enum Kind<F, B> {
         Inner { #[pin] future: F },
         Answered { response: Option<Response<Bytes>> },
-        Reading { #[pin] body: B, buffer: BytesMut, put: Option<Put> },
+        Reading { #[pin] body: B, buffer: BytesMut, put: Option<Put>, timer: IdleTimer },
         Working { work: Work },
     }
 }
@@ -131,12 +156,14 @@ impl<F, B> ResponseFuture<F, B> {
         }
     }
 
-    pub(super) fn reading(body: B, put: Put) -> Self {
+    /// Reads the body of `put`, waiting at most `idle` for each frame.
+    pub(super) fn reading(body: B, put: Put, idle: Option<Duration>) -> Self {
         Self {
             kind: Kind::Reading {
                 body,
                 buffer: BytesMut::new(),
                 put: Some(put),
+                timer: IdleTimer::new(idle),
             },
         }
     }
@@ -168,12 +195,18 @@ where
                     mut body,
                     buffer,
                     put,
+                    timer,
                 } => {
                     let outcome = loop {
-                        match ready!(body.as_mut().poll_frame(cx)) {
+                        let Poll::Ready(frame) = body.as_mut().poll_frame(cx) else {
+                            ready!(timer.poll_expired(cx));
+                            break Err(BodyError::TimedOut);
+                        };
+                        match frame {
                             None => break Ok(std::mem::take(buffer).freeze()),
                             Some(Err(_)) => break Err(BodyError::Read),
                             Some(Ok(frame)) => {
+                                timer.frame();
                                 if let Ok(data) = frame.into_data() {
                                     if buffer.len() + data.remaining() > MAX_DOCUMENT_BYTES {
                                         break Err(BodyError::TooLarge);

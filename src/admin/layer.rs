@@ -1,7 +1,10 @@
 //! [`CorsAdminLayer`]: applies [`CorsAdmin`] to a service.
 
+use std::time::Duration;
+
 use tower_layer::Layer;
 
+use super::limits::DEFAULT_BODY_TIMEOUT;
 use super::service::CorsAdmin;
 
 /// A [`Layer`] that answers S3's `?cors` sub-resource; see the
@@ -11,6 +14,7 @@ use super::service::CorsAdmin;
 pub struct CorsAdminLayer<T> {
     target: T,
     require_digest: bool,
+    body_timeout: Option<Duration>,
 }
 
 impl<T> CorsAdminLayer<T> {
@@ -19,14 +23,40 @@ impl<T> CorsAdminLayer<T> {
         Self {
             target,
             require_digest: true,
+            body_timeout: Some(DEFAULT_BODY_TIMEOUT),
         }
+    }
+
+    /// How long a `PUT ?cors` body may stop arriving (no new bytes) before
+    /// the layer answers S3's `400 RequestTimeout`, "Your socket connection
+    /// to the server was not read from or written to within the timeout
+    /// period. Idle connections will be closed." Default: 20 seconds;
+    /// `None` waits as long as the server lets the connection live.
+    ///
+    /// The timer is tokio's: it runs when the service runs inside a tokio
+    /// runtime with its time driver enabled (as under hyper, axum or
+    /// tonic); outside any tokio runtime there is no timeout, and inside one
+    /// built without `enable_time` a stalled body would make tokio panic, so
+    /// pass `None` there.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_s3_cors::SharedPolicy;
+    /// use tower_s3_cors::admin::CorsAdminLayer;
+    ///
+    /// let layer = CorsAdminLayer::new(SharedPolicy::empty()).body_timeout(Duration::from_secs(5));
+    /// # let _ = layer;
+    /// ```
+    pub fn body_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.body_timeout = timeout.into();
+        self
     }
 
     /// S3 refuses a `PUT ?cors` that has neither `Content-MD5` nor an
     /// `x-amz-checksum-*` header (`400 InvalidRequest`); so does this layer
     /// by default. With `false`, such a request is accepted, which is
-    /// convenient for demos and `curl`; a `Content-MD5` that is sent is
-    /// still checked.
+    /// convenient for demos and `curl`; a `Content-MD5` or checksum that is
+    /// sent is still checked.
     pub fn require_content_md5(mut self, require: bool) -> Self {
         self.require_digest = require;
         self
@@ -37,6 +67,11 @@ impl<S, T: Clone> Layer<S> for CorsAdminLayer<T> {
     type Service = CorsAdmin<S, T>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        CorsAdmin::from_parts(inner, self.target.clone(), self.require_digest)
+        CorsAdmin::from_parts(
+            inner,
+            self.target.clone(),
+            self.require_digest,
+            self.body_timeout,
+        )
     }
 }

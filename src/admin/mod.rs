@@ -10,6 +10,36 @@
 //! headers like any other response, and put your authentication in front of
 //! it: this layer checks none.
 //!
+//! What a `PUT ?cors` must be, checked as S3 checks it:
+//!
+//! - **Size.** A declared `Content-Length` (or a body size hint) over 64 KiB
+//!   is refused at once with `400 MalformedXML`, before any of the body is
+//!   polled, so hyper never grants `100 Continue` to it; a body that grows
+//!   past 64 KiB while read is refused there.
+//! - **Digests.** `Content-MD5` (`BadDigest`, `InvalidDigest`) and S3's five
+//!   `x-amz-checksum-*` headers (CRC32, CRC32C, CRC64NVME, SHA1, SHA256):
+//!   a mismatch is `400 BadDigest` "The CRC32 you specified did not match
+//!   the calculated checksum.", a value that is not the base64 of a
+//!   checksum of the right length `400 InvalidRequest` "Value for
+//!   x-amz-checksum-crc32 header is invalid.", two checksums
+//!   `400 InvalidRequest`. Both `Content-MD5` and a checksum are checked
+//!   when both are sent. Without either, `400 InvalidRequest` (unless
+//!   [`require_content_md5(false)`](CorsAdminLayer::require_content_md5)).
+//! - **Time.** A body that stops arriving for
+//!   [`body_timeout`](CorsAdminLayer::body_timeout) (20 seconds by default)
+//!   gets S3's `400 RequestTimeout`.
+//! - **A body that breaks off** is `400 IncompleteBody`: with S3's message
+//!   about `Content-Length` when the request declared one, and one about
+//!   the chunked coding or the connection when it did not.
+//!
+//! `?cors` is a bucket sub-resource. On an object path of a known bucket
+//! (`PUT /photos/cat.jpg?cors`), `PUT`, `DELETE` and `POST` get S3's
+//! `405 MethodNotAllowed` (`<ResourceType>OBJECT</ResourceType>`) and never
+//! reach the inner service, so a misdirected `PutBucketCors` neither stores
+//! the document as an object nor deletes one; `GET` and `HEAD` go on to the
+//! inner service, since `?cors` is a common cache-busting query on object
+//! URLs. What S3 does there is not recorded; this is our choice.
+//!
 //! ```
 //! use http::{Request, Response};
 //! use tower::{ServiceBuilder, ServiceExt, service_fn};
@@ -44,13 +74,16 @@
 //! # }
 //! ```
 
+mod checksum;
 mod digest;
 pub mod future;
 mod layer;
+mod limits;
 mod reply;
 mod service;
 mod target;
 
 pub use layer::CorsAdminLayer;
+pub use limits::DEFAULT_BODY_TIMEOUT;
 pub use service::CorsAdmin;
 pub use target::AdminTarget;

@@ -62,10 +62,15 @@ impl Reply {
         })
     }
 
-    /// `405 MethodNotAllowed` for `method` on the bucket's `?cors`.
-    pub(super) fn method_not_allowed(&self, method: &http::Method) -> Response<Bytes> {
+    /// `405 MethodNotAllowed` for `method` on `?cors` of a bucket (or, for
+    /// writes, of an object).
+    pub(super) fn method_not_allowed(
+        &self,
+        method: &http::Method,
+        resource: ResourceType,
+    ) -> Response<Bytes> {
         self.render(S3Error {
-            method_and_resource: Some((method.as_str().as_bytes(), ResourceType::Bucket)),
+            method_and_resource: Some((method.as_str().as_bytes(), resource)),
             ..S3Error::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "MethodNotAllowed",

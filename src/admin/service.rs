@@ -1,17 +1,21 @@
 //! [`CorsAdmin`]: the `?cors` middleware service.
 
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use http::{Method, Request, Response, StatusCode};
 use http_body::Body;
 use tower_service::Service;
 
+use super::checksum::{Checksum, declared_checksum};
 use super::digest::expected_md5;
 use super::future::{Put, ResponseFuture, work};
-use super::reply::Reply;
+use super::limits::{declared_length, declared_too_large};
+use super::reply::{AdminError, Reply};
 use super::target::AdminTarget;
 use crate::body::ResponseBody;
-use crate::s3::AmzRequestIds;
+use crate::config::{ConfigError, ConfigErrorKind};
+use crate::s3::{AmzRequestIds, ResourceType};
 use crate::source::RequestHead;
 
 /// Middleware answering S3's `?cors` sub-resource; built by
@@ -22,18 +26,45 @@ pub struct CorsAdmin<S, T> {
     inner: S,
     target: T,
     require_digest: bool,
+    body_timeout: Option<Duration>,
 }
 
 impl<S, T> CorsAdmin<S, T> {
-    pub(super) fn from_parts(inner: S, target: T, require_digest: bool) -> Self {
+    pub(super) fn from_parts(
+        inner: S,
+        target: T,
+        require_digest: bool,
+        body_timeout: Option<Duration>,
+    ) -> Self {
         Self {
             inner,
             target,
             require_digest,
+            body_timeout,
         }
     }
 
     crate::macros::inner_service_accessors!();
+}
+
+impl<S, T> CorsAdmin<S, T> {
+    /// What a `PUT ?cors` head must be, checked before any of its body is
+    /// polled (so a server does not grant `100 Continue` to a request
+    /// refused already): a declared length within 64 KiB, then the
+    /// `Content-MD5` and the one `x-amz-checksum-*` it carries.
+    fn check_put_head<B: Body>(
+        &self,
+        request: &Request<B>,
+    ) -> Result<(Option<[u8; 16]>, Option<Checksum>), AdminError> {
+        if declared_too_large(request.headers(), &request.body().size_hint()) {
+            return Err(AdminError::from(&ConfigError::new(
+                ConfigErrorKind::DocumentTooLarge,
+            )));
+        }
+        let md5 = expected_md5(request.headers(), self.require_digest)?;
+        let checksum = declared_checksum(request.headers())?;
+        Ok((md5, checksum))
+    }
 }
 
 /// Whether the query string names the `cors` sub-resource.
@@ -63,7 +94,21 @@ where
         if !is_cors_query(request.uri().query()) {
             return ResponseFuture::inner(self.inner.call(request));
         }
-        let Some(bucket) = self.target.bucket_root(&RequestHead::new(&request)) else {
+        let head = RequestHead::new(&request);
+        let Some(bucket) = self.target.bucket_root(&head) else {
+            // `?cors` is a bucket sub-resource: on an object it names
+            // nothing. Writes are refused (they would store or delete the
+            // object); reads go on (a `?cors` query is a common cache
+            // buster on object URLs).
+            let read = matches!(*request.method(), Method::GET | Method::HEAD);
+            if !read && self.target.names_object(&head) {
+                let reply = Reply {
+                    bucket: None,
+                    ids: request.extensions().get::<AmzRequestIds>().cloned(),
+                };
+                let answer = reply.method_not_allowed(request.method(), ResourceType::Object);
+                return ResponseFuture::answered(answer);
+            }
             return ResponseFuture::inner(self.inner.call(request));
         };
         let reply = Reply {
@@ -80,19 +125,23 @@ where
                     reply.done(outcome, StatusCode::NO_CONTENT)
                 }))
             }
-            Method::PUT => match expected_md5(request.headers(), self.require_digest) {
+            Method::PUT => match self.check_put_head(&request) {
                 Err(error) => ResponseFuture::answered(reply.error(&error)),
-                Ok(md5) => {
+                Ok((md5, checksum)) => {
                     let target = self.target.clone();
                     let put = Put {
                         reply,
                         store: Box::new(move |document| target.put(bucket, document)),
                         md5,
+                        checksum,
+                        declared_length: declared_length(request.headers()).is_some(),
                     };
-                    ResponseFuture::reading(request.into_body(), put)
+                    ResponseFuture::reading(request.into_body(), put, self.body_timeout)
                 }
             },
-            _ => ResponseFuture::answered(reply.method_not_allowed(request.method())),
+            _ => ResponseFuture::answered(
+                reply.method_not_allowed(request.method(), ResourceType::Bucket),
+            ),
         }
     }
 }

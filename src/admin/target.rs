@@ -38,6 +38,10 @@ pub(super) mod sealed {
         /// the inner service).
         fn bucket_root(&self, request: &RequestHead<'_>) -> Option<Self::Bucket>;
 
+        /// Whether `request` names an object (not the root) of a bucket the
+        /// target knows: `?cors` is no sub-resource there.
+        fn names_object(&self, request: &RequestHead<'_>) -> bool;
+
         /// The bucket's name, when the target knows it (`<BucketName>` of
         /// S3's errors).
         fn bucket_name(bucket: &Self::Bucket) -> Option<&str>;
@@ -60,6 +64,10 @@ impl sealed::Target for SharedPolicy {
     fn bucket_root(&self, request: &RequestHead<'_>) -> Option<Self> {
         (ResourceType::from_key_path(request.uri().path()) == ResourceType::Bucket)
             .then(|| self.clone())
+    }
+
+    fn names_object(&self, request: &RequestHead<'_>) -> bool {
+        ResourceType::from_key_path(request.uri().path()) == ResourceType::Object
     }
 
     fn bucket_name(_: &Self) -> Option<&str> {
@@ -93,6 +101,12 @@ impl sealed::Target for Buckets {
             return None;
         }
         Some((bucket.to_owned(), self.get(bucket)?))
+    }
+
+    fn names_object(&self, request: &RequestHead<'_>) -> bool {
+        self.locate(request).is_some_and(|(bucket, key)| {
+            ResourceType::from_key_path(key) == ResourceType::Object && self.get(bucket).is_some()
+        })
     }
 
     fn bucket_name((name, _): &Self::Bucket) -> Option<&str> {

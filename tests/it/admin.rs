@@ -119,15 +119,19 @@ async fn content_md5_can_be_made_optional_but_is_still_checked_when_sent() {
 #[tokio::test]
 async fn put_with_a_checksum_header_instead_of_content_md5_is_accepted() {
     let buckets = buckets();
-    let (status, _, _) = send(
+    let (status, _, body) = send(
         &buckets,
         Method::PUT,
         "/photos/?cors",
-        &[("x-amz-checksum-sha256", "ignored-here")],
+        // SHA-256 of GOOD, base64 (computed with Python's hashlib).
+        &[(
+            "x-amz-checksum-sha256",
+            "kx5nEL//97SZx+gPZlo27R9YLx/91wzOzpPz+sxI4WI=",
+        )],
         GOOD,
     )
     .await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@
 mod support;
 
 mod admin;
+mod admin_hardening;
 mod conformance;
 mod engine_conformance;
 mod hot_swap;
