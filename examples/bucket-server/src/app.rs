@@ -99,7 +99,11 @@ where
         .map_request(assign_request_ids::<B>)
         .layer(S3CorsLayer::new(config.buckets.clone()).vary_mode(config.vary_mode))
         .layer_fn(with_id_headers)
-        .layer(CorsAdminLayer::new(config.buckets.clone()).require_content_md5(false))
+        .layer(
+            CorsAdminLayer::new(config.buckets.clone())
+                .require_content_md5(false)
+                .body_timeout(config.cors_body_timeout),
+        )
         .service_fn(move |request: Request<B>| {
             let store = store.clone();
             async move { Ok::<_, Infallible>(store.handle(request).await) }

@@ -1,6 +1,9 @@
 //! [`Config`]: which buckets the server has and how the CORS layer behaves.
 
+use std::time::Duration;
+
 use tower_s3_cors::VaryMode;
+use tower_s3_cors::admin::DEFAULT_BODY_TIMEOUT;
 use tower_s3_cors::source::Buckets;
 
 /// The bucket the server has when it is started without `--bucket`.
@@ -41,6 +44,7 @@ pub struct Config {
     pub(crate) buckets: Buckets,
     pub(crate) vary_mode: VaryMode,
     pub(crate) max_object_bytes: usize,
+    pub(crate) cors_body_timeout: Option<Duration>,
 }
 
 impl Config {
@@ -52,6 +56,7 @@ impl Config {
             buckets,
             vary_mode: VaryMode::default(),
             max_object_bytes: DEFAULT_MAX_OBJECT_BYTES,
+            cors_body_timeout: Some(DEFAULT_BODY_TIMEOUT),
         }
     }
 
@@ -82,6 +87,16 @@ impl Config {
     /// `400 EntityTooLarge`. [`DEFAULT_MAX_OBJECT_BYTES`] by default.
     pub fn max_object_bytes(mut self, limit: usize) -> Self {
         self.max_object_bytes = limit;
+        self
+    }
+
+    /// How long a `PUT ?cors` body may stop arriving before the answer is
+    /// S3's `400 RequestTimeout` ([`CorsAdminLayer::body_timeout`]); 20
+    /// seconds by default.
+    ///
+    /// [`CorsAdminLayer::body_timeout`]: tower_s3_cors::admin::CorsAdminLayer::body_timeout
+    pub fn cors_body_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.cors_body_timeout = timeout.into();
         self
     }
 

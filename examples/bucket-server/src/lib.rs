@@ -35,10 +35,11 @@
 //! | `POST /{bucket}/{key}` | `200`, nothing stored (a stand-in for S3's POST operations) |
 //! | `GET /{bucket}` | `200`, a `ListBucketResult` (`?prefix=` filters) |
 //! | `PUT /{bucket}` | `409 BucketAlreadyOwnedByYou`: buckets are made at start-up, or from Rust through [`Config::buckets`] |
-//! | `PUT /{bucket}?cors` | replaces the bucket's CORS configuration (XML or JSON, at most 64 KB); `200`, or `400` with S3's error, the old configuration still serving |
+//! | `PUT /{bucket}?cors` | replaces the bucket's CORS configuration (XML or JSON, at most 64 KB; a larger declared `Content-Length` is refused before the body is read; `Content-MD5` and `x-amz-checksum-*` verified when sent; a body idle for 20 s gets `400 RequestTimeout`); `200`, or `400` with S3's error, the old configuration still serving |
 //! | `GET /{bucket}?cors` | `200` with the configuration as XML, or `404 NoSuchCORSConfiguration` |
 //! | `DELETE /{bucket}?cors` | removes it; `204` |
 //! | other methods on `/{bucket}?cors` | `405 MethodNotAllowed` |
+//! | `PUT`/`DELETE`/`POST /{bucket}/{key}?cors` | `405 MethodNotAllowed` (`?cors` is a bucket sub-resource; nothing stored or deleted); `GET`/`HEAD` serve the object |
 //! | `GET /` | `200`, a `ListAllMyBucketsResult` |
 //! | anything on an unknown bucket | `404 NoSuchBucket` |
 //!
@@ -55,8 +56,9 @@
 //! - No authentication, no versions, no multipart uploads; objects live in
 //!   memory and are gone when the process ends. Buckets cannot be created or
 //!   deleted over HTTP.
-//! - `PUT ?cors` checks `Content-MD5` when it is sent but, unlike S3, does
-//!   not require it, so that `curl --data-binary @cors.xml` just works
+//! - `PUT ?cors` checks `Content-MD5` and `x-amz-checksum-*` when they are
+//!   sent but, unlike S3, requires neither, so that
+//!   `curl --data-binary @cors.xml` just works
 //!   (`CorsAdminLayer::require_content_md5(false)`).
 //! - Bucket names may hold upper-case letters and `_` and be shorter than 3
 //!   characters; they are matched case-insensitively.

@@ -280,3 +280,210 @@ fn request_heads_are_limited_in_size_and_in_lines() {
     let answer = with_lines(101);
     assert!(answer.starts_with("HTTP/1.1 431 "), "{answer}");
 }
+
+/// A document and its checksums, computed with Python's `zlib` and
+/// `hashlib` (not with the crates the server uses).
+const CRC_DOCUMENT: &str = "<CORSConfiguration><CORSRule><AllowedOrigin>https://crc.example</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>";
+const CRC_DOCUMENT_CRC32: &str = "4yu2vg==";
+const CRC_DOCUMENT_SHA256: &str = "SoMZdB1+WnqholMNZkLYVxQWwrHs4XorxRD7ysw0gvk=";
+
+#[test]
+fn put_cors_checksums_are_verified_as_aws_clients_send_them() {
+    let server = Server::start(&[]);
+    let before = server.send(request("GET", "/demo?cors")).text();
+    // As boto3, the AWS CLI and the JS SDK send it: x-amz-checksum-crc32 and
+    // no Content-MD5; a wrong one is refused and stores nothing.
+    let wrong = server.send(
+        request("PUT", "/demo?cors")
+            .header("x-amz-checksum-crc32", CRC_DOCUMENT_CRC32)
+            .body(CRC_DOCUMENT.replace("GET", "PUT")),
+    );
+    assert_eq!(wrong.status, 400);
+    assert!(
+        wrong.text().contains("<Code>BadDigest</Code><Message>The CRC32 you specified did not match the calculated checksum.</Message>"),
+        "{}",
+        wrong.text()
+    );
+    let wrong_sha = server.send(
+        request("PUT", "/demo?cors")
+            .header("x-amz-checksum-sha256", CRC_DOCUMENT_SHA256)
+            .body(CRC_DOCUMENT.replace("crc", "sha")),
+    );
+    assert!(
+        wrong_sha.text().contains(
+            "<Message>The SHA256 you specified did not match the calculated checksum.</Message>"
+        ),
+        "{}",
+        wrong_sha.text()
+    );
+    let invalid = server.send(
+        request("PUT", "/demo?cors")
+            .header("x-amz-checksum-crc32", "4yu2")
+            .body(CRC_DOCUMENT),
+    );
+    assert_eq!(invalid.status, 400);
+    assert!(invalid.text().contains("<Code>InvalidRequest</Code><Message>Value for x-amz-checksum-crc32 header is invalid.</Message>"), "{}", invalid.text());
+    let two = server.send(
+        request("PUT", "/demo?cors")
+            .header("x-amz-checksum-crc32", CRC_DOCUMENT_CRC32)
+            .header("x-amz-checksum-sha256", CRC_DOCUMENT_SHA256)
+            .body(CRC_DOCUMENT),
+    );
+    assert_eq!(two.status, 400);
+    assert!(
+        two.text()
+            .contains("Multiple checksum Types are not allowed."),
+        "{}",
+        two.text()
+    );
+    assert_eq!(server.send(request("GET", "/demo?cors")).text(), before);
+
+    for (header, value) in [
+        ("x-amz-checksum-crc32", CRC_DOCUMENT_CRC32),
+        ("x-amz-checksum-sha256", CRC_DOCUMENT_SHA256),
+    ] {
+        let stored = server.send(
+            request("PUT", "/demo?cors")
+                .header(header, value)
+                .body(CRC_DOCUMENT),
+        );
+        assert_eq!(stored.status, 200, "{header}: {}", stored.text());
+        assert!(
+            server
+                .send(request("GET", "/demo?cors"))
+                .text()
+                .contains("crc.example")
+        );
+    }
+}
+
+#[test]
+fn a_put_cors_declaring_10_gb_is_refused_at_once_without_100_continue() {
+    let server = Server::start(&[]);
+    let started = Instant::now();
+    let head = format!(
+        "PUT /demo?cors HTTP/1.1\r\nHost: {}\r\nContent-Length: 10000000000\r\n\
+         Expect: 100-continue\r\n\r\n",
+        server.addr
+    );
+    let mut stream = TcpStream::connect(&server.addr).unwrap();
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    stream.write_all(head.as_bytes()).unwrap();
+    // The answer comes without a byte of body sent.
+    let mut answer = Vec::new();
+    let mut buf = [0; 4096];
+    while !String::from_utf8_lossy(&answer).contains("</Error>") {
+        let n = stream.read(&mut buf).unwrap();
+        assert!(n > 0, "closed: {}", String::from_utf8_lossy(&answer));
+        answer.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 400 "), "{text}");
+    assert!(!text.contains("100 Continue"), "{text}");
+    assert!(text.contains("<Code>MalformedXML</Code><Message>The CORS XML document is limited to 64 KB in size.</Message>"), "{text}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let policy = server.send(request("GET", "/demo?cors"));
+    assert!(policy.text().contains("example1"), "unchanged");
+}
+
+#[test]
+fn a_bad_chunk_size_says_what_is_wrong() {
+    let server = Server::start(&[]);
+    let raw = format!(
+        "PUT /demo?cors HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\
+         Transfer-Encoding: chunked\r\n\r\n5\r\n<CORS\r\nzz\r\nxx\r\n0\r\n\r\n",
+        server.addr
+    );
+    let answer = String::from_utf8_lossy(&send_raw(&server.addr, raw.as_bytes())).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
+    assert!(answer.contains("<Code>IncompleteBody</Code>"), "{answer}");
+    assert!(!answer.contains("Content-Length HTTP header"), "{answer}");
+    assert!(
+        answer.contains("chunked transfer coding is malformed"),
+        "{answer}"
+    );
+}
+
+#[test]
+fn cors_on_an_object_path_neither_stores_nor_deletes_the_object() {
+    let server = Server::start(&[]);
+    let document = std::fs::read_to_string(common::fixture("replacement.xml")).unwrap();
+    let refused = server.send(request("PUT", "/demo/key?cors").body(document.clone()));
+    assert_eq!(refused.status, 405, "{}", refused.text());
+    assert!(refused.text().contains("<Code>MethodNotAllowed</Code>"));
+    assert!(
+        refused
+            .text()
+            .contains("<Method>PUT</Method><ResourceType>OBJECT</ResourceType>")
+    );
+    assert_eq!(
+        server.send(request("GET", "/demo/key")).status,
+        404,
+        "not stored"
+    );
+    assert!(
+        server
+            .send(request("GET", "/demo?cors"))
+            .text()
+            .contains("example1"),
+        "policy unchanged"
+    );
+
+    assert_eq!(
+        server
+            .send(request("PUT", "/demo/key").body("object"))
+            .status,
+        200
+    );
+    assert_eq!(server.send(request("DELETE", "/demo/key?cors")).status, 405);
+    let object = server.send(request("GET", "/demo/key"));
+    assert_eq!(
+        (object.status, object.text().as_str()),
+        (200, "object"),
+        "not deleted"
+    );
+    // A read with `?cors` (a cache buster) gets the object.
+    let read = server.send(request("GET", "/demo/key?cors"));
+    assert_eq!((read.status, read.text().as_str()), (200, "object"));
+}
+
+#[test]
+fn a_put_cors_body_that_stops_arriving_times_out_with_request_timeout() {
+    use example_bucket_server::{Config, serve_with_shutdown};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let config = Config::demo().cors_body_timeout(Duration::from_secs(1));
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = runtime.spawn(serve_with_shutdown(listener, config, async {
+        let _ = stopped.await;
+    }));
+
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let head = format!(
+        "PUT /demo?cors HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 200\r\n\r\n<CORSConfi"
+    );
+    let started = Instant::now();
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let elapsed = started.elapsed();
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 400 "), "{text}");
+    assert!(text.contains("<Code>RequestTimeout</Code><Message>Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.</Message>"), "{text}");
+    assert!(
+        elapsed >= Duration::from_secs(1) && elapsed < Duration::from_secs(10),
+        "{elapsed:?}"
+    );
+
+    stop.send(()).unwrap();
+    let result = runtime.block_on(async { tokio::time::timeout(TIMEOUT, server).await });
+    assert!(matches!(result, Ok(Ok(Ok(())))), "{result:?}");
+}
