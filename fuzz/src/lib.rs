@@ -623,10 +623,14 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     })
 }
 
-/// A request body made of the fuzzer's frames: data, then maybe an error.
+/// A request body made of the fuzzer's frames: data, then maybe an error,
+/// or a stall (pending for ever, never waking: only a timeout ends it).
 #[derive(Debug, Default)]
 pub struct FuzzBody {
     frames: std::collections::VecDeque<std::result::Result<bytes::Bytes, BodyError>>,
+    stall: bool,
+    hint: Option<u64>,
+    polled: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The error a [`FuzzBody`] ends with, when it ends badly.
@@ -642,6 +646,26 @@ impl std::fmt::Display for BodyError {
 impl std::error::Error for BodyError {}
 
 impl FuzzBody {
+    /// Makes the body stall once its frames are given.
+    #[must_use]
+    pub fn stalling(mut self) -> Self {
+        self.stall = true;
+        self
+    }
+
+    /// Makes the body's size hint exact at `length`.
+    #[must_use]
+    pub fn with_hint(mut self, length: u64) -> Self {
+        self.hint = Some(length);
+        self
+    }
+
+    /// A flag set when the body is first polled.
+    #[must_use]
+    pub fn polled(&self) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+        std::sync::Arc::clone(&self.polled)
+    }
+
     /// `body` cut into frames where the fuzzer says, ending in an error
     /// when `broken`.
     ///
@@ -664,7 +688,12 @@ impl FuzzBody {
         if broken {
             frames.push_back(Err(BodyError));
         }
-        Ok(Self { frames })
+        Ok(Self {
+            frames,
+            stall: false,
+            hint: None,
+            polled: std::sync::Arc::default(),
+        })
     }
 }
 
@@ -677,10 +706,16 @@ impl http_body::Body for FuzzBody {
         _cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<std::result::Result<http_body::Frame<bytes::Bytes>, BodyError>>>
     {
-        std::task::Poll::Ready(
-            self.frames
-                .pop_front()
-                .map(|frame| frame.map(http_body::Frame::data)),
-        )
+        self.polled.store(true, std::sync::atomic::Ordering::SeqCst);
+        match self.frames.pop_front() {
+            Some(frame) => std::task::Poll::Ready(Some(frame.map(http_body::Frame::data))),
+            None if self.stall => std::task::Poll::Pending,
+            None => std::task::Poll::Ready(None),
+        }
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.hint
+            .map_or_else(http_body::SizeHint::new, http_body::SizeHint::with_exact)
     }
 }
