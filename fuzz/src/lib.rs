@@ -298,7 +298,7 @@ pub fn request(u: &mut Unstructured<'_>, config: &CorsConfiguration) -> Result<F
                 line.as_str()
             };
             let mut long = String::from(unit);
-            while long.len() + unit.len() + 1 <= target {
+            while long.len() + unit.len() < target {
                 long.push(',');
                 long.push_str(unit);
             }

@@ -101,7 +101,7 @@ impl HttpBody for ScriptedBody {
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.hint.clone()
+        self.hint
     }
 }
 
