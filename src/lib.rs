@@ -127,7 +127,7 @@
 //! |---|---|---|
 //! | `xml` | yes | S3's XML documents (`CorsConfiguration::from_xml`, `to_xml`), through `quick-xml` |
 //! | `json` | yes | the AWS CLI and console JSON shapes (`from_json`, `to_json`), through `serde_json` |
-//! | `admin` | no | `admin`: S3's `?cors` sub-resource (`PutBucketCors`, `GetBucketCors`, `DeleteBucketCors`) as a layer, with `Content-MD5` checks |
+//! | `admin` | no | `admin`: S3's `?cors` sub-resource (`PutBucketCors`, `GetBucketCors`, `DeleteBucketCors`) as a layer, with `Content-MD5` and `x-amz-checksum-*` checks (crc, sha1, sha2) and a body timeout (tokio) |
 //! | `store` | no | `store`: the `CorsStore` trait for policies kept in a store |
 //! | `tracing` | no | a debug event per refused request with its explanation, info events on policy swaps |
 //!
