@@ -290,10 +290,17 @@ impl ReadThrough {
         document: &str,
     ) -> Result<Version, ReadThroughError> {
         let name = lower_case(bucket);
-        let compiled = self
-            .inner
-            .intern(document)
-            .map_err(ReadThroughError::document)?;
+        let compiled = match self.inner.intern(document) {
+            Ok(compiled) => compiled,
+            Err(refused) => {
+                // S3 answers for a missing bucket before it reads the body.
+                let store = self.inner.with_timeout(self.inner.store.get(&name)).await;
+                return Err(match store {
+                    Err(error) if error.store_kind() == Some(StoreErrorKind::NoSuchBucket) => error,
+                    Ok(_) | Err(_) => ReadThroughError::document(refused),
+                });
+            }
+        };
         let version = self
             .inner
             .with_timeout(self.inner.store.put(&name, document))
