@@ -83,6 +83,7 @@ static CONTENT_MD5: HeaderName = HeaderName::from_static("content-md5");
 /// assert_eq!(response.headers()["access-control-allow-methods"], "PUT, POST, DELETE");
 /// # });
 /// ```
+#[must_use]
 pub fn app<B>(config: &Config) -> AppService<B>
 where
     B: Body + Send + 'static,
