@@ -224,10 +224,9 @@ async fn shown_buckets(config: &Config) -> Buckets {
     let shown = Buckets::path_style();
     for name in config.buckets().names() {
         let handle = shown.create(&name);
-        if let Ok(Some(configuration)) = source.configuration(&name).await {
-            if let Ok(policy) = Policy::compile(&configuration) {
-                handle.store(policy);
-            }
+        let configuration = source.configuration(&name).await.ok().flatten();
+        if let Some(policy) = configuration.and_then(|c| Policy::compile(&c).ok()) {
+            handle.store(policy);
         }
     }
     shown
