@@ -461,7 +461,14 @@ impl ReadThroughBuilder {
             store: self.store,
             addressing: self.addressing,
             settings: self.settings,
-            cache: papaya::HashMap::new(),
+            // Resizes block writers (a miss, an insert) rather than proceed
+            // chunk by chunk with later writes: a map being resized incrementally
+            // makes every read search two tables until enough writes finish it, and
+            // these maps are read far more than written (measured: a hit at 1 M
+            // buckets took 1.48 µs instead of 90 ns after a burst of inserts).
+            cache: papaya::HashMap::builder()
+                .resize_mode(papaya::ResizeMode::Blocking)
+                .build(),
             clock: Mutex::new(VecDeque::new()),
             interner: Mutex::new(Interner::default()),
             refreshes: Arc::new(Semaphore::new(REFRESHES_AT_ONCE)),
