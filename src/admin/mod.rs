@@ -38,7 +38,10 @@
 //! reach the inner service, so a misdirected `PutBucketCors` neither stores
 //! the document as an object nor deletes one; `GET` and `HEAD` go on to the
 //! inner service, since `?cors` is a common cache-busting query on object
-//! URLs. What S3 does there is not recorded; this is our choice.
+//! URLs. What S3 does there is not recorded; this is our choice. (A
+//! store-backed [`ReadThrough`](crate::source::ReadThrough) target cannot
+//! tell at once whether a bucket exists: it refuses these writes on every
+//! object path it locates.)
 //!
 //! ```
 //! use http::{Request, Response};

@@ -33,6 +33,39 @@ impl AdminError {
     }
 }
 
+#[cfg(feature = "store")]
+impl AdminError {
+    /// `503 ServiceUnavailable`: the store behind the target cannot answer.
+    pub(super) fn unavailable() -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "ServiceUnavailable",
+            message: "Service is unable to handle request.".into(),
+            names_bucket: false,
+        }
+    }
+
+    /// `404 NoSuchBucket`.
+    pub(super) fn no_such_bucket() -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            code: "NoSuchBucket",
+            message: "The specified bucket does not exist".into(),
+            names_bucket: true,
+        }
+    }
+
+    /// `500 InternalError`: the store holds a document that does not read.
+    pub(super) fn internal() -> Self {
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "InternalError",
+            message: "We encountered an internal error. Please try again.".into(),
+            names_bucket: false,
+        }
+    }
+}
+
 impl From<&ConfigError> for AdminError {
     fn from(err: &ConfigError) -> Self {
         Self {

@@ -9,7 +9,10 @@ use crate::s3::ResourceType;
 use crate::source::{Buckets, RequestHead, SharedPolicy};
 
 /// Where the `?cors` sub-resource reads and writes documents: one
-/// [`SharedPolicy`] (the path `/` is the bucket root), or a [`Buckets`] map.
+/// [`SharedPolicy`] (the path `/` is the bucket root), a [`Buckets`] map,
+/// or (feature `store`) a [`ReadThrough`](crate::source::ReadThrough)
+/// source, whose writes go through its store (a store that fails gets S3's
+/// `503 ServiceUnavailable`, and nothing changes).
 ///
 /// Sealed: implemented by this crate's sources only.
 pub trait AdminTarget: sealed::Target {}
@@ -123,5 +126,84 @@ impl sealed::Target for Buckets {
 
     fn delete(&self, (_, handle): Self::Bucket) -> Op<()> {
         sealed::Target::delete(&handle.clone(), handle)
+    }
+}
+
+#[cfg(feature = "store")]
+mod read_through {
+    use super::{AdminError, CorsConfiguration, Op, RequestHead, ResourceType, sealed};
+    use crate::source::{ReadThrough, ReadThroughError, ReadThroughErrorKind};
+    use crate::store::StoreErrorKind;
+
+    /// S3's answer when the store fails: `404 NoSuchBucket` if it knows the
+    /// bucket does not exist, `503` otherwise; `write`: whether a document
+    /// was being written (its refusal is the document's error).
+    fn answer(error: &ReadThroughError, write: bool) -> AdminError {
+        match (error.kind(), error.config_error()) {
+            (ReadThroughErrorKind::Document, Some(config)) if write => AdminError::from(config),
+            (ReadThroughErrorKind::Document, _) => AdminError::internal(),
+            (ReadThroughErrorKind::Store, _)
+                if error.store_kind() == Some(StoreErrorKind::NoSuchBucket) =>
+            {
+                AdminError::no_such_bucket()
+            }
+            (ReadThroughErrorKind::Store | ReadThroughErrorKind::Timeout, _) => {
+                AdminError::unavailable()
+            }
+        }
+    }
+
+    /// Writes go through the store, then this instance's cache.
+    impl sealed::Target for ReadThrough {
+        type Bucket = String;
+
+        fn bucket_root(&self, request: &RequestHead<'_>) -> Option<String> {
+            let (bucket, key) = self.locate(request)?;
+            (ResourceType::from_key_path(key) == ResourceType::Bucket)
+                .then(|| bucket.to_ascii_lowercase())
+        }
+
+        /// Whether the bucket exists is the store's to say, later: every
+        /// object path of a bucket this source locates counts.
+        fn names_object(&self, request: &RequestHead<'_>) -> bool {
+            self.locate(request)
+                .is_some_and(|(_, key)| ResourceType::from_key_path(key) == ResourceType::Object)
+        }
+
+        fn bucket_name(bucket: &String) -> Option<&str> {
+            Some(bucket)
+        }
+
+        fn get(&self, bucket: &String) -> Op<Option<CorsConfiguration>> {
+            let (source, bucket) = (self.clone(), bucket.clone());
+            Box::pin(async move {
+                source
+                    .configuration(&bucket)
+                    .await
+                    .map_err(|e| answer(&e, false))
+            })
+        }
+
+        fn put(&self, bucket: String, document: String) -> Op<()> {
+            let source = self.clone();
+            Box::pin(async move {
+                source
+                    .put_document(&bucket, &document)
+                    .await
+                    .map(drop)
+                    .map_err(|e| answer(&e, true))
+            })
+        }
+
+        fn delete(&self, bucket: String) -> Op<()> {
+            let source = self.clone();
+            Box::pin(async move {
+                source
+                    .delete_document(&bucket)
+                    .await
+                    .map(drop)
+                    .map_err(|e| answer(&e, false))
+            })
+        }
     }
 }

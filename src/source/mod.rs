@@ -11,11 +11,18 @@
 mod addressing;
 mod buckets;
 mod pending;
+#[cfg(feature = "store")]
+mod read_through;
 mod shared;
 
 pub use addressing::Addressing;
 pub use buckets::Buckets;
 pub use pending::{Completer, Loaded, Pending};
+#[cfg(feature = "store")]
+pub use read_through::{
+    DEFAULT_CAPACITY, DEFAULT_LOAD_TIMEOUT, DEFAULT_RETRY_AFTER, DEFAULT_TTL, NoRuntime,
+    ReadThrough, ReadThroughBuilder, ReadThroughError, ReadThroughErrorKind,
+};
 pub use shared::SharedPolicy;
 
 use http::{Extensions, HeaderMap, Method, Request, Uri};

@@ -13,8 +13,12 @@
 //! its store at run time (`Arc<dyn CorsStore>`); a store is called only when
 //! a bucket is not cached, or written.
 
+#[cfg(feature = "dir-store")]
+mod directory;
 mod memory;
 
+#[cfg(feature = "dir-store")]
+pub use directory::{DEFAULT_DEBOUNCE, DirectoryStore};
 pub use memory::MemoryStore;
 
 use std::fmt;
