@@ -674,6 +674,19 @@ fn bad_arguments_exit_2_with_usage_and_help_exits_0() {
     );
 }
 
+#[test]
+fn instances_started_together_give_different_request_ids() {
+    let (a, b) = (Server::start(&[]), Server::start(&[]));
+    let id = |server: &Server| {
+        server
+            .send(request("GET", "/demo"))
+            .header("x-amz-request-id")
+            .expect("x-amz-request-id")
+            .to_owned()
+    };
+    assert_ne!(id(&a), id(&b));
+}
+
 #[cfg(not(feature = "etcd"))]
 #[test]
 fn an_etcd_store_without_the_feature_exits_2_saying_how_to_get_it() {
