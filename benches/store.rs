@@ -1,6 +1,6 @@
 //! Policies from a store: the read-through source's hit path against the
 //! in-memory `Buckets` at 1, 10 k and 1 M buckets; adding and removing a
-//! bucket at 1 k and 1 M buckets; a miss loaded from the memory and the
+//! bucket at 1 k and 1 M buckets (the same name, or a new one each time); a miss loaded from the memory and the
 //! directory stores; 100 k distinct buckets churning through a 10 k-entry
 //! cache. Memory per cached bucket is printed before the benchmarks run.
 //!
@@ -90,6 +90,43 @@ fn hits(c: &mut Criterion) {
     group.finish();
 }
 
+/// Requests spread over many buckets (4,096 requests for random buckets,
+/// in turn): at 1 M buckets the table no longer fits in the processor's
+/// caches, which a request for the same bucket again and again hides.
+fn spread_hits(c: &mut Criterion) {
+    let runtime = runtime();
+    let mut group = c.benchmark_group("hit_spread");
+    for n in [1_000, 1_000_000] {
+        // A fixed pseudo-random sequence (xorshift), the same for both.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let requests: Vec<Request<()>> = (0..4096)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                request_for(&name(usize::try_from(x % n as u64).unwrap()))
+            })
+            .collect();
+        let map = buckets(n);
+        let mut i = 0;
+        group.bench_function(BenchmarkId::new("buckets", n), |b| {
+            b.iter(|| {
+                i = (i + 1) % requests.len();
+                black_box(map.resolve(&RequestHead::new(&requests[i])))
+            });
+        });
+        drop(map);
+        let source = read_through(&runtime, n);
+        group.bench_function(BenchmarkId::new("read_through", n), |b| {
+            b.iter(|| {
+                i = (i + 1) % requests.len();
+                black_box(source.resolve(&RequestHead::new(&requests[i])))
+            });
+        });
+    }
+    group.finish();
+}
+
 /// Adding then removing one bucket among `n`.
 fn insert_remove(c: &mut Criterion) {
     let runtime = runtime();
@@ -97,10 +134,21 @@ fn insert_remove(c: &mut Criterion) {
     let shared = SharedPolicy::from_document(THREE_RULES).unwrap();
     for n in [1_000, 1_000_000] {
         let map = buckets(n);
-        group.bench_function(BenchmarkId::new("buckets", n), |b| {
+        // The same name added and removed again and again.
+        group.bench_function(BenchmarkId::new("buckets_same_name", n), |b| {
             b.iter(|| {
                 map.insert("newcomer", shared.clone());
                 black_box(map.remove("newcomer"));
+            });
+        });
+        // A new name each time.
+        let mut next = 0_u64;
+        group.bench_function(BenchmarkId::new("buckets_new_names", n), |b| {
+            b.iter(|| {
+                let name = format!("new-{next}");
+                next += 1;
+                map.insert(&name, shared.clone());
+                black_box(map.remove(&name));
             });
         });
         drop(map);
@@ -117,13 +165,16 @@ fn insert_remove(c: &mut Criterion) {
     group.finish();
 }
 
+/// Builds a source for the miss benchmark.
+type MakeSource<'a> = Box<dyn Fn() -> ReadThrough + 'a>;
+
 /// A miss: the time from the request to the policy, loaded from the store
 /// (the bucket is invalidated before each request).
 fn misses(c: &mut Criterion) {
     let runtime = runtime();
     let mut group = c.benchmark_group("miss");
     let dir = std::env::temp_dir().join(format!("tower-s3-cors-bench-{}", std::process::id()));
-    let stores: [(&str, Box<dyn Fn() -> ReadThrough>); 2] = [
+    let stores: [(&str, MakeSource<'_>); 2] = [
         (
             "memory",
             Box::new(|| {
@@ -215,6 +266,6 @@ fn churn(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = support::criterion();
-    targets = hits, insert_remove, misses, churn
+    targets = hits, spread_hits, insert_remove, misses, churn
 }
 criterion_main!(benches);

@@ -2,6 +2,9 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use papaya::{Compute, Operation};
 
 use super::addressing::lower_case;
 use super::{Addressing, PolicySource, RequestHead, Resolution, SharedPolicy};
@@ -44,8 +47,15 @@ pub struct Buckets {
 
 struct BucketsInner {
     addressing: Addressing,
-    /// Bucket name (lower case) → its policy handle.
-    map: papaya::HashMap<Box<str>, SharedPolicy>,
+    /// Bucket name (lower case) → its policy handle; `None` for a bucket
+    /// that was removed. A removal marks the entry instead of taking it out
+    /// of the table: the hash table does not reuse the slots of removed
+    /// entries, so removing and adding one name again and again would fill
+    /// its probe sequence and rebuild the whole table every few times.
+    /// Marked entries are purged once they outnumber the live ones.
+    map: papaya::HashMap<Box<str>, Option<SharedPolicy>>,
+    /// How many entries are marked removed.
+    removed: AtomicUsize,
 }
 
 impl Buckets {
@@ -84,7 +94,15 @@ impl Buckets {
         Self {
             inner: Arc::new(BucketsInner {
                 addressing,
-                map: papaya::HashMap::new(),
+                // Resizes block writers (a miss, an insert) rather than proceed
+                // chunk by chunk with later writes: a map being resized incrementally
+                // makes every read search two tables until enough writes finish it, and
+                // these maps are read far more than written (measured: a hit at 1 M
+                // buckets took 1.48 µs instead of 90 ns after a burst of inserts).
+                map: papaya::HashMap::builder()
+                    .resize_mode(papaya::ResizeMode::Blocking)
+                    .build(),
+                removed: AtomicUsize::new(0),
             }),
         }
     }
@@ -109,26 +127,60 @@ impl Buckets {
     #[allow(clippy::must_use_candidate)]
     pub fn insert(&self, bucket: &str, policy: SharedPolicy) -> Option<SharedPolicy> {
         let name: Box<str> = lower_case(bucket).into();
-        self.inner.map.pin().insert(name, policy).cloned()
+        match self.inner.map.pin().insert(name, Some(policy)) {
+            Some(Some(replaced)) => Some(replaced.clone()),
+            Some(None) => {
+                self.inner.removed.fetch_sub(1, Ordering::Relaxed);
+                None
+            }
+            None => None,
+        }
     }
 
     /// The handle of `bucket`, creating the bucket (without CORS) if it does
     /// not exist.
     #[allow(clippy::must_use_candidate)]
     pub fn create(&self, bucket: &str) -> SharedPolicy {
-        let map = self.inner.map.pin();
-        if let Some(existing) = map.get(&*lower_case(bucket)) {
-            return existing.clone();
+        if let Some(existing) = self.get(bucket) {
+            return existing;
         }
-        map.get_or_insert_with(lower_case(bucket).into(), SharedPolicy::empty)
-            .clone()
+        let fresh = SharedPolicy::empty();
+        let map = self.inner.map.pin();
+        let outcome = map.compute(lower_case(bucket).into(), |current| match current {
+            Some((_, Some(existing))) => Operation::Abort(existing.clone()),
+            Some((_, None)) | None => Operation::Insert(Some(fresh.clone())),
+        });
+        match outcome {
+            Compute::Aborted(existing) => existing,
+            Compute::Updated { .. } => {
+                // It took the place of a removed bucket.
+                self.inner.removed.fetch_sub(1, Ordering::Relaxed);
+                fresh
+            }
+            Compute::Inserted(..) | Compute::Removed(..) => fresh,
+        }
     }
 
     /// Removes a bucket; its requests then resolve to
     /// [`Resolution::NoSuchBucket`].
     #[allow(clippy::must_use_candidate)]
     pub fn remove(&self, bucket: &str) -> Option<SharedPolicy> {
-        self.inner.map.pin().remove(&*lower_case(bucket)).cloned()
+        let map = self.inner.map.pin();
+        let outcome = map.compute(lower_case(bucket).into(), |current| match current {
+            Some((_, Some(_))) => Operation::Insert(None),
+            Some((_, None)) | None => Operation::Abort(()),
+        });
+        let removed = match outcome {
+            Compute::Updated { old: (_, old), .. } => old.clone(),
+            Compute::Aborted(()) | Compute::Inserted(..) | Compute::Removed(..) => return None,
+        };
+        let marked = self.inner.removed.fetch_add(1, Ordering::Relaxed) + 1;
+        if marked > 1024 && marked > map.len() / 2 {
+            // More removed than live: take them out of the table for good.
+            self.inner.removed.store(0, Ordering::Relaxed);
+            map.retain(|_, handle| handle.is_some());
+        }
+        removed
     }
 
     /// The policy handle of a bucket, if it exists.
@@ -141,25 +193,40 @@ impl Buckets {
     /// the handle.
     #[inline]
     fn with_bucket<T>(&self, bucket: &str, f: impl FnOnce(&SharedPolicy) -> T) -> Option<T> {
-        self.inner.map.pin().get(&*lower_case(bucket)).map(f)
+        self.inner
+            .map
+            .pin()
+            .get(&*lower_case(bucket))
+            .and_then(Option::as_ref)
+            .map(f)
     }
 
     /// The number of buckets.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.inner.map.len()
+        self.inner
+            .map
+            .len()
+            .saturating_sub(self.inner.removed.load(Ordering::Relaxed))
     }
 
     /// Whether there is no bucket.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.inner.map.is_empty()
+        self.len() == 0
     }
 
     /// The names of all buckets, sorted.
     #[must_use]
     pub fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.inner.map.pin().keys().map(|k| k.to_string()).collect();
+        let mut names: Vec<String> = self
+            .inner
+            .map
+            .pin()
+            .iter()
+            .filter(|(_, handle)| handle.is_some())
+            .map(|(name, _)| name.to_string())
+            .collect();
         names.sort();
         names
     }

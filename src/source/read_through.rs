@@ -156,6 +156,10 @@ enum State {
     Loading(Pending),
     /// The first load failed: answer "unavailable" until then.
     Failed(Instant),
+    /// Invalidated: the next request loads it. (A mark rather than a
+    /// removal: the table does not reuse a removed entry's slot, and a
+    /// bucket invalidated again and again would fill its probe sequence.)
+    Invalidated,
 }
 
 impl Entry {
@@ -192,7 +196,10 @@ impl Entry {
     /// Whether the entry holds what the store said (not a load in progress,
     /// not a failure).
     fn is_known(&self) -> bool {
-        !matches!(self.state, State::Loading(_) | State::Failed(_))
+        !matches!(
+            self.state,
+            State::Loading(_) | State::Failed(_) | State::Invalidated
+        )
     }
 }
 
@@ -204,7 +211,7 @@ impl State {
             }
             Self::NotConfigured => Loaded::NotConfigured,
             Self::NoSuchBucket => Loaded::NoSuchBucket,
-            Self::Loading(_) | Self::Failed(_) => Loaded::Unavailable,
+            Self::Loading(_) | Self::Failed(_) | Self::Invalidated => Loaded::Unavailable,
         }
     }
 }
@@ -275,7 +282,7 @@ impl ReadThrough {
                     State::Failed(until) if Instant::now() < *until => {
                         return Resolution::Unavailable;
                     }
-                    State::Failed(_) => {}
+                    State::Failed(_) | State::Invalidated => {}
                 }
             }
         }
@@ -358,7 +365,10 @@ impl ReadThrough {
     /// Forgets what is cached for `bucket`: the next request loads it from
     /// the store.
     pub fn invalidate(&self, bucket: &str) {
-        self.inner.cache.pin().remove(&*lower_case(bucket));
+        let cache = self.inner.cache.pin();
+        cache.update(Arc::<str>::from(lower_case(bucket)), |entry| {
+            entry.succeed(State::Invalidated, Version::UNKNOWN)
+        });
     }
 
     /// Loads `bucket` from the store now and caches what it holds, whatever
@@ -470,7 +480,14 @@ impl ReadThroughBuilder {
             store: self.store,
             addressing: self.addressing,
             settings: self.settings,
-            cache: papaya::HashMap::new(),
+            // Resizes block writers (a miss, an insert) rather than proceed
+            // chunk by chunk with later writes: a map being resized incrementally
+            // makes every read search two tables until enough writes finish it, and
+            // these maps are read far more than written (measured: a hit at 1 M
+            // buckets took 1.48 µs instead of 90 ns after a burst of inserts).
+            cache: papaya::HashMap::builder()
+                .resize_mode(papaya::ResizeMode::Blocking)
+                .build(),
             clock: Mutex::new(VecDeque::new()),
             interner: Mutex::new(Interner::default()),
             refreshes: Arc::new(Semaphore::new(REFRESHES_AT_ONCE)),
@@ -515,7 +532,7 @@ impl Inner {
         let cache = self.cache.pin();
         let outcome = cache.compute(Arc::clone(&key), |current| match current {
             // A load started, or succeeded, since this request looked.
-            Some((_, entry)) if !matches!(entry.state, State::Failed(_)) => {
+            Some((_, entry)) if !matches!(entry.state, State::Failed(_) | State::Invalidated) => {
                 Operation::Abort(entry.state.clone())
             }
             _ => Operation::Insert(Entry::new(
@@ -851,7 +868,12 @@ impl PolicySource for ReadThrough {
             let cache = self.inner.cache.pin();
             if let Some(entry) = cache.get(&*name) {
                 entry.touch();
-                return !matches!(entry.state, State::NotConfigured | State::NoSuchBucket);
+                match &entry.state {
+                    State::NotConfigured | State::NoSuchBucket => return false,
+                    State::Configured(_) | State::Loading(_) => return true,
+                    State::Failed(until) if Instant::now() < *until => return true,
+                    State::Failed(_) | State::Invalidated => {}
+                }
             }
         }
         self.inner.start_load(name, ResourceType::Bucket);
@@ -1013,7 +1035,11 @@ mod tests {
     fn compiled(source: &ReadThrough, bucket: &str) -> Arc<Compiled> {
         match &source.inner.cache.pin().get(bucket).expect("cached").state {
             State::Configured(compiled) => Arc::clone(compiled),
-            State::NotConfigured | State::NoSuchBucket | State::Loading(_) | State::Failed(_) => {
+            State::NotConfigured
+            | State::NoSuchBucket
+            | State::Loading(_)
+            | State::Failed(_)
+            | State::Invalidated => {
                 panic!("{bucket} is not configured")
             }
         }
