@@ -104,13 +104,27 @@ fn addressing(domain: Option<&str>, port: u16) -> Result<S3sAddressing, String> 
     ))
 }
 
-/// Builds the service for `options`, listening on `port` (for the
-/// virtual-hosted addressing).
+/// The parts of the stack, for callers that put something between the
+/// CORS layer and s3s (the browser tests put a recorder there).
+#[derive(Debug)]
+pub struct Parts {
+    /// s3s's service over [`CorsS3`] and s3s-fs, with authentication.
+    pub s3: S3Service,
+    /// The CORS layer's policy source (the same host parser as `s3`).
+    pub source: S3sBuckets<CorsStore>,
+    /// The CORS store `s3` writes and `source` reads.
+    pub cors: CorsStore,
+    /// What the store loaded.
+    pub loaded: Loaded,
+}
+
+/// Builds the parts of the service for `options`, listening on `port` (for
+/// the virtual-hosted addressing).
 ///
 /// # Errors
 ///
 /// A message for people: the root cannot be used, or the domain is invalid.
-pub fn build(options: &Options, port: u16) -> Result<(Service, CorsStore, Loaded), String> {
+pub fn build_parts(options: &Options, port: u16) -> Result<Parts, String> {
     let root = &options.root;
     let (cors, loaded) = CorsStore::open(root)
         .map_err(|err| format!("cannot open the CORS store in {}: {err}", root.display()))?;
@@ -124,8 +138,24 @@ pub fn build(options: &Options, port: u16) -> Result<(Service, CorsStore, Loaded
         options.secret_key.as_str(),
     ));
     addressing.install(&mut s3);
-    let service = S3CorsLayer::new(S3sBuckets::new(addressing, cors.clone())).layer(s3.build());
-    Ok((service, cors, loaded))
+    Ok(Parts {
+        s3: s3.build(),
+        source: S3sBuckets::new(addressing, cors.clone()),
+        cors,
+        loaded,
+    })
+}
+
+/// Builds the service for `options`, listening on `port`: the CORS layer in
+/// front of s3s.
+///
+/// # Errors
+///
+/// As [`build_parts`].
+pub fn build(options: &Options, port: u16) -> Result<(Service, CorsStore, Loaded), String> {
+    let parts = build_parts(options, port)?;
+    let service = S3CorsLayer::new(parts.source).layer(parts.s3);
+    Ok((service, parts.cors, parts.loaded))
 }
 
 /// A server started in process by [`start`].
