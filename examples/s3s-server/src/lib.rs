@@ -12,8 +12,9 @@
 //!    the [`CorsStore`] (`{root}/.cors/`), everything else to s3s-fs.
 //! 4. `s3s_fs::FileSystem`: buckets are directories of the root.
 //!
-//! The binary's command line is in `src/main.rs`; [`start`] runs the same
-//! server in process (the browser tests do).
+//! The binary's command line is in `src/main.rs`; [`build`] gives the same
+//! service for use in process, and [`build_parts`] its pieces (the browser
+//! tests put a recorder between the layer and s3s).
 
 pub mod cors_store;
 
@@ -156,39 +157,6 @@ pub fn build(options: &Options, port: u16) -> Result<(Service, CorsStore, Loaded
     let parts = build_parts(options, port)?;
     let service = S3CorsLayer::new(parts.source).layer(parts.s3);
     Ok((service, parts.cors, parts.loaded))
-}
-
-/// A server started in process by [`start`].
-#[derive(Debug)]
-pub struct Running {
-    /// The address it listens on.
-    pub addr: SocketAddr,
-    /// Its CORS store.
-    pub cors: CorsStore,
-    /// What the store loaded at start.
-    pub loaded: Loaded,
-}
-
-/// Binds `listen`, builds the service for `options` and serves it on a
-/// tokio task until `signal` completes.
-///
-/// # Errors
-///
-/// A message for people when the address cannot be bound or the service
-/// cannot be built.
-pub async fn start<F>(listen: &str, options: &Options, signal: F) -> Result<Running, String>
-where
-    F: Future<Output = ()> + Send + 'static,
-{
-    let listener = TcpListener::bind(listen)
-        .await
-        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| format!("cannot read the bound address: {e}"))?;
-    let (service, cors, loaded) = build(options, addr.port())?;
-    tokio::spawn(serve_with_shutdown(listener, service, signal));
-    Ok(Running { addr, cors, loaded })
 }
 
 /// How long open connections get to finish after a shutdown signal.
