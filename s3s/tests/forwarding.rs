@@ -13,17 +13,21 @@ use std::process::Command;
 /// `cargo metadata`.
 fn s3s_source_dir() -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let output = Command::new(cargo)
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--offline",
-            "--manifest-path",
-        ])
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
-        .output()
-        .expect("cargo metadata runs");
+    let run_metadata = |offline: bool| {
+        let mut command = Command::new(&cargo);
+        command.args(["metadata", "--format-version", "1", "--manifest-path"]);
+        command.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"));
+        if offline {
+            command.arg("--offline");
+        }
+        command.output().expect("cargo metadata runs")
+    };
+    // Offline first (the build has fetched what it needs); if cargo wants
+    // manifests it has not fetched (other platforms' crates), online.
+    let mut output = run_metadata(true);
+    if !output.status.success() {
+        output = run_metadata(false);
+    }
     assert!(
         output.status.success(),
         "cargo metadata failed: {}",
