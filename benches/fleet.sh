@@ -311,5 +311,5 @@ done
 echo
 grep -v '^ready' "$tmp/changes.out"
 slow=$(grep -c 'took too long' "$tmp/etcd.log" || true)
-sync=$(grep -o 'sync duration of [0-9.]*[a-z]*' "$tmp/etcd.log" | awk '{print $4}' | paste -sd ' ' -)
+sync=$(grep -o 'sync duration of [0-9.]*[a-z]*' "$tmp/etcd.log" | awk '{print $4}' | paste -sd ' ' - || true)
 echo "etcd's warnings: $slow requests took too long (over 100 ms); slow disk syncs (over 1 s): ${sync:-none}"
