@@ -117,7 +117,7 @@ fn find<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
+pub(crate) fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()
         .map(|(k, v)| {
@@ -152,7 +152,7 @@ impl Log {
             .collect()
     }
 
-    fn push(&self, mut exchange: Exchange) {
+    pub(crate) fn push(&self, mut exchange: Exchange) {
         let mut log = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         exchange.seq = log.len();
         log.push(exchange);

@@ -3,8 +3,9 @@
 //! Headless Chromium loads `tests/page/cases.js` from origin A (the page
 //! server) and makes cross-origin `fetch()` calls to origin B (an object
 //! store behind `S3CorsLayer`, one bucket and policy per case) and origin C
-//! (the tonic-web example). Each case is judged on what JavaScript could see
-//! *and* on what the servers received.
+//! (the tonic-web example) and origin D (the s3s example, SigV4 required,
+//! reached through presigned URLs). Each case is judged on what JavaScript
+//! could see *and* on what the servers received.
 //!
 //! Without a Chromium the suite is skipped with a loud message, except under
 //! `CI=true`, where that is a failure. `$CHROMIUM` names the binary.
@@ -20,9 +21,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use browser_tests::chromium::{self, Browser};
 use browser_tests::page_server::{self, Control, Page, PageEvent};
 use browser_tests::s3_server::{self, Exchange, S3Server};
+use browser_tests::s3s_server::{self, S3sServer, file_holds};
 use serde_json::{Value, json};
-use tower_s3_cors::SharedPolicy;
 use tower_s3_cors::source::Buckets;
+use tower_s3_cors::{Policy, SharedPolicy};
+use tower_s3_cors_s3s::CorsConfigs as _;
 
 /// Set (to anything) to print every exchange with all its headers.
 const VERBOSE_ENV: &str = "BROWSER_TESTS_VERBOSE";
@@ -113,6 +116,22 @@ const POLICIES: &[(&str, &str)] = &[
     ),
 ];
 
+/// The buckets of the s3s server (origin D) and their CORS documents, put
+/// through the example's CORS store; `{page}` and `{refused}` as above.
+const S3S_POLICIES: &[(&str, &str)] = &[
+    (
+        "c12",
+        r#"[{"AllowedOrigins": ["{page}"], "AllowedMethods": ["PUT", "GET"], "AllowedHeaders": ["content-type"], "ExposeHeaders": ["ETag"]}]"#,
+    ),
+    (
+        "c12-refused",
+        r#"[{"AllowedOrigins": ["{refused}"], "AllowedMethods": ["PUT"], "AllowedHeaders": ["*"]}]"#,
+    ),
+];
+
+/// What case 12 uploads.
+const C12_BODY: &str = "uploaded by the browser through a presigned URL";
+
 /// The document case 10 swaps in while the server runs.
 const C10_AFTER_SWAP: &str = r#"<CORSConfiguration>
   <CORSRule>
@@ -184,6 +203,11 @@ const CASES: &[(&str, &str, Checker)] = &[
         "gRPC-web through the tonic-web example",
         c11_grpc_web,
     ),
+    (
+        "c12",
+        "s3s example: presigned PUT after the preflight, exposed ETag; refused origin blocked",
+        c12_s3s_presigned_upload,
+    ),
 ];
 
 type Checker = fn(&Value, &Ctx, &mut Verdict);
@@ -192,16 +216,19 @@ type Checker = fn(&Value, &Ctx, &mut Verdict);
 struct Ctx {
     page_origin: String,
     server: S3Server,
+    s3s: S3sServer,
     /// Chromium's console lines (its CORS errors among them).
     console: Vec<String>,
 }
 
 impl Ctx {
-    /// What the server under test received for the URL of a page step.
+    /// What the servers under test received for the URL of a page step (its
+    /// path and query: the two servers never see the same one).
     fn exchanges(&self, step: &Value) -> Vec<Exchange> {
-        self.server
-            .log
-            .for_target(step["target"].as_str().unwrap_or(""))
+        let target = step["target"].as_str().unwrap_or("");
+        let mut exchanges = self.server.log.for_target(target);
+        exchanges.extend(self.s3s.log.for_target(target));
+        exchanges
     }
 
     /// Chromium's reason for blocking the URL of a page step, if it logged
@@ -825,6 +852,82 @@ fn c11_grpc_web(o: &Value, ctx: &Ctx, v: &mut Verdict) {
     }
 }
 
+fn c12_s3s_presigned_upload(o: &Value, ctx: &Ctx, v: &mut Verdict) {
+    let page = ctx.page_origin.as_str();
+    // The upload: one preflight, answered by the layer before s3s's
+    // signature check, then the signed PUT, served by s3s.
+    v.fetched_status(o, "upload", 200, ctx);
+    if let Some(p) = v.preflights(ctx, o, "upload", 1).first() {
+        v.check(
+            p.status == 200 && !p.reached_inner,
+            format!("upload: preflight {}", p.summary()),
+        );
+        v.equal(
+            p.request_header("access-control-request-method"),
+            Some("PUT"),
+            "upload: ACRM",
+        );
+        v.equal(
+            p.request_header("access-control-request-headers"),
+            Some("content-type"),
+            "upload: ACRH",
+        );
+        v.equal(
+            p.response_header("access-control-allow-origin"),
+            Some(page),
+            "upload: preflight ACAO",
+        );
+        v.check(
+            p.target.contains("X-Amz-Signature="),
+            format!(
+                "upload: the preflight went to the presigned URL: {}",
+                p.target
+            ),
+        );
+    }
+    let sent_etag = v
+        .served(ctx, o, "upload", "PUT")
+        .and_then(|e| e.response_header("etag").map(str::to_owned));
+    v.check(sent_etag.is_some(), "upload: s3s sent an ETag");
+    v.equal(
+        header(&o["upload"], "etag"),
+        sent_etag.as_deref(),
+        "upload: ETag seen by JS (exposed)",
+    );
+    v.check(
+        file_holds(&ctx.s3s.object_path("c12", "upload.txt"), C12_BODY),
+        "upload: s3s-fs holds the uploaded body",
+    );
+    v.notes
+        .push(format!("upload: ETag {sent_etag:?} read by the page"));
+
+    // Read back with a presigned GET: the body, and the same ETag.
+    if v.fetched_status(o, "readBack", 200, ctx) {
+        v.equal(
+            o["readBack"]["body"].as_str(),
+            Some(C12_BODY),
+            "readBack: body",
+        );
+        v.equal(
+            header(&o["readBack"], "etag"),
+            sent_etag.as_deref(),
+            "readBack: ETag seen by JS",
+        );
+    }
+
+    // A bucket whose rules do not list the page: the preflight is refused,
+    // the PUT never sent, nothing stored.
+    v.blocked(o, "refused", ctx);
+    if let Some(p) = v.preflights(ctx, o, "refused", 1).first() {
+        v.refused_preflight(p, "refused");
+    }
+    v.not_served(ctx, o, "refused");
+    v.check(
+        !ctx.s3s.object_path("c12-refused", "upload.txt").exists(),
+        "refused: nothing may be stored",
+    );
+}
+
 fn seed(server: &S3Server) {
     for (bucket, _) in POLICIES {
         server.store.put(
@@ -887,6 +990,19 @@ fn s3_cors_in_headless_chromium() {
     );
     runtime.spawn(example_tonic_web::serve(grpc_listener));
 
+    // Origin D: the s3s example, reached through presigned URLs.
+    let buckets_d: Vec<&str> = S3S_POLICIES.iter().map(|(bucket, _)| *bucket).collect();
+    let s3s = runtime
+        .block_on(s3s_server::start(&buckets_d))
+        .expect("start the s3s example");
+    let s3s_config = json!({
+        "origin": s3s.origin(),
+        "body": C12_BODY,
+        "put": s3s.presign("PUT", "c12", "upload.txt"),
+        "get": s3s.presign("GET", "c12", "upload.txt"),
+        "refusedPut": s3s.presign("PUT", "c12-refused", "upload.txt"),
+    });
+
     // Origin A: the page. Its control endpoint swaps case 10's policy.
     let page_origin_cell: Arc<OnceLock<String>> = Arc::default();
     let c10: SharedPolicy = buckets.create("c10");
@@ -906,7 +1022,8 @@ fn s3_cors_in_headless_chromium() {
         })
     };
     let run = run_id();
-    let config = json!({ "s3": server.origin(), "grpc": grpc_origin, "run": run });
+    let config =
+        json!({ "s3": server.origin(), "grpc": grpc_origin, "s3s": s3s_config, "run": run });
     let page = Page {
         html: html(&config),
         script: include_str!("page/cases.js").to_owned(),
@@ -923,11 +1040,20 @@ fn s3_cors_in_headless_chromium() {
             .store_document(&document(template, &page_origin))
             .unwrap_or_else(|e| panic!("policy of {bucket}: {e}"));
     }
+    // Through the s3s example's CORS store, as its PutBucketCors would.
+    for (bucket, template) in S3S_POLICIES {
+        let policy = Policy::from_document(&document(template, &page_origin))
+            .unwrap_or_else(|e| panic!("policy of {bucket}: {e}"));
+        runtime
+            .block_on(s3s.cors.put(bucket, policy))
+            .unwrap_or_else(|e| panic!("storing the policy of {bucket}: {e:?}"));
+    }
 
     say(&format!(
-        "browser-tests: {} | page {page_origin} | S3 {} | gRPC-web {grpc_origin}",
+        "browser-tests: {} | page {page_origin} | S3 {} | gRPC-web {grpc_origin} | s3s {}",
         binary.display(),
-        server.origin()
+        server.origin(),
+        s3s.origin()
     ));
     let mut browser = Browser::launch(&binary, &format!("{page_origin}/")).expect("start Chromium");
 
@@ -973,6 +1099,7 @@ fn s3_cors_in_headless_chromium() {
     let ctx = Ctx {
         page_origin,
         server,
+        s3s,
         console,
     };
     let mut failed = Vec::new();
@@ -1048,6 +1175,14 @@ fn s3_cors_in_headless_chromium() {
     if !failed.is_empty() || verbose {
         say("--- server exchanges (recorded in front of the CORS layer) ---");
         for exchange in ctx.server.log.snapshot() {
+            say(&if verbose {
+                exchange.detail()
+            } else {
+                exchange.summary()
+            });
+        }
+        say("--- s3s example exchanges (recorded in front of the CORS layer) ---");
+        for exchange in ctx.s3s.log.snapshot() {
             say(&if verbose {
                 exchange.detail()
             } else {

@@ -6,7 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::poll_fn;
 use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
@@ -129,11 +129,18 @@ struct Inner {
     tasks: Mutex<Vec<AbortHandle>>,
 }
 
+/// Counts the entries made, in every source: each entry's
+/// [`stamp`](Entry::stamp).
+static STAMPS: AtomicU64 = AtomicU64::new(0);
+
 /// One cached bucket.
 struct Entry {
     state: State,
     version: Version,
     loaded_at: Instant,
+    /// When the entry was made, in [`STAMPS`]: a reload that began later
+    /// may replace it whatever its version, one that began earlier may not.
+    stamp: u64,
     /// Asked for since the eviction clock last passed (second chance).
     referenced: AtomicBool,
     /// A background refresh is running.
@@ -163,6 +170,7 @@ impl Entry {
             state,
             version,
             loaded_at: Instant::now(),
+            stamp: STAMPS.fetch_add(1, Ordering::SeqCst) + 1,
             referenced: AtomicBool::new(false),
             refreshing: AtomicBool::new(false),
         }
@@ -313,7 +321,7 @@ impl ReadThrough {
             .with_timeout(self.inner.store.put(&name, document))
             .await?;
         self.inner
-            .install(&name, State::Configured(compiled), version, false);
+            .install(&name, State::Configured(compiled), version, None);
         Ok(version)
     }
 
@@ -330,7 +338,7 @@ impl ReadThrough {
             .with_timeout(self.inner.store.delete(&name))
             .await?;
         self.inner
-            .install(&name, State::NotConfigured, version, false);
+            .install(&name, State::NotConfigured, version, None);
         Ok(version)
     }
 
@@ -364,7 +372,8 @@ impl ReadThrough {
     }
 
     /// Loads `bucket` from the store now and caches what it holds, whatever
-    /// was cached before.
+    /// was cached before (a newer change the store pushes while the load
+    /// runs is kept).
     ///
     /// # Errors
     ///
@@ -556,14 +565,20 @@ impl Inner {
     }
 
     /// Loads `key` from the store and caches the outcome (unless the cache
-    /// holds something newer, or `force`); completes `completer` with what
-    /// the cache then holds.
+    /// holds something newer; with `force`, unless the cache holds
+    /// something cached after the load began); completes `completer` with
+    /// what the cache then holds.
     async fn load(
         self: Arc<Self>,
         key: Arc<str>,
         completer: Option<Completer>,
         force: bool,
     ) -> Result<(), ReadThroughError> {
+        // Entries made before this point hold what the store held before
+        // the read: a forced load replaces them whatever their version.
+        // Entries made later (a change pushed while the read was on its
+        // way) may be newer than what it reads.
+        let force = force.then(|| STAMPS.load(Ordering::SeqCst));
         let outcome = match self.with_timeout(self.store.get(&key)).await {
             Ok(Lookup::Found(document)) => self
                 .intern(document.text())
@@ -613,13 +628,16 @@ impl Inner {
     }
 
     /// Caches `state` at `version` for `key`, unless the cache holds a newer
-    /// version already (and not `force`); returns what the cache then
-    /// holds.
-    fn install(&self, key: &str, state: State, version: Version, force: bool) -> Loaded {
+    /// version already; with `force` (a [stamp](Entry::stamp)), an entry
+    /// made up to that stamp is replaced whatever its version. Returns what
+    /// the cache then holds.
+    fn install(&self, key: &str, state: State, version: Version, force: Option<u64>) -> Loaded {
         let cache = self.cache.pin();
         let outcome = cache.compute(Arc::<str>::from(key), |current| match current {
             Some((_, entry))
-                if !force && entry.is_known() && version.is_older_than(entry.version) =>
+                if entry.is_known()
+                    && version.is_older_than(entry.version)
+                    && force.is_none_or(|stamp| entry.stamp > stamp) =>
             {
                 entry.refreshing.store(false, Ordering::Relaxed);
                 Operation::Abort(entry.state.loaded())
@@ -655,7 +673,7 @@ impl Inner {
                             &bucket,
                             State::Configured(compiled),
                             document.version(),
-                            false,
+                            None,
                         );
                     }
                     Err(error) => self.report(&bucket, &ReadThroughError::document(error)),
@@ -663,7 +681,7 @@ impl Inner {
             }
             Change::Deleted { bucket, version } => {
                 if self.is_cached(&bucket) {
-                    self.install(&bucket, State::NotConfigured, version, false);
+                    self.install(&bucket, State::NotConfigured, version, None);
                 }
             }
             Change::Stale { bucket } => self.refresh_in_background(&bucket, false),
@@ -1008,7 +1026,7 @@ impl std::error::Error for ReadThroughError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::MemoryStore;
+    use crate::store::{MemoryStore, StoredDocument};
 
     const XML: &str = "<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>\
                        <AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>";
@@ -1025,6 +1043,138 @@ mod tests {
                 panic!("{bucket} is not configured")
             }
         }
+    }
+
+    /// A store whose reads answer what it held when they were made, once
+    /// the test lets them through; its changes come from the test.
+    #[derive(Debug)]
+    struct GatedStore {
+        held: Mutex<Lookup>,
+        gate: Semaphore,
+        reads: std::sync::atomic::AtomicUsize,
+        answered: std::sync::atomic::AtomicUsize,
+        changes: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Change>>>,
+    }
+
+    struct Changes(tokio::sync::mpsc::UnboundedReceiver<Change>);
+
+    impl futures_core::Stream for Changes {
+        type Item = Change;
+
+        fn poll_next(
+            self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Change>> {
+            self.get_mut().0.poll_recv(cx)
+        }
+    }
+
+    impl CorsStore for GatedStore {
+        fn get<'a>(&'a self, _: &'a str) -> crate::store::StoreFuture<'a, Lookup> {
+            let read = lock(&self.held).clone();
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async move {
+                self.gate.acquire().await.expect("open").forget();
+                self.answered.fetch_add(1, Ordering::SeqCst);
+                Ok(read)
+            })
+        }
+
+        fn put<'a>(&'a self, _: &'a str, _: &'a str) -> crate::store::StoreFuture<'a, Version> {
+            unreachable!("not written")
+        }
+
+        fn delete<'a>(&'a self, _: &'a str) -> crate::store::StoreFuture<'a, Version> {
+            unreachable!("not written")
+        }
+
+        fn changes(&self) -> Option<crate::store::ChangeStream> {
+            let receiver = lock(&self.changes).take()?;
+            Some(Box::pin(Changes(receiver)))
+        }
+    }
+
+    /// Yields until `done` holds (at most a few seconds).
+    async fn until(mut done: impl FnMut() -> bool) {
+        for _ in 0..10_000 {
+            if done() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        panic!("never happened");
+    }
+
+    fn cached_version(source: &ReadThrough, bucket: &str) -> Option<Version> {
+        let cache = source.inner.cache.pin();
+        cache
+            .get(bucket)
+            .filter(|entry| entry.is_known())
+            .map(|entry| entry.version)
+    }
+
+    /// A resync reloads every cached bucket whatever its version (an etcd
+    /// that lost its data counts again from 1), but a change that came
+    /// through the stream while the reload was on its way is newer than
+    /// what the reload read: the reload must not undo it.
+    #[tokio::test]
+    async fn a_resync_reload_does_not_undo_a_change_that_came_while_it_ran() {
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        let store = Arc::new(GatedStore {
+            held: Mutex::new(Lookup::Found(StoredDocument::new(XML, Version::new(500)))),
+            gate: Semaphore::new(1),
+            reads: 0.into(),
+            answered: 0.into(),
+            changes: Mutex::new(Some(receiver)),
+        });
+        let source = ReadThrough::builder(Arc::clone(&store))
+            .build()
+            .expect("in a runtime");
+        let Resolution::Pending(pending, _) = source.resolve_bucket("a", ResourceType::Bucket)
+        else {
+            panic!("a miss loads")
+        };
+        pending.await;
+        assert_eq!(cached_version(&source, "a"), Some(Version::new(500)));
+
+        // etcd lost its data and counts from 1 again: a resync reloads the
+        // bucket, whose version is now smaller than the cached one.
+        *lock(&store.held) = Lookup::Found(StoredDocument::new(JSON, Version::new(3)));
+        sender.send(Change::Resync).expect("streaming");
+        until(|| store.reads.load(Ordering::SeqCst) == 2).await;
+        store.gate.add_permits(1);
+        until(|| cached_version(&source, "a") == Some(Version::new(3))).await;
+
+        // Another resync: its reload reads version 3 and is held up while
+        // a newer write comes through the stream.
+        sender.send(Change::Resync).expect("streaming");
+        until(|| store.reads.load(Ordering::SeqCst) == 3).await;
+        let newer = r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["PUT"]}]"#;
+        *lock(&store.held) = Lookup::Found(StoredDocument::new(newer, Version::new(4)));
+        sender
+            .send(Change::Put {
+                bucket: "a".to_owned(),
+                document: StoredDocument::new(newer, Version::new(4)),
+            })
+            .expect("streaming");
+        until(|| cached_version(&source, "a") == Some(Version::new(4))).await;
+        store.gate.add_permits(1);
+        until(|| store.answered.load(Ordering::SeqCst) == 3).await;
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(
+            cached_version(&source, "a"),
+            Some(Version::new(4)),
+            "the reload of version 3 undid the change to version 4"
+        );
+        let policy = Policy::from_shared(compiled(&source, "a"));
+        assert!(
+            policy.configuration().rules[0]
+                .allowed_methods
+                .iter()
+                .any(|m| m == "PUT")
+        );
     }
 
     #[tokio::test]

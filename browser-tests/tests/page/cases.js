@@ -7,6 +7,7 @@
 const CFG = JSON.parse(document.getElementById('config').textContent);
 const S3 = CFG.s3; // origin B: the server under test
 const GRPC = CFG.grpc; // origin C: the tonic-web example (or null)
+const S3S = CFG.s3s; // origin D: the s3s example, through presigned URLs
 const RUN = CFG.run; // unique per run: no cache carries over
 
 // A URL on the server under test, unique to this run and step.
@@ -221,6 +222,22 @@ testCase('c11', async () => {
     hello: await grpcCall('/greeter.Greeter/SayHello', `browser-${RUN}`),
     invalid: await grpcCall('/greeter.Greeter/SayHello', ''),
   };
+});
+
+// An upload to the s3s example with a presigned PUT URL: the browser sends
+// its preflight to that URL first (PUT with a content-type that is not
+// CORS-safelisted), then the PUT; the ETag is readable only because the
+// bucket's rule exposes it.
+testCase('c12', async () => {
+  const put = (url) => attempt(url, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/octet-stream' },
+    body: S3S.body,
+  });
+  const upload = await put(S3S.put);
+  const readBack = await attempt(S3S.get);
+  const refused = await put(S3S.refusedPut);
+  return { upload, readBack, refused };
 });
 
 window.addEventListener('error', (e) => { post('/log', { error: String(e.message) }); });

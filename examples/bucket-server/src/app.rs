@@ -178,14 +178,16 @@ fn assign_request_ids<B>(mut request: Request<B>) -> Request<B> {
 }
 
 /// A request ID like S3's (16 upper-case hex digits) and a host ID derived
-/// from it (base64, as S3's `x-amz-id-2` looks).
+/// from it (base64, as S3's `x-amz-id-2` looks). The IDs of instances
+/// started in the same second differ (the process ID is part of the seed).
 fn next_request_ids() -> AmzRequestIds {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     static SEED: OnceLock<u64> = OnceLock::new();
     let seed = *SEED.get_or_init(|| {
-        SystemTime::now()
+        let started = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(0, |since| since.as_secs().wrapping_mul(1_000_003))
+            .map_or(0, |since| since.as_secs().wrapping_mul(1_000_003));
+        started ^ u64::from(std::process::id()).wrapping_mul(0x9E37_79B9_7F4A_7C15)
     });
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let request_id = format!("{:016X}", seed.wrapping_add(n));

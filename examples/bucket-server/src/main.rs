@@ -4,7 +4,7 @@
 //! Run with:
 //!
 //! ```text
-//! cargo run --release -p example-bucket-server -- [--listen ADDR] [--bucket NAME[=FILE]]... [--store DIR] [--s3-exact]
+//! cargo run --release -p example-bucket-server -- [--listen ADDR] [--bucket NAME[=FILE]]... [--store DIR|etcd://HOST:PORT[/PREFIX]] [--s3-exact]
 //! ```
 //!
 //! - `--listen ADDR`: where to listen (default `127.0.0.1:8080`; port `0`
@@ -18,11 +18,23 @@
 //!   (`{bucket}.xml` or `{bucket}.json`), read through a cache: `PUT ?cors`
 //!   survives a restart, and editing a file by hand changes the answers
 //!   within a second (a file that does not validate is reported and the
-//!   last good policy keeps serving). With a store, each `--bucket
-//!   NAME=FILE` writes FILE's document to the store (replacing);
-//!   `--bucket NAME` creates the bucket and leaves the store alone; with no
-//!   `--bucket`, bucket `demo` exists and gets the built-in document only
-//!   if the store has none for it.
+//!   last good policy keeps serving).
+//! - `--store etcd://HOST:PORT[/PREFIX]` (feature `etcd`: `cargo run
+//!   --release -p example-bucket-server --features etcd -- …`, which needs
+//!   `protoc` to build): keep bucket CORS in etcd, under the key prefix
+//!   PREFIX (`tower-s3-cors/buckets/` by default), read through a cache
+//!   kept fresh by an etcd watch. Every instance started with the same URL
+//!   serves the same CORS: a `PUT ?cors` on any of them reaches all of
+//!   them. When etcd cannot be reached the server still starts (with a
+//!   warning) and keeps serving the buckets it has cached; `?cors` writes
+//!   and preflights for buckets it has not cached get S3's `503
+//!   ServiceUnavailable` until etcd is back.
+//!
+//!   With either store, each `--bucket NAME=FILE` writes FILE's document to
+//!   the store (replacing); `--bucket NAME` creates the bucket and leaves
+//!   the store alone; with no `--bucket`, bucket `demo` exists and gets the
+//!   built-in document only if the store has none for it. Start-up writes
+//!   that etcd cannot take are made in the background once it answers.
 //! - `--s3-exact`: send `Vary` only on CORS matches, as S3 does (the default
 //!   adds it to every response of a bucket with CORS, which is cache-safe).
 //!
@@ -34,17 +46,20 @@
 use std::net::ToSocketAddrs as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use example_bucket_server::{
     Buckets, Config, DEMO_BUCKET, DEMO_DOCUMENT, Registered, banner, is_valid_bucket_name,
     serve_with_shutdown, shutdown_signal,
 };
-use tower_s3_cors::source::ReadThrough;
-use tower_s3_cors::store::{CorsStore, DirectoryStore, Lookup};
+use tower_s3_cors::source::{ReadThrough, ReadThroughError, ReadThroughErrorKind};
+use tower_s3_cors::store::{CorsStore, DirectoryStore, StoreErrorKind};
 use tower_s3_cors::{Policy, SharedPolicy, VaryMode};
+#[cfg(feature = "etcd")]
+use tower_s3_cors_etcd::{EtcdConfig, EtcdStore};
 
 const USAGE: &str = "\
-usage: example-bucket-server [--listen ADDR] [--bucket NAME[=FILE]]... [--store DIR] [--s3-exact]
+usage: example-bucket-server [--listen ADDR] [--bucket NAME[=FILE]]... [--store DIR|etcd://HOST:PORT[/PREFIX]] [--s3-exact]
 
   --listen ADDR        address to listen on (default 127.0.0.1:8080)
   --bucket NAME=FILE   a bucket whose CORS configuration (S3 XML or JSON) is in FILE
@@ -52,6 +67,9 @@ usage: example-bucket-server [--listen ADDR] [--bucket NAME[=FILE]]... [--store 
                        (no --bucket at all: bucket \"demo\" with a built-in configuration)
   --store DIR          keep bucket CORS in DIR ({bucket}.xml or .json): PUT ?cors
                        survives restarts, hand edits apply within a second
+  --store etcd://HOST:PORT[/PREFIX]
+                       keep bucket CORS in etcd, shared by every instance with the
+                       same URL (needs the `etcd` feature: --features etcd)
   --s3-exact           add Vary only on CORS matches, as S3 does
   -h, --help           print this help";
 
@@ -62,8 +80,18 @@ const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 struct Args {
     listen: String,
     buckets: Vec<(String, Option<PathBuf>)>,
-    store: Option<String>,
+    store: Option<StoreArg>,
     s3_exact: bool,
+}
+
+/// Where `--store` keeps bucket CORS.
+#[derive(Debug, PartialEq, Eq)]
+enum StoreArg {
+    /// A directory of documents.
+    Directory(PathBuf),
+    /// etcd, from an `etcd://` URL.
+    #[cfg(feature = "etcd")]
+    Etcd(EtcdConfig),
 }
 
 /// What the command line asks for.
@@ -100,14 +128,14 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let config = match runtime.block_on(configure(&args)) {
-        Ok(config) => config.vary_mode(vary),
+    let (config, store_note) = match runtime.block_on(configure(&args)) {
+        Ok((config, note)) => (config.vary_mode(vary), note),
         Err(message) => {
             eprintln!("error: {message}");
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(run(&args.listen, config, args.store.as_deref())) {
+    match runtime.block_on(run(&args.listen, config, store_note.as_deref())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
@@ -116,63 +144,218 @@ fn main() -> ExitCode {
     }
 }
 
-/// The buckets and where their CORS comes from, as the arguments say.
-async fn configure(args: &Args) -> Result<Config, String> {
-    match &args.store {
-        None if args.buckets.is_empty() => Ok(Config::demo()),
-        None => load_buckets(&args.buckets).map(Config::new),
-        Some(store) => with_store(store, &args.buckets).await,
+/// The buckets and where their CORS comes from, as the arguments say; with
+/// a store, what the banner says about it.
+async fn configure(args: &Args) -> Result<(Config, Option<String>), String> {
+    let store = match &args.store {
+        None if args.buckets.is_empty() => return Ok((Config::demo(), None)),
+        None => return load_buckets(&args.buckets).map(|buckets| (Config::new(buckets), None)),
+        Some(store) => store,
+    };
+    match store {
+        StoreArg::Directory(dir) => {
+            let shown = dir.display().to_string();
+            let documents = DirectoryStore::open(dir)
+                .map_err(|e| format!("--store {shown}: cannot open it: {e}"))?;
+            for (path, error) in documents
+                .check()
+                .map_err(|e| format!("--store {shown}: cannot list it: {e}"))?
+            {
+                eprintln!(
+                    "warning: {}: {}: {} ({error}); the bucket gets no CORS until it is fixed",
+                    path.display(),
+                    error.s3_code(),
+                    error.s3_message()
+                );
+            }
+            let note = format!(
+                "Bucket CORS is kept in {shown} ({{bucket}}.xml or .json): PUT ?cors writes there,\n\
+                 and editing a file changes the answers within a second.\n"
+            );
+            let config =
+                with_store(&shown, documents, &args.buckets, WhenUnavailable::Exit).await?;
+            Ok((config, Some(note)))
+        }
+        #[cfg(feature = "etcd")]
+        StoreArg::Etcd(etcd) => {
+            let shown = etcd_url(etcd);
+            let documents = EtcdStore::connect(etcd.clone())
+                .await
+                .map_err(|e| format!("--store {shown}: {e}"))?;
+            let mut note = format!(
+                "Bucket CORS is kept in etcd at {} (key {}{{bucket}}): a PUT ?cors on any\n\
+                 instance started with this --store reaches all of them. Without etcd, cached\n\
+                 buckets keep serving; ?cors writes and uncached buckets' preflights get 503.\n",
+                shown_endpoints(etcd),
+                etcd.key_prefix(),
+            );
+            if let Err(error) = documents.current_revision().await {
+                eprintln!(
+                    "warning: --store {shown}: etcd cannot be reached now ({error}); starting \
+                     anyway: preflights get 503 ServiceUnavailable until it answers"
+                );
+                note.push_str("etcd could not be reached at start-up: the CORS shown above is what could be read.\n");
+            }
+            let config =
+                with_store(&shown, documents, &args.buckets, WhenUnavailable::Retry).await?;
+            Ok((config, Some(note)))
+        }
     }
 }
 
-/// `--store DIR`: the buckets, with their CORS in the directory store,
-/// started as the usage says.
-async fn with_store(dir: &str, specs: &[(String, Option<PathBuf>)]) -> Result<Config, String> {
-    let documents =
-        DirectoryStore::open(dir).map_err(|e| format!("--store {dir}: cannot open it: {e}"))?;
-    for (path, error) in documents
-        .check()
-        .map_err(|e| format!("--store {dir}: cannot list it: {e}"))?
-    {
-        eprintln!(
-            "warning: {}: {}: {} ({error}); the bucket gets no CORS until it is fixed",
-            path.display(),
-            error.s3_code(),
-            error.s3_message()
-        );
-    }
+/// What start-up does when the store cannot be reached to write the
+/// documents the command line gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum WhenUnavailable {
+    /// Fail (a directory that cannot be written will not get better).
+    Exit,
+    /// Start anyway, and write them once the store answers (etcd is a
+    /// service that comes back).
+    Retry,
+}
+
+/// `--store`: the buckets, with their CORS in `documents` (`shown` in
+/// messages) read through a cache, started as the usage says.
+async fn with_store<S: CorsStore + 'static>(
+    shown: &str,
+    documents: S,
+    specs: &[(String, Option<PathBuf>)],
+    when_unavailable: WhenUnavailable,
+) -> Result<Config, String> {
     let buckets = Buckets::path_style();
+    let mut seeds = Vec::new();
     if specs.is_empty() {
         buckets.create(DEMO_BUCKET);
+        seeds.push(Seed::DemoUnlessPresent);
     }
-    for (name, _) in specs {
-        buckets.create(name);
-    }
-    let store = Registered::new(buckets.clone(), documents);
-    let failed = |name: &str| {
-        let message = format!("--store {dir}: cannot write bucket {name:?}");
-        move |e: tower_s3_cors::store::StoreError| format!("{message}: {e}")
-    };
     for (name, file) in specs {
+        buckets.create(name);
         if let Some(file) = file {
-            let document = read_document(file)?;
-            store.put(name, &document).await.map_err(failed(name))?;
+            seeds.push(Seed::Document {
+                bucket: name.clone(),
+                document: read_document(file)?,
+            });
         }
     }
-    if specs.is_empty() {
-        let found = store.get(DEMO_BUCKET).await.map_err(failed(DEMO_BUCKET))?;
-        if matches!(found, Lookup::NotFound(_)) {
-            store
-                .put(DEMO_BUCKET, DEMO_DOCUMENT)
-                .await
-                .map_err(failed(DEMO_BUCKET))?;
-        }
-    }
-    let source = ReadThrough::builder(store)
+    let source = ReadThrough::builder(Registered::new(buckets.clone(), documents))
         .on_error(|bucket, error| eprintln!("warning: bucket {bucket:?}: {error}"))
         .build()
         .map_err(|e| e.to_string())?;
+    let mut later = Vec::new();
+    for seed in seeds {
+        match seed.plant(&source).await {
+            Ok(()) => {}
+            Err(error) if is_transient(&error) && when_unavailable == WhenUnavailable::Retry => {
+                eprintln!(
+                    "warning: --store {shown}: {} ({error}); it will be written once the store answers",
+                    seed.failed()
+                );
+                later.push(seed);
+            }
+            Err(error) => return Err(format!("--store {shown}: {} ({error})", seed.failed())),
+        }
+    }
+    if !later.is_empty() {
+        tokio::spawn(plant_later(source.clone(), later, shown.to_owned()));
+    }
     Ok(Config::new(buckets).with_store(source))
+}
+
+/// A write start-up makes to the store (see the usage).
+#[derive(Debug)]
+enum Seed {
+    /// `--bucket NAME=FILE`: FILE's document, replacing the store's.
+    Document { bucket: String, document: String },
+    /// No `--bucket`: the built-in document for [`DEMO_BUCKET`], only if the
+    /// store has none for it.
+    DemoUnlessPresent,
+}
+
+impl Seed {
+    /// Writes it through `source` (its cache serves it at once).
+    async fn plant(&self, source: &ReadThrough) -> Result<(), ReadThroughError> {
+        match self {
+            Self::Document { bucket, document } => {
+                source.put_document(bucket, document).await.map(drop)
+            }
+            Self::DemoUnlessPresent => match source.configuration(DEMO_BUCKET).await {
+                Ok(None) => source
+                    .put_document(DEMO_BUCKET, DEMO_DOCUMENT)
+                    .await
+                    .map(drop),
+                Ok(Some(_)) => Ok(()),
+                // A document that does not read is the store's all the
+                // same (reported when loaded): only a missing one is
+                // replaced.
+                Err(error) if error.kind() == ReadThroughErrorKind::Document => Ok(()),
+                Err(error) => Err(error),
+            },
+        }
+    }
+
+    /// What was done, for messages.
+    fn done(&self) -> String {
+        match self {
+            Self::Document { bucket, .. } => format!("wrote the document of bucket {bucket:?}"),
+            Self::DemoUnlessPresent => format!("bucket {DEMO_BUCKET:?} has a document"),
+        }
+    }
+
+    /// What could not be done, for messages.
+    fn failed(&self) -> String {
+        match self {
+            Self::Document { bucket, .. } => format!("cannot write bucket {bucket:?}"),
+            Self::DemoUnlessPresent => {
+                format!("cannot read or write bucket {DEMO_BUCKET:?}")
+            }
+        }
+    }
+}
+
+/// Whether `error` may go away by itself: the store is down or slow.
+fn is_transient(error: &ReadThroughError) -> bool {
+    error.kind() == ReadThroughErrorKind::Timeout
+        || error.store_kind() == Some(StoreErrorKind::Unavailable)
+}
+
+/// Writes the start-up documents the store could not take at start-up,
+/// retrying with a growing pause (up to 2 s, as the etcd store's watch
+/// reconnects) until each is written.
+async fn plant_later(source: ReadThrough, mut seeds: Vec<Seed>, shown: String) {
+    let mut pause = Duration::from_millis(100);
+    while !seeds.is_empty() {
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(2));
+        let mut left = Vec::new();
+        for seed in seeds {
+            match seed.plant(&source).await {
+                Ok(()) => eprintln!("--store {shown}: the store answers: {}", seed.done()),
+                Err(error) if is_transient(&error) => left.push(seed),
+                Err(error) => eprintln!("warning: --store {shown}: {} ({error})", seed.failed()),
+            }
+        }
+        seeds = left;
+    }
+}
+
+/// The URL of an etcd configuration, for messages.
+#[cfg(feature = "etcd")]
+fn etcd_url(etcd: &EtcdConfig) -> String {
+    format!(
+        "etcd://{}/{}",
+        shown_endpoints(etcd),
+        etcd.key_prefix().trim_end_matches('/')
+    )
+}
+
+/// The etcd members of a configuration, `HOST:PORT,…`.
+#[cfg(feature = "etcd")]
+fn shown_endpoints(etcd: &EtcdConfig) -> String {
+    etcd.endpoints()
+        .iter()
+        .map(|endpoint| endpoint.strip_prefix("http://").unwrap_or(endpoint))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The document in `file`, validated as S3 does. The error names the file
@@ -191,8 +374,9 @@ fn read_document(file: &PathBuf) -> Result<String, String> {
     }
 }
 
-/// Binds, prints the banner, serves until Ctrl-C or `SIGTERM`.
-async fn run(listen: &str, config: Config, store: Option<&str>) -> Result<(), String> {
+/// Binds, prints the banner (and `store_note` after it), serves until
+/// Ctrl-C or `SIGTERM`.
+async fn run(listen: &str, config: Config, store_note: Option<&str>) -> Result<(), String> {
     // Installed before anything is printed: whoever reads the first line may
     // signal at once.
     let signal = shutdown_signal().map_err(|e| format!("cannot handle signals: {e}"))?;
@@ -203,11 +387,9 @@ async fn run(listen: &str, config: Config, store: Option<&str>) -> Result<(), St
         .local_addr()
         .map_err(|e| format!("cannot read the bound address: {e}"))?;
     let mut text = banner(addr, &shown_buckets(&config).await);
-    if let Some(dir) = store {
-        text.push_str(&format!(
-            "\nBucket CORS is kept in {dir} ({{bucket}}.xml or .json): PUT ?cors writes there,\n\
-             and editing a file changes the answers within a second.\n"
-        ));
+    if let Some(note) = store_note {
+        text.push('\n');
+        text.push_str(note);
     }
     print_ignoring_errors(&text);
     serve_with_shutdown(listener, config, signal)
@@ -216,7 +398,8 @@ async fn run(listen: &str, config: Config, store: Option<&str>) -> Result<(), St
 }
 
 /// The buckets and their policies now, for the banner: with a store, as
-/// the store has them.
+/// the store has them (a bucket it cannot tell about now is shown without
+/// CORS, with a warning).
 async fn shown_buckets(config: &Config) -> Buckets {
     let Some(source) = config.store() else {
         return config.buckets().clone();
@@ -224,7 +407,13 @@ async fn shown_buckets(config: &Config) -> Buckets {
     let shown = Buckets::path_style();
     for name in config.buckets().names() {
         let handle = shown.create(&name);
-        let configuration = source.configuration(&name).await.ok().flatten();
+        let configuration = match source.configuration(&name).await {
+            Ok(configuration) => configuration,
+            Err(error) => {
+                eprintln!("warning: bucket {name:?}: cannot show its CORS: {error}");
+                None
+            }
+        };
         if let Some(policy) = configuration.and_then(|c| Policy::compile(&c).ok()) {
             handle.store(policy);
         }
@@ -269,18 +458,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
                 check_listen(&listen)?;
                 parsed.listen = listen;
             }
-            "--store" => {
-                let store = value("--store")?;
-                if store.is_empty() {
-                    return Err("--store needs a directory".to_owned());
-                }
-                if store.contains("://") {
-                    return Err(format!(
-                        "--store {store}: this build keeps CORS in a directory only (etcd:// needs the `etcd` feature)"
-                    ));
-                }
-                parsed.store = Some(store);
-            }
+            "--store" => parsed.store = Some(parse_store(value("--store")?)?),
             "--bucket" => {
                 let spec = value("--bucket")?;
                 let (name, file) = match spec.split_once('=') {
@@ -308,6 +486,35 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String>
         }
     }
     Ok(Command::Run(parsed))
+}
+
+/// `--store`'s value: a directory, or (feature `etcd`) an `etcd://` URL.
+fn parse_store(store: String) -> Result<StoreArg, String> {
+    if store.is_empty() {
+        return Err("--store needs a directory or an etcd://HOST:PORT[/PREFIX] URL".to_owned());
+    }
+    let Some((scheme, _)) = store.split_once("://") else {
+        return Ok(StoreArg::Directory(PathBuf::from(store)));
+    };
+    if scheme != "etcd" {
+        return Err(format!(
+            "--store {store}: {scheme}:// is not a store; use a directory or etcd://HOST:PORT[/PREFIX]"
+        ));
+    }
+    #[cfg(feature = "etcd")]
+    {
+        EtcdConfig::from_url(&store)
+            .map(StoreArg::Etcd)
+            .map_err(|e| format!("--store {store}: {e}"))
+    }
+    #[cfg(not(feature = "etcd"))]
+    {
+        Err(format!(
+            "--store {store}: this build keeps CORS in a directory only; for etcd, build with the \
+             `etcd` feature (cargo run --release -p example-bucket-server --features etcd -- …), \
+             which needs protoc (Debian: apt-get install protobuf-compiler)"
+        ))
+    }
 }
 
 /// Checks that `--listen` names a socket address (`host:port`).
@@ -365,7 +572,7 @@ mod tests {
                 ("photos".to_owned(), Some(PathBuf::from("cors.xml"))),
                 ("plain".to_owned(), None),
             ],
-            store: Some("cors.d".to_owned()),
+            store: Some(StoreArg::Directory(PathBuf::from("cors.d"))),
             s3_exact: true,
         });
         let spaced = [
@@ -410,10 +617,45 @@ mod tests {
             &["--verbose"],
             &["--store"],
             &["--store", ""],
-            &["--store", "etcd://127.0.0.1:2379"],
+            &["--store", "http://127.0.0.1:2379"],
             &["demo"],
         ] {
             assert!(parse(args).is_err(), "{args:?}");
+        }
+    }
+
+    #[cfg(not(feature = "etcd"))]
+    #[test]
+    fn etcd_urls_say_how_to_get_the_feature() {
+        let Err(error) = parse(&["--store", "etcd://127.0.0.1:2379/fleet"]) else {
+            panic!("an etcd URL needs the feature");
+        };
+        assert!(error.contains("--features etcd"), "{error}");
+        assert!(error.contains("protobuf-compiler"), "{error}");
+    }
+
+    #[cfg(feature = "etcd")]
+    #[test]
+    fn etcd_urls_are_read_as_the_etcd_crate_reads_them() {
+        let Ok(Command::Run(args)) = parse(&["--store", "etcd://127.0.0.1:2379/fleet"]) else {
+            panic!("an etcd URL is a store");
+        };
+        let Some(StoreArg::Etcd(config)) = &args.store else {
+            panic!("{:?}", args.store);
+        };
+        assert_eq!(config.endpoints(), ["http://127.0.0.1:2379"]);
+        assert_eq!(config.key_prefix(), "fleet/");
+        assert_eq!(etcd_url(config), "etcd://127.0.0.1:2379/fleet");
+        for bad in [
+            "etcd://",
+            "etcd://127.0.0.1:99999",
+            "etcd://h/a b",
+            "etcd://u@h",
+        ] {
+            let Err(error) = parse(&["--store", bad]) else {
+                panic!("{bad} is not a store");
+            };
+            assert!(error.starts_with(&format!("--store {bad}: ")), "{error}");
         }
     }
 }

@@ -668,10 +668,55 @@ fn bad_arguments_exit_2_with_usage_and_help_exits_0() {
     assert_eq!(status.code(), Some(0));
     assert!(
         stdout.starts_with(
-            "usage: example-bucket-server [--listen ADDR] [--bucket NAME[=FILE]]... [--store DIR] [--s3-exact]"
+            "usage: example-bucket-server [--listen ADDR] [--bucket NAME[=FILE]]... [--store DIR|etcd://HOST:PORT[/PREFIX]] [--s3-exact]"
         ),
         "{stdout}"
     );
+}
+
+#[test]
+fn instances_started_together_give_different_request_ids() {
+    let (a, b) = (Server::start(&[]), Server::start(&[]));
+    let id = |server: &Server| {
+        server
+            .send(request("GET", "/demo"))
+            .header("x-amz-request-id")
+            .expect("x-amz-request-id")
+            .to_owned()
+    };
+    assert_ne!(id(&a), id(&b));
+}
+
+#[cfg(not(feature = "etcd"))]
+#[test]
+fn an_etcd_store_without_the_feature_exits_2_saying_how_to_get_it() {
+    let (status, stdout, stderr) = run_to_exit(&["--store", "etcd://127.0.0.1:2379"]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.contains("--store etcd://127.0.0.1:2379: ")
+            && stderr.contains("--features etcd")
+            && stderr.contains("protobuf-compiler"),
+        "{stderr}"
+    );
+}
+
+#[cfg(feature = "etcd")]
+#[test]
+fn a_bad_etcd_url_exits_2_saying_what_is_wrong() {
+    let (status, _, stderr) = run_to_exit(&["--store", "etcd://127.0.0.1:99999"]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--store etcd://127.0.0.1:99999: "),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_store_url_of_another_kind_exits_2() {
+    let (status, _, stderr) = run_to_exit(&["--store", "s3://bucket/cors"]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("s3:// is not a store"), "{stderr}");
 }
 
 #[cfg(unix)]
