@@ -8,6 +8,10 @@
 //! valgrind --tool=callgrind --toggle-collect='*measured*' target/release/deps/instructions-* s3cors/get_origin 1000
 //! ```
 //!
+//! A case is `service/request`, with `_cloned` (the service is cloned for
+//! every request) or `_ct` (the inner response carries a `Content-Type`, as
+//! a real handler's does) after the request's name.
+//!
 //! Only the `measured` function is counted: `poll_ready`, `call`, polling
 //! the response future and dropping the request (as in the criterion
 //! benches); building the request and dropping the response are not.
@@ -23,7 +27,7 @@ use http::{Request, Response};
 use tower::{Layer, Service};
 use tower_s3_cors::{S3CorsLayer, SharedPolicy, VaryMode};
 
-use support::Body;
+use support::{Body, StaticHeaders};
 
 /// One request through `service`; the only code callgrind counts.
 #[inline(never)]
@@ -75,9 +79,13 @@ fn cases() -> Vec<String> {
     let mut cases = Vec::new();
     for service in [
         "bare",
+        "static_headers",
+        "static_vary",
         "s3cors",
         "s3cors_s3_exact",
         "s3cors_100_rules",
+        "s3cors_wildcard_1",
+        "s3cors_wildcard_100",
         "s3cors_ids_1",
         "s3cors_ids_100",
         "tower_http",
@@ -85,6 +93,7 @@ fn cases() -> Vec<String> {
         for (request, _) in REQUESTS {
             cases.push(format!("{service}/{request}"));
             cases.push(format!("{service}/{request}_cloned"));
+            cases.push(format!("{service}/{request}_ct"));
         }
     }
     cases
@@ -109,21 +118,55 @@ fn main() {
         Some(request) => (request, true),
         None => (request, false),
     };
+    let (request, content_type) = match request.strip_suffix("_ct") {
+        Some(request) => (request, true),
+        None => (request, false),
+    };
     let request = REQUESTS
         .iter()
         .find(|(name, _)| *name == request)
         .map(|(_, make)| *make)
         .unwrap_or_else(|| panic!("unknown case {case:?}; known: {}", cases().join(" ")));
-    let inner = support::inner();
+    let known = if content_type {
+        serve(
+            service,
+            support::inner_with_content_type(),
+            request,
+            clone,
+            times,
+        )
+    } else {
+        serve(service, support::inner(), request, clone, times)
+    };
+    assert!(known, "unknown case {case:?}; known: {}", cases().join(" "));
+}
+
+/// Runs `service` around `inner`; `false` if there is no such service.
+fn serve<I>(service: &str, inner: I, request: MakeRequest, clone: bool, times: u64) -> bool
+where
+    I: Service<Request<Body>, Response = Response<Body>, Error = Infallible> + Clone,
+{
     match service {
         "bare" => run(inner, request, clone, times),
+        "static_headers" => run(StaticHeaders::cors(inner), request, clone, times),
+        "static_vary" => run(StaticHeaders::vary(inner), request, clone, times),
         "s3cors" => run(s3cors(1).layer(inner), request, clone, times),
         "s3cors_s3_exact" => {
             let layer = s3cors(1).vary_mode(VaryMode::S3Exact);
             run(layer.layer(inner), request, clone, times);
         }
         "s3cors_100_rules" => run(s3cors(100).layer(inner), request, clone, times),
+        "s3cors_wildcard_1" | "s3cors_wildcard_100" => {
+            let rules = if service == "s3cors_wildcard_1" {
+                1
+            } else {
+                100
+            };
+            let layer = S3CorsLayer::new(SharedPolicy::new(support::policy(rules, true)));
+            run(layer.layer(inner), request, clone, times);
+        }
         "s3cors_ids_1" | "s3cors_ids_100" => {
+            // Always around an inner response with a `Content-Type`.
             let rules = if service == "s3cors_ids_1" { 1 } else { 100 };
             let layer = S3CorsLayer::new(SharedPolicy::new(support::policy_with_ids(rules)));
             run(
@@ -139,6 +182,7 @@ fn main() {
             clone,
             times,
         ),
-        _ => panic!("unknown case {case:?}; known: {}", cases().join(" ")),
+        _ => return false,
     }
+    true
 }
