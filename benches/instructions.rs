@@ -12,6 +12,12 @@
 //! every request) or `_ct` (the inner response carries a `Content-Type`, as
 //! a real handler's does) after the request's name.
 //!
+//! `evaluate/KIND_N` cases count `Policy::evaluate` alone (with building
+//! its `CorsRequest`), on the policies and requests of benches/engine.rs:
+//! `exact_N`, `wildcard_N`, `tenants_N` (N rules, the last one matching),
+//! `acrh_exact_N`, `acrh_wildcard_N` (a rule with N `AllowedHeader`
+//! patterns, a preflight listing 20 names).
+//!
 //! Only the `measured` function is counted: `poll_ready`, `call`, polling
 //! the response future and dropping the request (as in the criterion
 //! benches); building the request and dropping the response are not.
@@ -25,7 +31,8 @@ use std::hint::black_box;
 
 use http::{Request, Response};
 use tower::{Layer, Service};
-use tower_s3_cors::{S3CorsLayer, SharedPolicy, VaryMode};
+use tower_s3_cors::policy::CorsRequest;
+use tower_s3_cors::{Policy, S3CorsLayer, SharedPolicy, VaryMode};
 
 use support::{Body, StaticHeaders};
 
@@ -40,6 +47,51 @@ where
     } else {
         support::call(service, request)
     }
+}
+
+/// One `Policy::evaluate` (with its `CorsRequest`), as the engine bench
+/// times it; the only code callgrind counts in an `evaluate/…` case.
+#[inline(never)]
+fn measured_evaluate(policy: &Policy, request: &Request<Body>) -> bool {
+    let cors = CorsRequest::new(request.method(), request.headers()).expect("has an Origin");
+    policy.evaluate(&cors).is_allowed()
+}
+
+/// The `evaluate/…` cases: the policies and requests of benches/engine.rs.
+fn evaluate_case(name: &str) -> Option<(Policy, Request<Body>)> {
+    let (kind, n) = name.rsplit_once('_')?;
+    let n: usize = n.parse().ok()?;
+    Some(match kind {
+        "exact" => (support::policy(n, false), support::get_with_origin()),
+        "wildcard" => (support::policy(n, true), support::get_with_origin()),
+        "tenants" => (
+            support::tenant_policy(n),
+            support::get_from(&support::tenant_origin(n - 1)),
+        ),
+        "acrh_exact" | "acrh_wildcard" => {
+            let wildcard = kind == "acrh_wildcard";
+            let names = support::names_for_patterns(20, n, wildcard);
+            (
+                support::header_pattern_policy(n, wildcard),
+                support::preflight(&names),
+            )
+        }
+        _ => return None,
+    })
+}
+
+fn run_evaluate(name: &str, times: u64) -> bool {
+    let Some((policy, request)) = evaluate_case(name) else {
+        return false;
+    };
+    assert!(
+        measured_evaluate(&policy, &request),
+        "the benchmark request is allowed"
+    );
+    for _ in 0..times {
+        black_box(measured_evaluate(black_box(&policy), black_box(&request)));
+    }
+    true
 }
 
 fn run<S, B>(mut service: S, request: fn() -> Request<Body>, clone: bool, times: u64)
@@ -96,6 +148,16 @@ fn cases() -> Vec<String> {
             cases.push(format!("{service}/{request}_ct"));
         }
     }
+    for kind in ["exact", "wildcard", "tenants"] {
+        for n in [1, 10, 100] {
+            cases.push(format!("evaluate/{kind}_{n}"));
+        }
+    }
+    for kind in ["acrh_exact", "acrh_wildcard"] {
+        for n in [1, 10, 100, 1000] {
+            cases.push(format!("evaluate/{kind}_{n}"));
+        }
+    }
     cases
 }
 
@@ -114,6 +176,11 @@ fn main() {
         .next()
         .map_or(1000, |n| n.parse().expect("a number of requests"));
     let (service, request) = case.split_once('/').expect("service/request");
+    if service == "evaluate" {
+        let known = run_evaluate(request, times);
+        assert!(known, "unknown case {case:?}; known: {}", cases().join(" "));
+        return;
+    }
     let (request, clone) = match request.strip_suffix("_cloned") {
         Some(request) => (request, true),
         None => (request, false),
