@@ -11,6 +11,7 @@
 //! request.
 
 mod allow_headers;
+mod ascii;
 mod compiled;
 mod decision;
 mod engine;

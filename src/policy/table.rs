@@ -10,6 +10,8 @@
 //! than the longest run of taken slots; stored hashes are compared before
 //! any bytes.
 
+use super::ascii::{eq_ignore_case, lower_word, short_word, word};
+
 /// Up to this many entries, comparing them all is cheaper than hashing
 /// (a comparison of different lengths is one test).
 const LINEAR: usize = 4;
@@ -36,11 +38,7 @@ impl Target for u128 {
 /// ASCII-case-insensitively (keys are then stored lower-cased).
 #[inline]
 fn eq<const FOLD: bool>(a: &[u8], b: &[u8]) -> bool {
-    if FOLD {
-        a.eq_ignore_ascii_case(b)
-    } else {
-        a == b
-    }
+    if FOLD { eq_ignore_case(a, b) } else { a == b }
 }
 
 /// The byte `b` as keys store it.
@@ -64,19 +62,6 @@ fn start_slot(hash: u64, len: usize) -> usize {
 
 const K: u64 = 0x517c_c1b7_2722_0a95;
 
-/// ASCII lower case of eight bytes at once; bytes from 0x80 unchanged.
-#[inline]
-fn lower_word(word: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    let low7 = word & (0x7f * ONES);
-    // High bit of each byte: at least `A`, and above `Z`. No byte carries
-    // into the next: 0x7f + 0x3f < 0x100.
-    let from_a = low7.wrapping_add(0x3f * ONES);
-    let past_z = low7.wrapping_add(0x25 * ONES);
-    let upper = from_a & !past_z & !word & (0x80 * ONES);
-    word | (upper >> 2)
-}
-
 /// A hash of the whole of `bytes` (lower-cased with `FOLD`), a word at a
 /// time.
 #[inline]
@@ -87,10 +72,10 @@ fn word_hash<const FOLD: bool>(bytes: &[u8]) -> u64 {
     };
     let mut hash = bytes.len() as u64;
     let mut words = bytes.chunks_exact(8);
-    for word in &mut words {
+    for chunk in &mut words {
         hash = step(
             hash,
-            u64::from_le_bytes(word.try_into().expect("chunks_exact(8) gives 8 bytes")),
+            word(chunk.try_into().expect("chunks_exact(8) gives 8 bytes")),
         );
     }
     let rest = words.remainder();
@@ -98,23 +83,6 @@ fn word_hash<const FOLD: bool>(bytes: &[u8]) -> u64 {
         hash = step(hash, short_word(rest));
     }
     hash
-}
-
-/// The bytes of `rest` (1 to 7 of them) as a little-endian word, zeros
-/// above: two overlapping loads instead of a copy of variable length.
-#[inline]
-fn short_word(rest: &[u8]) -> u64 {
-    let n = rest.len();
-    if n >= 4 {
-        let low = u32::from_le_bytes(rest[..4].try_into().expect("4 bytes"));
-        let high = u32::from_le_bytes(rest[n - 4..].try_into().expect("4 bytes"));
-        u64::from(low) | u64::from(high) << (8 * (n - 4))
-    } else {
-        // n is 1, 2 or 3: the first, middle and last bytes cover them all.
-        u64::from(rest[0])
-            | u64::from(rest[n / 2]) << (8 * (n / 2))
-            | u64::from(rest[n - 1]) << (8 * (n - 1))
-    }
 }
 
 /// Values found by their whole text; with `FOLD`, ASCII case does not
@@ -525,26 +493,8 @@ mod tests {
 
     use proptest::prelude::*;
 
-    use super::{Affix, AffixIndex, ExactTable, lower_word};
+    use super::{Affix, AffixIndex, ExactTable};
     use crate::policy::pattern::{Case, Pattern};
-
-    #[test]
-    fn lower_word_lowers_ascii_letters_only() {
-        for b in 0..=255_u8 {
-            let word = u64::from_le_bytes([b, b'A', b'z', b'@', b'[', b'Z', 0x80 | b'A', b]);
-            let expected = u64::from_le_bytes([
-                b.to_ascii_lowercase(),
-                b'a',
-                b'z',
-                b'@',
-                b'[',
-                b'z',
-                0x80 | b'A',
-                b.to_ascii_lowercase(),
-            ]);
-            assert_eq!(lower_word(word), expected, "byte {b:#x}");
-        }
-    }
 
     /// The index finds exactly the patterns that match, whatever side it
     /// filed them under; the exact table exactly the equal keys.
