@@ -5,19 +5,28 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
-use http::{Extensions, Response};
+use http::header::{ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD};
+use http::request::Parts;
+use http::{Extensions, HeaderMap, HeaderValue, Method, Request, Response};
 use pin_project_lite::pin_project;
 
 use crate::body::ResponseBody;
-use crate::options::RefusalReason;
-use crate::policy::{Allowed, Explanation};
+use crate::decide;
+use crate::options::{Options, RefusalReason};
+use crate::policy::{Allowed, CorsRequest, Explanation};
+use crate::s3::ResourceType;
+use crate::source::Pending;
 use crate::vary::add_cors_vary;
 
 pin_project! {
-    /// Response future of [`S3Cors`](crate::S3Cors): either an answer the
-    /// layer gave itself (a preflight), or the inner service's future, whose
-    /// response gets the CORS headers decided before the call.
-    pub struct ResponseFuture<F> {
+    /// Response future of [`S3Cors`](crate::S3Cors): an answer the layer
+    /// gave itself (a preflight), or the inner service's future, whose
+    /// response gets the CORS headers decided before the call; either may
+    /// first wait for a policy its source is loading.
+    pub struct ResponseFuture<F>
+    where
+        F: Future,
+    {
         #[pin]
         kind: Kind<F>,
     }
@@ -25,9 +34,79 @@ pin_project! {
 
 pin_project! {
     #[project = KindProj]
-    enum Kind<F> {
+    enum Kind<F>
+    where
+        F: Future,
+    {
         Answered { response: Option<Response<Bytes>> },
         Inner { #[pin] future: F, on_response: OnResponse },
+        // The inner service's future, for a request whose policy is being
+        // loaded.
+        InnerJoining { #[pin] future: F, join: Option<Box<Join>> },
+        // A preflight waiting for its policy.
+        Preflight { waiting: Option<Box<WaitingPreflight>> },
+        // An inner response waiting for the policy of its request.
+        Joining { parked: Option<Box<Parked<F::Output>>> },
+    }
+}
+
+/// A preflight whose policy is being loaded.
+struct WaitingPreflight {
+    pending: Pending,
+    resource: ResourceType,
+    parts: Parts,
+    options: Options,
+}
+
+/// An inner response, held while its request joins a load.
+struct Parked<T> {
+    output: T,
+    join: Box<Join>,
+}
+
+/// An actual request whose policy is being loaded: what it needs to be
+/// decided once the load is over (its method and CORS headers, copied).
+#[derive(Debug)]
+pub(crate) struct Join {
+    pending: Pending,
+    origin: HeaderValue,
+    method: Method,
+    /// `Access-Control-Request-Method` and `-Headers`, as sent.
+    headers: HeaderMap,
+    options: Options,
+}
+
+impl Join {
+    /// What `request`, from `origin`, needs to join `pending`.
+    pub(crate) fn new<B>(
+        pending: Pending,
+        origin: &HeaderValue,
+        request: &Request<B>,
+        options: Options,
+    ) -> Box<Self> {
+        let mut headers = HeaderMap::new();
+        for name in [
+            ACCESS_CONTROL_REQUEST_METHOD,
+            ACCESS_CONTROL_REQUEST_HEADERS,
+        ] {
+            for value in request.headers().get_all(&name) {
+                headers.append(name.clone(), value.clone());
+            }
+        }
+        Box::new(Self {
+            pending,
+            origin: origin.clone(),
+            method: request.method().clone(),
+            headers,
+            options,
+        })
+    }
+
+    /// What to do to the response, once the load is over.
+    fn poll_decide(&mut self, cx: &mut Context<'_>) -> Poll<OnResponse> {
+        let loaded = ready!(Pin::new(&mut self.pending).poll(cx));
+        let cors = CorsRequest::with_origin(&self.origin, &self.method, &self.headers);
+        Poll::Ready(decide::actual(&self.options, loaded, &cors))
     }
 }
 
@@ -46,9 +125,23 @@ impl OnResponse {
     /// Nothing but, if `vary`, the CORS `Vary` tokens.
     pub(crate) fn vary_only(vary: bool) -> Self {
         Self {
-            cors: None,
             vary,
-            report: None,
+            ..Self::default()
+        }
+    }
+
+    /// Adds what was decided to `response`.
+    fn apply<B>(self, response: &mut Response<B>) {
+        let Self { cors, vary, report } = self;
+        let headers = response.headers_mut();
+        if let Some(allowed) = cors {
+            allowed.write_headers_reserving(headers, usize::from(vary));
+        }
+        if vary {
+            add_cors_vary(headers);
+        }
+        if let Some(report) = report {
+            report.insert_into(response.extensions_mut());
         }
     }
 }
@@ -77,7 +170,7 @@ impl Report {
     }
 }
 
-impl<F> ResponseFuture<F> {
+impl<F: Future> ResponseFuture<F> {
     /// A response the layer gave itself.
     pub(crate) fn answered(response: Response<Bytes>) -> Self {
         Self {
@@ -96,6 +189,36 @@ impl<F> ResponseFuture<F> {
             },
         }
     }
+
+    /// The inner service's future, for a request that joins a load when
+    /// the inner response comes.
+    pub(crate) fn joining(future: F, join: Box<Join>) -> Self {
+        Self {
+            kind: Kind::InnerJoining {
+                future,
+                join: Some(join),
+            },
+        }
+    }
+
+    /// A preflight answered once `pending` is over.
+    pub(crate) fn preflight(
+        pending: Pending,
+        resource: ResourceType,
+        parts: Parts,
+        options: Options,
+    ) -> Self {
+        Self {
+            kind: Kind::Preflight {
+                waiting: Some(Box::new(WaitingPreflight {
+                    pending,
+                    resource,
+                    parts,
+                    options,
+                })),
+            },
+        }
+    }
 }
 
 impl<F, B, E> Future for ResponseFuture<F>
@@ -104,41 +227,64 @@ where
 {
     type Output = Result<Response<ResponseBody<B>>, E>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        const DONE: &str = "ResponseFuture polled after completion";
+        let parked = match self.as_mut().project().kind.project() {
             KindProj::Answered { response } => {
-                let response = response
-                    .take()
-                    .expect("ResponseFuture polled after completion");
-                Poll::Ready(Ok(response.map(ResponseBody::full)))
+                let response = response.take().expect(DONE);
+                return Poll::Ready(Ok(response.map(ResponseBody::full)));
             }
             KindProj::Inner {
                 future,
                 on_response,
             } => {
                 let mut response = ready!(future.poll(cx))?;
-                let OnResponse { cors, vary, report } = std::mem::take(on_response);
-                let headers = response.headers_mut();
-                if let Some(allowed) = cors {
-                    allowed.write_headers_reserving(headers, usize::from(vary));
-                }
-                if vary {
-                    add_cors_vary(headers);
-                }
-                if let Some(report) = report {
-                    report.insert_into(response.extensions_mut());
-                }
-                Poll::Ready(Ok(response.map(ResponseBody::inner)))
+                std::mem::take(on_response).apply(&mut response);
+                return Poll::Ready(Ok(response.map(ResponseBody::inner)));
             }
-        }
+            KindProj::Preflight { waiting } => {
+                let wait = waiting.as_mut().expect(DONE);
+                let loaded = ready!(Pin::new(&mut wait.pending).poll(cx));
+                let WaitingPreflight {
+                    resource,
+                    parts,
+                    options,
+                    ..
+                } = *waiting.take().expect(DONE);
+                let response = decide::preflight(&options, parts, loaded, resource);
+                return Poll::Ready(Ok(response.map(ResponseBody::full)));
+            }
+            KindProj::Joining { parked } => {
+                let on_response = ready!(parked.as_mut().expect(DONE).join.poll_decide(cx));
+                let Parked { output, .. } = *parked.take().expect(DONE);
+                let mut response = output?;
+                on_response.apply(&mut response);
+                return Poll::Ready(Ok(response.map(ResponseBody::inner)));
+            }
+            KindProj::InnerJoining { future, join } => {
+                let response = ready!(future.poll(cx))?;
+                Box::new(Parked {
+                    output: Ok(response),
+                    join: join.take().expect(DONE),
+                })
+            }
+        };
+        // The inner response came before the load was over: hold it.
+        self.as_mut().project().kind.set(Kind::Joining {
+            parked: Some(parked),
+        });
+        self.poll(cx)
     }
 }
 
-impl<F> std::fmt::Debug for ResponseFuture<F> {
+impl<F: Future> std::fmt::Debug for ResponseFuture<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kind = match &self.kind {
             Kind::Answered { .. } => "Answered",
             Kind::Inner { .. } => "Inner",
+            Kind::InnerJoining { .. } => "InnerJoining",
+            Kind::Preflight { .. } => "Preflight",
+            Kind::Joining { .. } => "Joining",
         };
         f.debug_struct("ResponseFuture")
             .field("kind", &kind)

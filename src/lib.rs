@@ -148,6 +148,7 @@
 pub mod admin;
 pub mod body;
 pub mod config;
+mod decide;
 pub mod future;
 mod layer;
 mod macros;

@@ -88,6 +88,9 @@ pub enum RefusalReason {
     NotConfigured,
     /// The policy refused the request.
     Policy(Refusal),
+    /// The policy could not be loaded from its store (`503
+    /// ServiceUnavailable`).
+    Unavailable,
 }
 
 /// How the layer behaves where S3's behaviour is a choice.

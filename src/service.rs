@@ -2,21 +2,16 @@
 
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
-use http::request::Parts;
-use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http::{Method, Request, Response};
 use tower_service::Service;
 
 use crate::body::ResponseBody;
-use crate::future::{OnResponse, Report, ResponseFuture};
+use crate::decide;
+use crate::future::{Join, OnResponse, ResponseFuture};
 use crate::layer::S3CorsLayer;
-use crate::options::{Options, RefusalReason, RefusalReport, VaryMode};
-use crate::policy::{self, Allowed, CorsRequest, Policy, Refusal};
-use crate::s3::{AmzRequestIds, ErrorAnswer, ResourceType, S3Error, messages};
-use crate::source::{PolicySource, RequestHead, Resolution, SharedPolicy};
-use crate::vary::add_cors_vary;
-
-static CONTENT_LENGTH_ZERO: HeaderValue = HeaderValue::from_static("0");
+use crate::options::{Options, VaryMode};
+use crate::policy::{self, CorsRequest};
+use crate::source::{PolicySource, RequestHead, SharedPolicy};
 
 /// Middleware that gives the inner service S3's CORS behaviour.
 ///
@@ -103,171 +98,42 @@ where
             && (!self.options.forward_options_without_origin
                 || policy::origin(request.headers()).is_some())
         {
-            return ResponseFuture::answered(self.preflight(request.into_parts().0));
+            // A preflight: answered here, once the policy is known.
+            let parts = request.into_parts().0;
+            return match self
+                .source
+                .resolve(&RequestHead::from_parts(&parts))
+                .settle()
+            {
+                Ok((loaded, resource)) => ResponseFuture::answered(decide::preflight(
+                    &self.options,
+                    parts,
+                    loaded,
+                    resource,
+                )),
+                Err((pending, resource)) => {
+                    ResponseFuture::preflight(pending, resource, parts, self.options)
+                }
+            };
         }
-        let cache_safe = self.options.vary == VaryMode::CacheSafe;
         let Some(origin) = policy::origin(request.headers()) else {
             // Not CORS: at most `Vary`, and without it no lookup at all.
-            let vary = cache_safe && self.source.is_configured_for(&RequestHead::new(&request));
+            let vary = self.options.vary == VaryMode::CacheSafe
+                && self.source.is_configured_for(&RequestHead::new(&request));
             return ResponseFuture::inner(self.inner.call(request), OnResponse::vary_only(vary));
         };
-        let on_response = match self.source.resolve(&RequestHead::new(&request)) {
-            Resolution::Configured(policy, _) => {
+        match self.source.resolve(&RequestHead::new(&request)).settle() {
+            Ok((loaded, _)) => {
                 let cors = CorsRequest::with_origin(origin, request.method(), request.headers());
-                self.actual_request(policy, &cors)
+                let on_response = decide::actual(&self.options, loaded, &cors);
+                ResponseFuture::inner(self.inner.call(request), on_response)
             }
-            Resolution::NotConfigured | Resolution::NoSuchBucket => OnResponse::vary_only(false),
-        };
-        ResponseFuture::inner(self.inner.call(request), on_response)
-    }
-}
-
-impl<S, P: PolicySource> S3Cors<S, P> {
-    /// What to add to the inner response of an actual request that a policy
-    /// covers (spec §4).
-    fn actual_request(&self, policy: Policy, cors: &CorsRequest<'_>) -> OnResponse {
-        match policy.first_match(cors) {
-            Ok(index) => OnResponse {
-                cors: Some(Allowed::new(policy.into_shared(), index, cors)),
-                vary: true,
-                report: None,
-            },
-            Err(refusal) => OnResponse {
-                cors: None,
-                vary: self.options.vary == VaryMode::CacheSafe,
-                report: self.report(RefusalReason::Policy(refusal), Some((&policy, cors))),
-            },
-        }
-    }
-
-    /// What a refusal puts in its response's extensions, as the options say;
-    /// with the `tracing` feature, the refusal is logged when that event is
-    /// enabled.
-    fn report(
-        &self,
-        reason: RefusalReason,
-        walked: Option<(&Policy, &CorsRequest<'_>)>,
-    ) -> Option<Report> {
-        #[cfg(feature = "tracing")]
-        if tracing::enabled!(tracing::Level::DEBUG) {
-            match walked {
-                Some((policy, cors)) => {
-                    let explanation = policy.explain(cors);
-                    tracing::debug!(?reason, %explanation, "CORS request refused");
-                }
-                None => tracing::debug!(?reason, "CORS request refused"),
+            // The inner service is called now; the load is joined when its
+            // response comes.
+            Err((pending, _)) => {
+                let join = Join::new(pending, origin, &request, self.options);
+                ResponseFuture::joining(self.inner.call(request), join)
             }
         }
-        match self.options.report {
-            RefusalReport::Off => None,
-            RefusalReport::Reason => Some(Report::Reason(reason)),
-            RefusalReport::Explanation => Some(match walked {
-                Some((policy, cors)) => Report::Explanation(reason, Box::new(policy.explain(cors))),
-                None => Report::Reason(reason),
-            }),
-        }
-    }
-
-    /// Answers an `OPTIONS` request as S3 does (spec §1), reusing the
-    /// request's header map for the answer's headers.
-    fn preflight(&self, parts: Parts) -> Response<Bytes> {
-        let resolution = self.source.resolve(&RequestHead::from_parts(&parts));
-        let configured = matches!(resolution, Resolution::Configured(..));
-        let (mut response, report) = match self.preflight_decision(&parts, resolution) {
-            Ok(allowed) => {
-                let mut headers = parts.headers;
-                headers.clear();
-                headers.insert(http::header::CONTENT_LENGTH, CONTENT_LENGTH_ZERO.clone());
-                allowed.write_headers_reserving(&mut headers, 1);
-                if let Some(ids) = parts.extensions.get::<AmzRequestIds>() {
-                    ids.write_headers(&mut headers);
-                }
-                let mut response = Response::new(Bytes::new());
-                *response.headers_mut() = headers;
-                (response, None)
-            }
-            Err((answer, report)) => {
-                let ids = parts.extensions.get::<AmzRequestIds>();
-                (answer.into_response(parts.headers, ids), report)
-            }
-        };
-        if configured
-            && (self.options.vary == VaryMode::CacheSafe || response.status().is_success())
-        {
-            add_cors_vary(response.headers_mut());
-        }
-        if let Some(report) = report {
-            report.insert_into(response.extensions_mut());
-        }
-        response
-    }
-
-    /// The matched rule of a preflight, or S3's error answer and what to
-    /// report of it.
-    fn preflight_decision(
-        &self,
-        parts: &Parts,
-        resolution: Resolution,
-    ) -> Result<Allowed, (ErrorAnswer, Option<Report>)> {
-        let Some(cors) = CorsRequest::new(&parts.method, &parts.headers) else {
-            let answer = S3Error::new(StatusCode::BAD_REQUEST, "BadRequest", messages::NO_ORIGIN);
-            return Err(self.refuse(parts, answer, RefusalReason::NoOrigin, None));
-        };
-        let requested_method = cors.requested_method();
-        let forbidden = |message, resource| S3Error {
-            method_and_resource: Some((
-                requested_method.map_or(&b"OPTIONS"[..], HeaderValue::as_bytes),
-                resource,
-            )),
-            ..S3Error::new(StatusCode::FORBIDDEN, "AccessForbidden", message)
-        };
-        let (policy, resource) = match resolution {
-            Resolution::Configured(policy, resource) => (policy, resource),
-            Resolution::NoSuchBucket => {
-                let answer = forbidden(messages::BUCKET_NOT_FOUND, ResourceType::Bucket);
-                return Err(self.refuse(parts, answer, RefusalReason::NoSuchBucket, None));
-            }
-            Resolution::NotConfigured => {
-                let answer = forbidden(messages::NOT_ENABLED, ResourceType::Bucket);
-                return Err(self.refuse(parts, answer, RefusalReason::NotConfigured, None));
-            }
-        };
-        let refusal = match policy.first_match(&cors) {
-            Ok(index) => return Ok(Allowed::new(policy.into_shared(), index, &cors)),
-            Err(refusal) => refusal,
-        };
-        let answer = match refusal {
-            Refusal::NoRuleMatched => forbidden(messages::NOT_ALLOWED, resource),
-            Refusal::MissingRequestMethod | Refusal::InvalidRequestMethod => S3Error {
-                message_tail: Some(requested_method.map_or(&b"null"[..], HeaderValue::as_bytes)),
-                ..S3Error::new(
-                    StatusCode::BAD_REQUEST,
-                    "BadRequest",
-                    messages::INVALID_REQUEST_METHOD,
-                )
-            },
-        };
-        Err(self.refuse(
-            parts,
-            answer,
-            RefusalReason::Policy(refusal),
-            Some((&policy, &cors)),
-        ))
-    }
-
-    /// A refused preflight: the rendered error, with the request's IDs, and
-    /// its report.
-    fn refuse(
-        &self,
-        parts: &Parts,
-        answer: S3Error<'_>,
-        reason: RefusalReason,
-        walked: Option<(&Policy, &CorsRequest<'_>)>,
-    ) -> (ErrorAnswer, Option<Report>) {
-        let answer = S3Error {
-            ids: parts.extensions.get::<AmzRequestIds>(),
-            ..answer
-        };
-        (answer.into_answer(), self.report(reason, walked))
     }
 }

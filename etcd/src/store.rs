@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use etcd_client::{GetOptions, KvClient, ResponseHeader};
 use tokio::runtime::Handle;
 use tower_s3_cors::store::{
-    ChangeStream, CorsStore, StoreError, StoreErrorKind, StoreFuture, StoredDocument, Version,
+    ChangeStream, CorsStore, Lookup, StoreError, StoreErrorKind, StoreFuture, StoredDocument,
+    Version,
 };
 
 use crate::EtcdConfig;
@@ -63,7 +64,7 @@ pub const MAX_BUCKET_LEN: usize = 1024;
 /// let version = store
 ///     .put("photos", r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}]"#)
 ///     .await?;
-/// let stored = store.get("photos").await?.expect("just written");
+/// let stored = store.get("photos").await?.into_document().expect("just written");
 /// assert_eq!(stored.version(), version);
 /// # Ok(())
 /// # }
@@ -209,7 +210,7 @@ pub(crate) fn version(revision: i64) -> Version {
 }
 
 impl CorsStore for EtcdStore {
-    fn get<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Option<StoredDocument>> {
+    fn get<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Lookup> {
         Box::pin(async move {
             let key = self.key(bucket)?;
             let mut response = self
@@ -218,9 +219,10 @@ impl CorsStore for EtcdStore {
                     async move { kv.get(key, None).await }
                 })
                 .await?;
-            self.inner.note(response.header());
+            let read_at = self.inner.note(response.header());
             let Some(kv) = response.take_kvs().into_iter().next() else {
-                return Ok(None);
+                // Not there as of the read's revision.
+                return Ok(Lookup::NotFound(version(read_at)));
             };
             let revision = kv.mod_revision();
             let (_, value) = kv.into_key_value();
@@ -231,7 +233,7 @@ impl CorsStore for EtcdStore {
                     ))
                     .with_source(e)
             })?;
-            Ok(Some(StoredDocument::new(text, version(revision))))
+            Ok(Lookup::Found(StoredDocument::new(text, version(revision))))
         })
     }
 

@@ -108,18 +108,18 @@ async fn put_get_delete_round_trip_with_revisions() {
     };
     let store = store(&etcd.endpoint(), "cors").await;
 
-    assert_eq!(store.get("photos").await.unwrap(), None);
+    assert_eq!(store.get("photos").await.unwrap().into_document(), None);
     let first = store.put("photos", XML).await.unwrap();
     assert_ne!(first, Version::UNKNOWN);
     assert_eq!(
-        store.get("photos").await.unwrap(),
+        store.get("photos").await.unwrap().into_document(),
         Some(StoredDocument::new(XML, first))
     );
 
     let second = store.put("photos", JSON).await.unwrap();
     assert!(first.is_older_than(second));
     assert_eq!(
-        store.get("photos").await.unwrap(),
+        store.get("photos").await.unwrap().into_document(),
         Some(StoredDocument::new(JSON, second))
     );
     assert!(second <= store.current_revision().await.unwrap());
@@ -129,17 +129,32 @@ async fn put_get_delete_round_trip_with_revisions() {
     let other = store.put("videos", XML).await.unwrap();
     assert!(second.is_older_than(other));
     assert_eq!(
-        store.get("photos").await.unwrap().unwrap().version(),
+        store
+            .get("photos")
+            .await
+            .unwrap()
+            .into_document()
+            .unwrap()
+            .version(),
         second
     );
 
     let removed = store.delete("photos").await.unwrap();
     assert!(other.is_older_than(removed));
-    assert_eq!(store.get("photos").await.unwrap(), None);
+    assert_eq!(store.get("photos").await.unwrap().into_document(), None);
     // Removing what is not there succeeds, at a revision no older.
     let again = store.delete("photos").await.unwrap();
     assert!(!again.is_older_than(removed));
-    assert_eq!(store.get("videos").await.unwrap().unwrap().version(), other);
+    assert_eq!(
+        store
+            .get("videos")
+            .await
+            .unwrap()
+            .into_document()
+            .unwrap()
+            .version(),
+        other
+    );
 
     // The document sits at `{prefix}{bucket}`, as written.
     assert_eq!(store.key("videos").unwrap(), "cors/videos");
@@ -167,7 +182,7 @@ async fn documents_are_kept_byte_for_byte() {
     for (i, document) in documents.iter().enumerate() {
         let bucket = format!("bucket-{i}");
         let version = store.put(&bucket, document).await.unwrap();
-        let stored = store.get(&bucket).await.unwrap().unwrap();
+        let stored = store.get(&bucket).await.unwrap().into_document().unwrap();
         assert_eq!(
             stored.text().as_bytes(),
             document.as_bytes(),
@@ -223,7 +238,7 @@ async fn bad_bucket_names_and_values_are_invalid() {
     let huge = "x".repeat(3 << 20);
     let error = store.put("huge", &huge).await.unwrap_err();
     assert_eq!(error.kind(), StoreErrorKind::Invalid, "{error}");
-    assert_eq!(store.get("huge").await.unwrap(), None);
+    assert_eq!(store.get("huge").await.unwrap().into_document(), None);
 }
 
 #[tokio::test]
@@ -235,7 +250,7 @@ async fn changes_from_another_client_arrive_in_order_with_their_revisions() {
     let writer = store(&etcd.endpoint(), "fleet").await;
     // The reader has talked to etcd: its stream starts right after what it
     // saw, so nothing written from now on can be missed.
-    assert_eq!(reader.get("photos").await.unwrap(), None);
+    assert_eq!(reader.get("photos").await.unwrap().into_document(), None);
     let mut changes = reader.changes().unwrap();
 
     let mut expected = Vec::new();
@@ -426,7 +441,16 @@ async fn an_etcd_that_lost_its_data_means_resync_not_a_silent_wait() {
     let v = writer.put("photos", JSON).await.unwrap();
     assert!(v < expected.len().try_into().map(Version::new).unwrap());
     assert_eq!(expect_change(&mut changes).await, put("photos", JSON, v));
-    assert_eq!(reader.get("photos").await.unwrap().unwrap().version(), v);
+    assert_eq!(
+        reader
+            .get("photos")
+            .await
+            .unwrap()
+            .into_document()
+            .unwrap()
+            .version(),
+        v
+    );
 }
 
 #[tokio::test]
@@ -564,7 +588,7 @@ async fn a_store_made_while_etcd_is_down_works_once_it_is_up() {
     let v = writer.put("photos", XML).await.unwrap();
     assert_eq!(expect_change(&mut changes).await, put("photos", XML, v));
     assert_eq!(
-        reader.get("photos").await.unwrap(),
+        reader.get("photos").await.unwrap().into_document(),
         Some(StoredDocument::new(XML, v))
     );
 }
@@ -597,8 +621,14 @@ async fn two_writers_of_one_bucket_end_with_the_last_write_everywhere() {
     assert_eq!(versions.len(), written.len());
 
     let expected = StoredDocument::new(last_document.as_str(), *last_version);
-    assert_eq!(a.get("shared").await.unwrap().as_ref(), Some(&expected));
-    assert_eq!(b.get("shared").await.unwrap().as_ref(), Some(&expected));
+    assert_eq!(
+        a.get("shared").await.unwrap().into_document().as_ref(),
+        Some(&expected)
+    );
+    assert_eq!(
+        b.get("shared").await.unwrap().into_document().as_ref(),
+        Some(&expected)
+    );
     // Both streams see all writes in revision order, the last one last.
     for changes in [&mut changes_a, &mut changes_b] {
         let mut seen = Vec::new();
@@ -776,7 +806,7 @@ async fn several_members_one_down_or_cut_off() {
     for i in 0..50 {
         let text = format!("{XML}<!-- {i} -->");
         let version = store.put("photos", &text).await.unwrap();
-        let stored = store.get("photos").await.unwrap().unwrap();
+        let stored = store.get("photos").await.unwrap().into_document().unwrap();
         assert_eq!(stored, StoredDocument::new(text, version));
     }
     assert_eq!(expect_change(&mut changes).await, Change::Resync);
@@ -799,7 +829,7 @@ async fn several_members_one_down_or_cut_off() {
     let expected = put_many(&writer, "videos", 3).await;
     // Operations move on to the other member at once.
     let started = Instant::now();
-    let stored = reader.get("videos").await.unwrap().unwrap();
+    let stored = reader.get("videos").await.unwrap().into_document().unwrap();
     assert!(started.elapsed() < Duration::from_millis(200));
     assert_eq!(
         Change::Put {

@@ -12,9 +12,21 @@ use md5::{Digest, Md5};
 use pin_project_lite::pin_project;
 
 use super::reply::{AdminError, Reply};
+use super::target::Op;
 use crate::body::ResponseBody;
 use crate::config::{ConfigError, ConfigErrorKind, MAX_DOCUMENT_BYTES};
-use crate::source::SharedPolicy;
+
+/// The answer being worked out: a target's operation, then its reply.
+pub(super) type Work = Pin<Box<dyn Future<Output = Response<Bytes>> + Send>>;
+
+/// Turns `op`'s outcome into the answer with `answer`.
+pub(super) fn work<T: 'static>(
+    reply: Reply,
+    op: Op<T>,
+    answer: fn(&Reply, Result<T, AdminError>) -> Response<Bytes>,
+) -> Work {
+    Box::pin(async move { answer(&reply, op.await) })
+}
 
 /// Why a `PutBucketCors` body could not be read.
 enum BodyError {
@@ -27,20 +39,23 @@ enum BodyError {
 /// A `PutBucketCors` waiting for its body.
 pub(super) struct Put {
     pub(super) reply: Reply,
-    pub(super) handle: SharedPolicy,
+    /// Stores the document in the target.
+    pub(super) store: Box<dyn FnOnce(String) -> Op<()> + Send>,
     pub(super) md5: Option<[u8; 16]>,
 }
 
 impl Put {
-    fn finish(self, body: Result<Bytes, BodyError>) -> Response<Bytes> {
-        let error = match self.check(body) {
-            Ok(document) => match self.handle.store_document(&document) {
-                Ok(()) => return self.reply.success(StatusCode::OK),
-                Err(err) => AdminError::from(&err),
-            },
-            Err(error) => error,
-        };
-        self.reply.error(&error)
+    /// The document is read: check it and store it, or answer the error.
+    fn finish(self, body: Result<Bytes, BodyError>) -> Work {
+        match self.check(body) {
+            Ok(document) => work(self.reply, (self.store)(document), |reply, outcome| {
+                reply.done(outcome, StatusCode::OK)
+            }),
+            Err(error) => {
+                let response = self.reply.error(&error);
+                Box::pin(std::future::ready(response))
+            }
+        }
     }
 
     /// The document, once its size, digest and encoding are checked.
@@ -67,8 +82,12 @@ impl Put {
                 ));
             }
         }
-        String::from_utf8(body.into())
-            .map_err(|_| AdminError::from(&ConfigError::malformed("the document is not UTF-8")))
+        String::from_utf8(body.into()).map_err(|_| {
+            AdminError::from(
+                &ConfigError::new(ConfigErrorKind::Malformed)
+                    .with_detail("the document is not UTF-8"),
+            )
+        })
     }
 }
 
@@ -86,6 +105,7 @@ pin_project! {
         Inner { #[pin] future: F },
         Answered { response: Option<Response<Bytes>> },
         Reading { #[pin] body: B, buffer: BytesMut, put: Option<Put> },
+        Working { work: Work },
     }
 }
 
@@ -101,6 +121,13 @@ impl<F, B> ResponseFuture<F, B> {
             kind: Kind::Answered {
                 response: Some(response),
             },
+        }
+    }
+
+    /// The answer of a target's operation.
+    pub(super) fn working(work: Work) -> Self {
+        Self {
+            kind: Kind::Working { work },
         }
     }
 
@@ -122,39 +149,45 @@ where
 {
     type Output = Result<Response<ResponseBody<ResBody>>, E>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
-            KindProj::Inner { future } => {
-                Poll::Ready(Ok(ready!(future.poll(cx))?.map(ResponseBody::inner)))
-            }
-            KindProj::Answered { response } => {
-                let response = response
-                    .take()
-                    .expect("ResponseFuture polled after completion");
-                Poll::Ready(Ok(response.map(ResponseBody::full)))
-            }
-            KindProj::Reading {
-                mut body,
-                buffer,
-                put,
-            } => {
-                let outcome = loop {
-                    match ready!(body.as_mut().poll_frame(cx)) {
-                        None => break Ok(std::mem::take(buffer).freeze()),
-                        Some(Err(_)) => break Err(BodyError::Read),
-                        Some(Ok(frame)) => {
-                            if let Ok(data) = frame.into_data() {
-                                if buffer.len() + data.remaining() > MAX_DOCUMENT_BYTES {
-                                    break Err(BodyError::TooLarge);
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        loop {
+            let work = match self.as_mut().project().kind.project() {
+                KindProj::Inner { future } => {
+                    return Poll::Ready(Ok(ready!(future.poll(cx))?.map(ResponseBody::inner)));
+                }
+                KindProj::Answered { response } => {
+                    let response = response
+                        .take()
+                        .expect("ResponseFuture polled after completion");
+                    return Poll::Ready(Ok(response.map(ResponseBody::full)));
+                }
+                KindProj::Working { work } => {
+                    return Poll::Ready(Ok(ready!(work.as_mut().poll(cx)).map(ResponseBody::full)));
+                }
+                KindProj::Reading {
+                    mut body,
+                    buffer,
+                    put,
+                } => {
+                    let outcome = loop {
+                        match ready!(body.as_mut().poll_frame(cx)) {
+                            None => break Ok(std::mem::take(buffer).freeze()),
+                            Some(Err(_)) => break Err(BodyError::Read),
+                            Some(Ok(frame)) => {
+                                if let Ok(data) = frame.into_data() {
+                                    if buffer.len() + data.remaining() > MAX_DOCUMENT_BYTES {
+                                        break Err(BodyError::TooLarge);
+                                    }
+                                    buffer.put(data);
                                 }
-                                buffer.put(data);
                             }
                         }
-                    }
-                };
-                let put = put.take().expect("ResponseFuture polled after completion");
-                Poll::Ready(Ok(put.finish(outcome).map(ResponseBody::full)))
-            }
+                    };
+                    let put = put.take().expect("ResponseFuture polled after completion");
+                    put.finish(outcome)
+                }
+            };
+            self.as_mut().project().kind.set(Kind::Working { work });
         }
     }
 }
@@ -165,6 +198,7 @@ impl<F, B> fmt::Debug for ResponseFuture<F, B> {
             Kind::Inner { .. } => "Inner",
             Kind::Answered { .. } => "Answered",
             Kind::Reading { .. } => "Reading",
+            Kind::Working { .. } => "Working",
         };
         f.debug_struct("ResponseFuture")
             .field("kind", &kind)

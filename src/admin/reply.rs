@@ -6,18 +6,19 @@ use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
 
-use crate::config::ConfigError;
+use crate::config::{ConfigError, CorsConfiguration};
 use crate::s3::{AmzRequestIds, ResourceType, S3Error};
-use crate::source::SharedPolicy;
 
 static APPLICATION_XML: HeaderValue = HeaderValue::from_static("application/xml");
 
 /// An S3 error answer, before it is rendered for a request.
 #[derive(Debug)]
-pub(super) struct AdminError {
+pub struct AdminError {
     pub(super) status: StatusCode,
     pub(super) code: &'static str,
     pub(super) message: Cow<'static, str>,
+    /// S3 names the bucket in this error (`<BucketName>`).
+    pub(super) names_bucket: bool,
 }
 
 impl AdminError {
@@ -27,6 +28,40 @@ impl AdminError {
             status: StatusCode::BAD_REQUEST,
             code,
             message: message.into(),
+            names_bucket: false,
+        }
+    }
+}
+
+#[cfg(feature = "store")]
+impl AdminError {
+    /// `503 ServiceUnavailable`: the store behind the target cannot answer.
+    pub(super) fn unavailable() -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "ServiceUnavailable",
+            message: "Service is unable to handle request.".into(),
+            names_bucket: false,
+        }
+    }
+
+    /// `404 NoSuchBucket`.
+    pub(super) fn no_such_bucket() -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            code: "NoSuchBucket",
+            message: "The specified bucket does not exist".into(),
+            names_bucket: true,
+        }
+    }
+
+    /// `500 InternalError`: the store holds a document that does not read.
+    pub(super) fn internal() -> Self {
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "InternalError",
+            message: "We encountered an internal error. Please try again.".into(),
+            names_bucket: false,
         }
     }
 }
@@ -37,6 +72,7 @@ impl From<&ConfigError> for AdminError {
             status: err.status(),
             code: err.s3_code(),
             message: err.s3_message().into(),
+            names_bucket: false,
         }
     }
 }
@@ -53,7 +89,10 @@ pub(super) struct Reply {
 impl Reply {
     /// S3's error XML for `error`.
     pub(super) fn error(&self, error: &AdminError) -> Response<Bytes> {
-        self.render(S3Error::new(error.status, error.code, &error.message))
+        self.render(S3Error {
+            bucket_name: self.bucket.as_deref().filter(|_| error.names_bucket),
+            ..S3Error::new(error.status, error.code, &error.message)
+        })
     }
 
     /// `405 MethodNotAllowed` for `method` on the bucket's `?cors`.
@@ -85,20 +124,40 @@ impl Reply {
         response
     }
 
-    /// `GetBucketCors`: the configuration as S3's XML, or `404
-    /// NoSuchCORSConfiguration`.
-    pub(super) fn get(&self, handle: &SharedPolicy) -> Response<Bytes> {
-        let Some(policy) = handle.load() else {
-            return self.render(S3Error {
-                bucket_name: self.bucket.as_deref(),
-                ..S3Error::new(
-                    StatusCode::NOT_FOUND,
-                    "NoSuchCORSConfiguration",
-                    "The CORS configuration does not exist",
-                )
-            });
+    /// `PutBucketCors` (`200`) or `DeleteBucketCors` (`204`): `status`, or
+    /// the error.
+    pub(super) fn done(
+        &self,
+        outcome: Result<(), AdminError>,
+        status: StatusCode,
+    ) -> Response<Bytes> {
+        match outcome {
+            Ok(()) => self.success(status),
+            Err(error) => self.error(&error),
+        }
+    }
+
+    /// `GetBucketCors`: the configuration as S3's XML, `404
+    /// NoSuchCORSConfiguration`, or the error.
+    pub(super) fn get(
+        &self,
+        outcome: Result<Option<CorsConfiguration>, AdminError>,
+    ) -> Response<Bytes> {
+        let config = match outcome {
+            Ok(Some(config)) => config,
+            Ok(None) => {
+                return self.render(S3Error {
+                    bucket_name: self.bucket.as_deref(),
+                    ..S3Error::new(
+                        StatusCode::NOT_FOUND,
+                        "NoSuchCORSConfiguration",
+                        "The CORS configuration does not exist",
+                    )
+                });
+            }
+            Err(error) => return self.error(&error),
         };
-        let mut response = Response::new(Bytes::from(policy.configuration().to_xml()));
+        let mut response = Response::new(Bytes::from(config.to_xml()));
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, APPLICATION_XML.clone());
         if let Some(ids) = &self.ids {

@@ -7,7 +7,7 @@ use http_body::Body;
 use tower_service::Service;
 
 use super::digest::expected_md5;
-use super::future::{Put, ResponseFuture};
+use super::future::{Put, ResponseFuture, work};
 use super::reply::Reply;
 use super::target::AdminTarget;
 use crate::body::ResponseBody;
@@ -63,20 +63,34 @@ where
         if !is_cors_query(request.uri().query()) {
             return ResponseFuture::inner(self.inner.call(request));
         }
-        let Some((bucket, handle)) = self.target.bucket_root(&RequestHead::new(&request)) else {
+        let Some(bucket) = self.target.bucket_root(&RequestHead::new(&request)) else {
             return ResponseFuture::inner(self.inner.call(request));
         };
-        let ids = request.extensions().get::<AmzRequestIds>().cloned();
-        let reply = Reply { bucket, ids };
+        let reply = Reply {
+            bucket: T::bucket_name(&bucket).map(str::to_owned),
+            ids: request.extensions().get::<AmzRequestIds>().cloned(),
+        };
         match *request.method() {
-            Method::GET => ResponseFuture::answered(reply.get(&handle)),
+            Method::GET => {
+                ResponseFuture::working(work(reply, self.target.get(&bucket), Reply::get))
+            }
             Method::DELETE => {
-                handle.clear();
-                ResponseFuture::answered(reply.success(StatusCode::NO_CONTENT))
+                let op = self.target.delete(bucket);
+                ResponseFuture::working(work(reply, op, |reply, outcome| {
+                    reply.done(outcome, StatusCode::NO_CONTENT)
+                }))
             }
             Method::PUT => match expected_md5(request.headers(), self.require_digest) {
                 Err(error) => ResponseFuture::answered(reply.error(&error)),
-                Ok(md5) => ResponseFuture::reading(request.into_body(), Put { reply, handle, md5 }),
+                Ok(md5) => {
+                    let target = self.target.clone();
+                    let put = Put {
+                        reply,
+                        store: Box::new(move |document| target.put(bucket, document)),
+                        md5,
+                    };
+                    ResponseFuture::reading(request.into_body(), put)
+                }
             },
             _ => ResponseFuture::answered(reply.method_not_allowed(request.method())),
         }

@@ -28,7 +28,7 @@
 /// config.validate()?;
 /// # Ok::<_, tower_s3_cors::ConfigError>(())
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct CorsConfiguration {
     /// The rules, in document order. The first rule that matches a request
@@ -82,7 +82,7 @@ impl From<Vec<CorsRule>> for CorsConfiguration {
 /// assert_eq!(rule.allowed_origins, ["http://*.example.com"]);
 /// assert_eq!(rule.max_age_seconds, None);
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct CorsRule {
     /// `ID`: an optional name for the rule, at most 255 characters.

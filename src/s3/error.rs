@@ -20,6 +20,9 @@ pub(crate) mod messages {
     /// A preflight whose `Access-Control-Request-Method` is missing or not a
     /// method S3 knows; the value (or `null`) follows.
     pub(crate) const INVALID_REQUEST_METHOD: &str = "Invalid Access-Control-Request-Method: ";
+    /// The policy could not be loaded (its store is down): S3's `503
+    /// ServiceUnavailable`.
+    pub(crate) const SERVICE_UNAVAILABLE: &str = "Service is unable to handle request.";
 }
 
 static APPLICATION_XML: HeaderValue = HeaderValue::from_static("application/xml");

@@ -1,31 +1,20 @@
 //! [`Buckets`]: one [`SharedPolicy`] per bucket.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use arc_swap::ArcSwap;
-
-use super::{PolicySource, RequestHead, Resolution, SharedPolicy};
+use super::addressing::lower_case;
+use super::{Addressing, PolicySource, RequestHead, Resolution, SharedPolicy};
 use crate::s3::ResourceType;
-
-/// How [`Buckets`] finds the bucket a request is for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Addressing {
-    /// `/{bucket}/{key}`.
-    Path,
-    /// `{bucket}.{base domain}`, falling back to path style when the host is
-    /// the base domain itself. The base domain is stored lower-cased.
-    VirtualHost(String),
-}
 
 /// One [`SharedPolicy`] per bucket, for S3-compatible servers.
 ///
 /// The bucket comes from the path (`/{bucket}/{key}`, [`Buckets::path_style`])
 /// or from the host (`{bucket}.{base domain}`, [`Buckets::virtual_hosted`],
 /// which also takes path-style requests to the base domain itself). Buckets
-/// are added and removed at run time; like each bucket's policy, the map is
-/// swapped atomically, so lookups take no lock.
+/// are added and removed at run time, each in constant time whatever the
+/// number of buckets (a concurrent hash map, `papaya`); lookups take no
+/// lock and allocate nothing.
 ///
 /// A request for a bucket that is not in the map resolves to
 /// [`Resolution::NoSuchBucket`]; a bucket without CORS to
@@ -55,7 +44,8 @@ pub struct Buckets {
 
 struct BucketsInner {
     addressing: Addressing,
-    map: ArcSwap<HashMap<Box<str>, SharedPolicy>>,
+    /// Bucket name (lower case) → its policy handle.
+    map: papaya::HashMap<Box<str>, SharedPolicy>,
 }
 
 impl Buckets {
@@ -63,7 +53,7 @@ impl Buckets {
     /// bucket root, `/{bucket}/{key}` an object.
     #[must_use]
     pub fn path_style() -> Self {
-        Self::with(Addressing::Path)
+        Self::with_addressing(Addressing::path_style())
     }
 
     /// Buckets addressed virtual-host-style: the `Host` header (or the URI's
@@ -85,16 +75,16 @@ impl Buckets {
     /// ```
     #[must_use]
     pub fn virtual_hosted(base_domain: impl Into<String>) -> Self {
-        let mut base = base_domain.into();
-        base.make_ascii_lowercase();
-        Self::with(Addressing::VirtualHost(base))
+        Self::with_addressing(Addressing::virtual_hosted(base_domain))
     }
 
-    fn with(addressing: Addressing) -> Self {
+    /// Buckets located with `addressing`.
+    #[must_use]
+    pub fn with_addressing(addressing: Addressing) -> Self {
         Self {
             inner: Arc::new(BucketsInner {
                 addressing,
-                map: ArcSwap::from_pointee(HashMap::new()),
+                map: papaya::HashMap::new(),
             }),
         }
     }
@@ -118,49 +108,27 @@ impl Buckets {
     /// ```
     #[allow(clippy::must_use_candidate)]
     pub fn insert(&self, bucket: &str, policy: SharedPolicy) -> Option<SharedPolicy> {
-        let name: Box<str> = bucket.to_ascii_lowercase().into();
-        let mut replaced = None;
-        self.inner.map.rcu(|map| {
-            let mut map = HashMap::clone(map);
-            replaced = map.insert(name.clone(), policy.clone());
-            map
-        });
-        replaced
+        let name: Box<str> = lower_case(bucket).into();
+        self.inner.map.pin().insert(name, policy).cloned()
     }
 
     /// The handle of `bucket`, creating the bucket (without CORS) if it does
     /// not exist.
     #[allow(clippy::must_use_candidate)]
     pub fn create(&self, bucket: &str) -> SharedPolicy {
-        if let Some(existing) = self.get(bucket) {
-            return existing;
+        let map = self.inner.map.pin();
+        if let Some(existing) = map.get(&*lower_case(bucket)) {
+            return existing.clone();
         }
-        let handle = SharedPolicy::empty();
-        let name: Box<str> = bucket.to_ascii_lowercase().into();
-        let mut result = handle.clone();
-        self.inner.map.rcu(|map| {
-            let mut map = HashMap::clone(map);
-            result = map
-                .entry(name.clone())
-                .or_insert_with(|| handle.clone())
-                .clone();
-            map
-        });
-        result
+        map.get_or_insert_with(lower_case(bucket).into(), SharedPolicy::empty)
+            .clone()
     }
 
     /// Removes a bucket; its requests then resolve to
     /// [`Resolution::NoSuchBucket`].
     #[allow(clippy::must_use_candidate)]
     pub fn remove(&self, bucket: &str) -> Option<SharedPolicy> {
-        let name = bucket.to_ascii_lowercase();
-        let mut removed = None;
-        self.inner.map.rcu(|map| {
-            let mut map = HashMap::clone(map);
-            removed = map.remove(name.as_str());
-            map
-        });
-        removed
+        self.inner.map.pin().remove(&*lower_case(bucket)).cloned()
     }
 
     /// The policy handle of a bucket, if it exists.
@@ -171,31 +139,33 @@ impl Buckets {
 
     /// `f` applied to the handle of `bucket`, if it exists, without cloning
     /// the handle.
+    #[inline]
     fn with_bucket<T>(&self, bucket: &str, f: impl FnOnce(&SharedPolicy) -> T) -> Option<T> {
-        let map = self.inner.map.load();
-        if bucket.bytes().any(|b| b.is_ascii_uppercase()) {
-            map.get(bucket.to_ascii_lowercase().as_str()).map(f)
-        } else {
-            map.get(bucket).map(f)
-        }
+        self.inner.map.pin().get(&*lower_case(bucket)).map(f)
+    }
+
+    /// The number of buckets.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.inner.map.len()
+    }
+
+    /// Whether there is no bucket.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.inner.map.is_empty()
     }
 
     /// The names of all buckets, sorted.
     #[must_use]
     pub fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .inner
-            .map
-            .load()
-            .keys()
-            .map(|k| k.to_string())
-            .collect();
+        let mut names: Vec<String> = self.inner.map.pin().keys().map(|k| k.to_string()).collect();
         names.sort();
         names
     }
 
-    /// The bucket a request is for, and the rest of its path (the key part,
-    /// starting with `/`, or empty).
+    /// The bucket a request is for, as the request wrote it, and the rest of
+    /// its path (the key part, starting with `/`, or empty).
     ///
     /// ```
     /// use http::Request;
@@ -208,62 +178,27 @@ impl Buckets {
     /// ```
     #[must_use]
     pub fn locate<'a>(&self, request: &RequestHead<'a>) -> Option<(&'a str, &'a str)> {
-        let path = request.uri().path();
-        if let Addressing::VirtualHost(base) = &self.inner.addressing {
-            let host = request
-                .headers()
-                .get(http::header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .or_else(|| request.uri().host())?;
-            let host = strip_port(host);
-            if !host.eq_ignore_ascii_case(base) {
-                let bucket = host
-                    .len()
-                    .checked_sub(base.len() + 1)
-                    .filter(|&cut| {
-                        host.get(cut + 1..)
-                            .is_some_and(|tail| tail.eq_ignore_ascii_case(base))
-                            && host.as_bytes().get(cut) == Some(&b'.')
-                    })
-                    .and_then(|cut| host.get(..cut))
-                    .filter(|bucket| !bucket.is_empty())?;
-                return Some((bucket, path));
-            }
-        }
-        let rest = path.strip_prefix('/')?;
-        let (bucket, key) = match rest.find('/') {
-            Some(slash) => rest.split_at(slash),
-            None => (rest, ""),
-        };
-        (!bucket.is_empty()).then_some((bucket, key))
+        self.inner.addressing.locate_as_sent(request)
     }
-}
 
-/// `host` without its `:port`, if it has one (`[v6]:port` included).
-fn strip_port(host: &str) -> &str {
-    if host.starts_with('[') {
-        return match host.find(']') {
-            Some(end) => host.get(..=end).unwrap_or(host),
-            None => host,
-        };
-    }
-    match host.rsplit_once(':') {
-        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
-        _ => host,
+    /// The resolution of a request for `resource` in `bucket` (matched
+    /// ASCII-case-insensitively), for sources that locate buckets their
+    /// own way and delegate to a `Buckets`.
+    #[must_use]
+    pub fn resolve_bucket(&self, bucket: &str, resource: ResourceType) -> Resolution {
+        match self.with_bucket(bucket, SharedPolicy::load) {
+            None => Resolution::NoSuchBucket,
+            Some(Some(policy)) => Resolution::Configured(policy, resource),
+            Some(None) => Resolution::NotConfigured,
+        }
     }
 }
 
 impl PolicySource for Buckets {
     fn resolve(&self, request: &RequestHead<'_>) -> Resolution {
-        let Some((bucket, key)) = self.locate(request) else {
-            return Resolution::NoSuchBucket;
-        };
-        match self.get(bucket) {
+        match self.locate(request) {
+            Some((bucket, key)) => self.resolve_bucket(bucket, ResourceType::from_key_path(key)),
             None => Resolution::NoSuchBucket,
-            Some(handle) => match handle.load() {
-                Some(policy) => Resolution::Configured(policy, ResourceType::from_key_path(key)),
-                None => Resolution::NotConfigured,
-            },
         }
     }
 

@@ -3,12 +3,26 @@
 //! [`SharedPolicy`] and the per-bucket [`Buckets`] map.
 //!
 //! A source is asked once per request, on the request path: it looks
-//! policies up, without I/O and without locks.
+//! policies up, without I/O and without locks. A source that must load a
+//! policy (a cache over a store) answers [`Resolution::Pending`] and
+//! completes the load on its own time: a preflight waits for it, an actual
+//! request joins it when the inner response comes.
 
+mod addressing;
 mod buckets;
+mod pending;
+#[cfg(feature = "store")]
+mod read_through;
 mod shared;
 
+pub use addressing::Addressing;
 pub use buckets::Buckets;
+pub use pending::{Completer, Loaded, Pending};
+#[cfg(feature = "store")]
+pub use read_through::{
+    DEFAULT_CAPACITY, DEFAULT_LOAD_TIMEOUT, DEFAULT_RETRY_AFTER, DEFAULT_TTL, NoRuntime,
+    ReadThrough, ReadThroughBuilder, ReadThroughError, ReadThroughErrorKind,
+};
 pub use shared::SharedPolicy;
 
 use http::{Extensions, HeaderMap, Method, Request, Uri};
@@ -58,10 +72,17 @@ pub trait PolicySource {
     /// request. The layer asks this, instead of resolving, for requests
     /// without `Origin` (they only need to know whether to add `Vary`), so
     /// an implementation that can answer without taking a policy handle
-    /// saves that work on the most common kind of request. The provided
-    /// method resolves.
+    /// saves that work on the most common kind of request.
+    ///
+    /// A source that does not know yet (a load in progress, a store that is
+    /// down) should answer `true`: a `Vary` too many costs a cache some
+    /// sharing, one too few lets it serve a CORS-less answer to a browser.
+    /// The provided method resolves, and does so.
     fn is_configured_for(&self, request: &RequestHead<'_>) -> bool {
-        matches!(self.resolve(request), Resolution::Configured(..))
+        match self.resolve(request) {
+            Resolution::Configured(..) | Resolution::Unavailable | Resolution::Pending(..) => true,
+            Resolution::NotConfigured | Resolution::NoSuchBucket => false,
+        }
     }
 }
 
@@ -79,6 +100,28 @@ pub enum Resolution {
     /// `403 CORSResponse: Bucket not found`, actual requests pass untouched
     /// (the inner service answers them, typically `404 NoSuchBucket`).
     NoSuchBucket,
+    /// The source cannot tell now (its store is down and nothing is
+    /// cached): preflights get S3's `503 ServiceUnavailable`, actual
+    /// requests pass without CORS headers (with `Vary` in the cache-safe
+    /// mode).
+    Unavailable,
+    /// The policy is being loaded: a preflight waits for it; an actual
+    /// request goes to the inner service at once and joins the load when
+    /// its response comes.
+    Pending(Pending, ResourceType),
+}
+
+impl Resolution {
+    /// The outcome for a policy source, or the load to wait for.
+    pub(crate) fn settle(self) -> Result<(Loaded, ResourceType), (Pending, ResourceType)> {
+        Ok(match self {
+            Self::Configured(policy, resource) => (Loaded::Configured(policy), resource),
+            Self::NotConfigured => (Loaded::NotConfigured, ResourceType::Bucket),
+            Self::NoSuchBucket => (Loaded::NoSuchBucket, ResourceType::Bucket),
+            Self::Unavailable => (Loaded::Unavailable, ResourceType::Bucket),
+            Self::Pending(pending, resource) => return Err((pending, resource)),
+        })
+    }
 }
 
 /// The head of a request (method, URI, headers, extensions), as a

@@ -13,6 +13,14 @@
 //! its store at run time (`Arc<dyn CorsStore>`); a store is called only when
 //! a bucket is not cached, or written.
 
+#[cfg(feature = "dir-store")]
+mod directory;
+mod memory;
+
+#[cfg(feature = "dir-store")]
+pub use directory::{DEFAULT_DEBOUNCE, DirectoryStore};
+pub use memory::MemoryStore;
+
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -34,15 +42,15 @@ pub type ChangeStream = Pin<Box<dyn futures_core::Stream<Item = Change> + Send>>
 /// [`source`](crate::source) located them (lower case for the built-in
 /// addressing).
 pub trait CorsStore: Send + Sync + fmt::Debug {
-    /// The bucket's document and its version; `Ok(None)` when the bucket
-    /// has no CORS configuration.
+    /// The bucket's document and its version, or the version at which the
+    /// store found none (the bucket has no CORS configuration).
     ///
     /// # Errors
     ///
     /// [`StoreErrorKind::NoSuchBucket`] when the store knows buckets and this
     /// one does not exist; [`StoreErrorKind::Unavailable`] when the store
     /// cannot answer now.
-    fn get<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Option<StoredDocument>>;
+    fn get<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Lookup>;
 
     /// Replaces the bucket's document with `document`, kept as written
     /// (the caller has validated it). Returns the new version.
@@ -76,7 +84,7 @@ pub trait CorsStore: Send + Sync + fmt::Debug {
 }
 
 impl<T: CorsStore + ?Sized> CorsStore for Arc<T> {
-    fn get<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Option<StoredDocument>> {
+    fn get<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Lookup> {
         (**self).get(bucket)
     }
 
@@ -161,6 +169,37 @@ impl StoredDocument {
     #[must_use]
     pub fn version(&self) -> Version {
         self.version
+    }
+}
+
+/// What a store holds for a bucket, from [`CorsStore::get`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Lookup {
+    /// The bucket's document.
+    Found(StoredDocument),
+    /// No document: the bucket has no CORS configuration. The version is the
+    /// store's as of the read ([`Version::UNKNOWN`] if it cannot tell), so
+    /// that a late answer never hides a newer document.
+    NotFound(Version),
+}
+
+impl Lookup {
+    /// The document, if one was found.
+    #[must_use]
+    pub fn into_document(self) -> Option<StoredDocument> {
+        match self {
+            Self::Found(document) => Some(document),
+            Self::NotFound(_) => None,
+        }
+    }
+
+    /// The version of what was found (or of finding nothing).
+    #[must_use]
+    pub fn version(&self) -> Version {
+        match self {
+            Self::Found(document) => document.version(),
+            Self::NotFound(version) => *version,
+        }
     }
 }
 

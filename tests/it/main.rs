@@ -10,9 +10,12 @@ mod support;
 
 mod admin;
 mod conformance;
+mod directory;
 mod engine_conformance;
 mod hot_swap;
 mod layer;
 mod no_panic;
+mod pending;
+mod read_through;
 mod readiness;
 mod vary;

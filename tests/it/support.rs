@@ -2,6 +2,7 @@
 //! request through a service and reading the answer.
 
 use std::convert::Infallible;
+use std::future::Future;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, StatusCode};
@@ -33,9 +34,12 @@ pub(crate) fn request_with_body(
 }
 
 /// An inner service that answers `200` with `"{METHOD} {path and query}"`.
-pub(crate) fn echo()
--> impl Service<Request<Body>, Response = Response<Body>, Error = Infallible, Future = impl Send>
-+ Clone
+pub(crate) fn echo() -> impl Service<
+    Request<Body>,
+    Response = Response<Body>,
+    Error = Infallible,
+    Future = impl Future<Output = Result<Response<Body>, Infallible>> + Send,
+> + Clone
 + Send {
     service_fn(|req: Request<Body>| async move {
         let text = format!("{} {}", req.method(), req.uri());

@@ -18,12 +18,13 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, Status
 use http_body::Body;
 use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
 use md5::{Digest as _, Md5};
+use tower::util::BoxCloneSyncService;
 use tower::{Service, ServiceBuilder, ServiceExt as _, service_fn};
 use tower_s3_cors::S3CorsLayer;
-use tower_s3_cors::admin::CorsAdminLayer;
+use tower_s3_cors::admin::{AdminTarget, CorsAdminLayer};
 use tower_s3_cors::body::ResponseBody;
 use tower_s3_cors::s3::AmzRequestIds;
-use tower_s3_cors::source::{Buckets, RequestHead};
+use tower_s3_cors::source::{Buckets, PolicySource, RequestHead};
 
 use crate::config::Config;
 use crate::xml::{self, Listed, S3Error};
@@ -82,28 +83,42 @@ static CONTENT_MD5: HeaderName = HeaderName::from_static("content-md5");
 /// assert_eq!(response.headers()["access-control-allow-methods"], "PUT, POST, DELETE");
 /// # });
 /// ```
-pub fn app<B>(
-    config: &Config,
-) -> impl Service<Request<B>, Response = AppResponse, Error = Infallible, Future: Send + 'static>
-+ Clone
-+ Send
-+ Sync
-+ 'static
+#[must_use]
+pub fn app<B>(config: &Config) -> AppService<B>
 where
     B: Body + Send + 'static,
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
+    match &config.store {
+        None => stack(config, config.buckets.clone()),
+        Some(store) => stack(config, store.clone()),
+    }
+}
+
+/// The service [`app`] builds: the same stack over the in-memory
+/// [`Buckets`] or over a store, boxed.
+pub type AppService<B> = BoxCloneSyncService<Request<B>, AppResponse, Infallible>;
+
+/// The stack of [`app`], with CORS from `source`.
+fn stack<B, P>(config: &Config, source: P) -> AppService<B>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+    P: PolicySource + AdminTarget + Clone + Send + Sync + 'static,
+{
     let store = Store::new(config);
-    ServiceBuilder::new()
+    let service = ServiceBuilder::new()
         .map_request(assign_request_ids::<B>)
-        .layer(S3CorsLayer::new(config.buckets.clone()).vary_mode(config.vary_mode))
+        .layer(S3CorsLayer::new(source.clone()).vary_mode(config.vary_mode))
         .layer_fn(with_id_headers)
-        .layer(CorsAdminLayer::new(config.buckets.clone()).require_content_md5(false))
+        .layer(CorsAdminLayer::new(source).require_content_md5(false))
         .service_fn(move |request: Request<B>| {
             let store = store.clone();
             async move { Ok::<_, Infallible>(store.handle(request).await) }
-        })
+        });
+    BoxCloneSyncService::new(service)
 }
 
 /// Wraps `inner` so that its answers carry the request's [`AmzRequestIds`]

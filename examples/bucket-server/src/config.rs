@@ -1,7 +1,7 @@
 //! [`Config`]: which buckets the server has and how the CORS layer behaves.
 
 use tower_s3_cors::VaryMode;
-use tower_s3_cors::source::Buckets;
+use tower_s3_cors::source::{Buckets, ReadThrough};
 
 /// The bucket the server has when it is started without `--bucket`.
 pub const DEMO_BUCKET: &str = "demo";
@@ -39,6 +39,7 @@ pub const DEFAULT_MAX_OBJECT_BYTES: usize = 16 * 1024 * 1024;
 #[must_use]
 pub struct Config {
     pub(crate) buckets: Buckets,
+    pub(crate) store: Option<ReadThrough>,
     pub(crate) vary_mode: VaryMode,
     pub(crate) max_object_bytes: usize,
 }
@@ -50,9 +51,26 @@ impl Config {
     pub fn new(buckets: Buckets) -> Self {
         Self {
             buckets,
+            store: None,
             vary_mode: VaryMode::default(),
             max_object_bytes: DEFAULT_MAX_OBJECT_BYTES,
         }
+    }
+
+    /// Takes bucket CORS from `source` (a read-through cache over a store)
+    /// instead of the in-memory policies of [`buckets`](Self::buckets),
+    /// which then only says which buckets exist. `?cors` writes go through
+    /// the store. Build the source over a [`Registered`](crate::Registered)
+    /// store, so that it knows which buckets exist.
+    pub fn with_store(mut self, source: ReadThrough) -> Self {
+        self.store = Some(source);
+        self
+    }
+
+    /// The read-through source, when CORS comes from a store.
+    #[must_use]
+    pub fn store(&self) -> Option<&ReadThrough> {
+        self.store.as_ref()
     }
 
     /// One path-style bucket, [`DEMO_BUCKET`], whose CORS configuration is
@@ -86,7 +104,8 @@ impl Config {
     }
 
     /// The buckets. A clone shares them: buckets created or CORS
-    /// configurations stored through it are seen by the running server.
+    /// configurations stored through it are seen by the running server
+    /// (without a store: with one, CORS comes from the store).
     #[must_use]
     pub fn buckets(&self) -> &Buckets {
         &self.buckets

@@ -668,7 +668,7 @@ fn bad_arguments_exit_2_with_usage_and_help_exits_0() {
     assert_eq!(status.code(), Some(0));
     assert!(
         stdout.starts_with(
-            "usage: example-bucket-server [--listen ADDR] [--bucket NAME[=FILE]]... [--s3-exact]"
+            "usage: example-bucket-server [--listen ADDR] [--bucket NAME[=FILE]]... [--store DIR] [--s3-exact]"
         ),
         "{stdout}"
     );

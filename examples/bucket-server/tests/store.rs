@@ -1,0 +1,221 @@
+//! `--store DIR` over HTTP, against the real binary: `PUT ?cors` survives a
+//! restart, hand edits change the answers within a second, a bad file is
+//! reported and the last good policy serves, a removed file means no CORS,
+//! and the start-up rules for `--bucket` hold.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::{Server, fixture, request};
+
+/// A fresh directory, removed at the end.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        Self(std::env::temp_dir().join(format!(
+            "bucket-server-{name}-{}-{nanos}",
+            std::process::id()
+        )))
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn preflight<'a>(path: &'a str, origin: &str, method: &str) -> common::Request<'a> {
+    request("OPTIONS", path)
+        .header("Origin", origin)
+        .header("Access-Control-Request-Method", method)
+}
+
+/// The status of a preflight from `origin` for `method`.
+fn answer(server: &Server, origin: &str, method: &str) -> u16 {
+    server.send(preflight("/demo/a", origin, method)).status
+}
+
+/// Waits, up to `limit`, until the preflight gets `status`; returns how long
+/// it took.
+fn until(server: &Server, origin: &str, method: &str, status: u16, limit: Duration) -> Duration {
+    let started = Instant::now();
+    loop {
+        if answer(server, origin, method) == status {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < limit,
+            "{origin} {method}: still not {status} after {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap()
+}
+
+const NEW_SITE: &str = "https://new.example.com";
+const EXAMPLE1: &str = "http://www.example1.com";
+
+#[test]
+fn put_cors_survives_a_restart() {
+    let dir = TempDir::new("restart");
+    let server = Server::start(&["--store", dir.path()]);
+    assert_eq!(
+        answer(&server, EXAMPLE1, "PUT"),
+        200,
+        "the built-in document"
+    );
+    assert!(read(&dir.file("demo.xml")).contains("www.example1.com"));
+
+    let replacement = read(Path::new(&fixture("replacement.xml")));
+    let put = server.send(request("PUT", "/demo?cors").body(replacement.clone()));
+    assert_eq!(put.status, 200, "{}", put.text());
+    assert_eq!(read(&dir.file("demo.xml")), replacement, "kept as written");
+    assert_eq!(answer(&server, NEW_SITE, "PUT"), 200, "read-your-writes");
+    drop(server);
+
+    // A new process over the same directory: the document is still there,
+    // and the built-in one does not come back.
+    let server = Server::start(&["--store", dir.path()]);
+    assert_eq!(answer(&server, NEW_SITE, "PUT"), 200);
+    assert_eq!(answer(&server, EXAMPLE1, "PUT"), 403);
+    let xml = server.send(request("GET", "/demo?cors")).text();
+    assert!(xml.contains("<ID>new-site</ID>"), "{xml}");
+
+    // DELETE removes the file: no CORS, after a restart too.
+    assert_eq!(server.send(request("DELETE", "/demo?cors")).status, 204);
+    assert!(!dir.file("demo.xml").exists());
+    drop(server);
+    let server = Server::start(&["--bucket", "demo", "--store", dir.path()]);
+    let refused = server.send(preflight("/demo/a", NEW_SITE, "PUT"));
+    assert_eq!(refused.status, 403);
+    assert!(
+        refused
+            .text()
+            .contains("CORS is not enabled for this bucket.")
+    );
+}
+
+#[test]
+fn hand_edits_bad_files_and_removed_files_behave_as_stated() {
+    let dir = TempDir::new("edits");
+    let mut server = Server::start(&["--store", dir.path()]);
+    assert_eq!(answer(&server, NEW_SITE, "PUT"), 403);
+
+    // An edit by hand (a JSON file replacing the XML one) shows within a
+    // second.
+    std::fs::remove_file(dir.file("demo.xml")).unwrap();
+    std::fs::write(
+        dir.file("demo.json"),
+        r#"[{"AllowedOrigins": ["https://new.example.com"], "AllowedMethods": ["PUT"]}]"#,
+    )
+    .unwrap();
+    let took = until(&server, NEW_SITE, "PUT", 200, Duration::from_secs(3));
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+
+    // A file that does not validate: reported, and the last good policy
+    // keeps serving.
+    std::fs::write(
+        dir.file("demo.json"),
+        r#"[{"AllowedOrigins": ["https://new.example.com"], "AllowedMethods": ["PATCH"]}]"#,
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(answer(&server, NEW_SITE, "PUT"), 200);
+
+    // A removed file means no CORS.
+    std::fs::remove_file(dir.file("demo.json")).unwrap();
+    until(&server, NEW_SITE, "PUT", 403, Duration::from_secs(3));
+    let refused = server.send(preflight("/demo/a", NEW_SITE, "PUT"));
+    assert!(
+        refused
+            .text()
+            .contains("CORS is not enabled for this bucket.")
+    );
+
+    server.signal("TERM");
+    server.wait_for_exit();
+    let stderr = server.stderr();
+    assert!(
+        stderr.contains("bucket \"demo\"") && stderr.contains("PATCH"),
+        "the bad file is reported: {stderr}"
+    );
+}
+
+#[test]
+fn start_up_rules_for_buckets_with_a_store() {
+    let dir = TempDir::new("startup");
+    std::fs::create_dir_all(&dir.0).unwrap();
+    // Documents already in the store.
+    std::fs::write(
+        dir.file("photos.json"),
+        r#"[{"AllowedOrigins": ["https://photos.example"], "AllowedMethods": ["GET"]}]"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.file("media.json"),
+        r#"[{"AllowedOrigins": ["https://old.example"], "AllowedMethods": ["GET"]}]"#,
+    )
+    .unwrap();
+    let server = Server::start(&[
+        "--store",
+        dir.path(),
+        "--bucket",
+        "photos",
+        "--bucket",
+        &format!("media={}", fixture("replacement.xml")),
+    ]);
+    // --bucket NAME leaves the store alone: its document serves.
+    let photos = server.send(preflight("/photos/a", "https://photos.example", "GET"));
+    assert_eq!(photos.status, 200);
+    // --bucket NAME=FILE replaces the store's document.
+    assert!(!dir.file("media.json").exists());
+    assert!(read(&dir.file("media.xml")).contains("new-site"));
+    assert_eq!(
+        server.send(preflight("/media/a", NEW_SITE, "PUT")).status,
+        200
+    );
+    // Without --bucket demo, there is no demo bucket.
+    let missing = server.send(preflight("/demo/a", EXAMPLE1, "PUT"));
+    assert_eq!(missing.status, 403);
+    assert!(missing.text().contains("CORSResponse: Bucket not found"));
+    let put = server.send(request("PUT", "/demo?cors").body("[]"));
+    assert_eq!(put.status, 404, "{}", put.text());
+    assert!(put.text().contains("<Code>NoSuchBucket</Code>"));
+}
+
+#[test]
+fn a_store_that_cannot_be_written_gets_503_and_changes_nothing() {
+    let dir = TempDir::new("broken");
+    let server = Server::start(&["--store", dir.path()]);
+    assert_eq!(answer(&server, EXAMPLE1, "PUT"), 200);
+    // The directory goes away under the server.
+    std::fs::remove_dir_all(&dir.0).unwrap();
+    let replacement = read(Path::new(&fixture("replacement.xml")));
+    let put = server.send(request("PUT", "/demo?cors").body(replacement));
+    assert_eq!(put.status, 503, "{}", put.text());
+    assert!(put.text().contains("<Code>ServiceUnavailable</Code>"));
+    // The cached policy keeps serving, unchanged.
+    assert_eq!(answer(&server, EXAMPLE1, "PUT"), 200);
+    assert_eq!(answer(&server, NEW_SITE, "PUT"), 403);
+}

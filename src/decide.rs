@@ -1,0 +1,180 @@
+//! What the layer answers, once it knows the policy: a preflight's response
+//! (spec §1), or what to add to an actual request's response (spec §4).
+//! Shared by the service (a policy known at once) and its future (a policy
+//! that had to be loaded).
+
+use bytes::Bytes;
+use http::request::Parts;
+use http::{HeaderValue, Response, StatusCode};
+
+use crate::future::{OnResponse, Report};
+use crate::options::{Options, RefusalReason, RefusalReport, VaryMode};
+use crate::policy::{Allowed, CorsRequest, Policy, Refusal};
+use crate::s3::{AmzRequestIds, ErrorAnswer, ResourceType, S3Error, messages};
+use crate::source::Loaded;
+use crate::vary::add_cors_vary;
+
+static CONTENT_LENGTH_ZERO: HeaderValue = HeaderValue::from_static("0");
+
+/// Answers an `OPTIONS` request as S3 does, reusing the request's header
+/// map for the answer's headers.
+pub(crate) fn preflight(
+    options: &Options,
+    parts: Parts,
+    loaded: Loaded,
+    resource: ResourceType,
+) -> Response<Bytes> {
+    // In the cache-safe mode, `Vary` goes on every answer about a resource
+    // that has (or may have) a policy.
+    let may_vary = matches!(loaded, Loaded::Configured(_) | Loaded::Unavailable);
+    let (mut response, report) = match decide_preflight(options, &parts, loaded, resource) {
+        Ok(allowed) => {
+            let mut headers = parts.headers;
+            headers.clear();
+            headers.insert(http::header::CONTENT_LENGTH, CONTENT_LENGTH_ZERO.clone());
+            allowed.write_headers_reserving(&mut headers, 1);
+            if let Some(ids) = parts.extensions.get::<AmzRequestIds>() {
+                ids.write_headers(&mut headers);
+            }
+            let mut response = Response::new(Bytes::new());
+            *response.headers_mut() = headers;
+            (response, None)
+        }
+        Err((answer, report)) => {
+            let ids = parts.extensions.get::<AmzRequestIds>();
+            (answer.into_response(parts.headers, ids), report)
+        }
+    };
+    if may_vary && (options.vary == VaryMode::CacheSafe || response.status().is_success()) {
+        add_cors_vary(response.headers_mut());
+    }
+    if let Some(report) = report {
+        report.insert_into(response.extensions_mut());
+    }
+    response
+}
+
+/// The matched rule of a preflight, or S3's error answer and what to
+/// report of it.
+fn decide_preflight(
+    options: &Options,
+    parts: &Parts,
+    loaded: Loaded,
+    resource: ResourceType,
+) -> Result<Allowed, (ErrorAnswer, Option<Report>)> {
+    let refuse = |answer: S3Error<'_>, reason, walked| {
+        let answer = S3Error {
+            ids: parts.extensions.get::<AmzRequestIds>(),
+            ..answer
+        };
+        (answer.into_answer(), report(options, reason, walked))
+    };
+    let Some(cors) = CorsRequest::new(&parts.method, &parts.headers) else {
+        let answer = S3Error::new(StatusCode::BAD_REQUEST, "BadRequest", messages::NO_ORIGIN);
+        return Err(refuse(answer, RefusalReason::NoOrigin, None));
+    };
+    let requested_method = cors.requested_method();
+    let forbidden = |message, resource| S3Error {
+        method_and_resource: Some((
+            requested_method.map_or(&b"OPTIONS"[..], HeaderValue::as_bytes),
+            resource,
+        )),
+        ..S3Error::new(StatusCode::FORBIDDEN, "AccessForbidden", message)
+    };
+    let policy = match loaded {
+        Loaded::Configured(policy) => policy,
+        Loaded::NoSuchBucket => {
+            let answer = forbidden(messages::BUCKET_NOT_FOUND, ResourceType::Bucket);
+            return Err(refuse(answer, RefusalReason::NoSuchBucket, None));
+        }
+        Loaded::NotConfigured => {
+            let answer = forbidden(messages::NOT_ENABLED, ResourceType::Bucket);
+            return Err(refuse(answer, RefusalReason::NotConfigured, None));
+        }
+        Loaded::Unavailable => {
+            let answer = S3Error::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                messages::SERVICE_UNAVAILABLE,
+            );
+            return Err(refuse(answer, RefusalReason::Unavailable, None));
+        }
+    };
+    let refusal = match policy.first_match(&cors) {
+        Ok(index) => return Ok(Allowed::new(policy.into_shared(), index, &cors)),
+        Err(refusal) => refusal,
+    };
+    let answer = match refusal {
+        Refusal::NoRuleMatched => forbidden(messages::NOT_ALLOWED, resource),
+        Refusal::MissingRequestMethod | Refusal::InvalidRequestMethod => S3Error {
+            message_tail: Some(requested_method.map_or(&b"null"[..], HeaderValue::as_bytes)),
+            ..S3Error::new(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                messages::INVALID_REQUEST_METHOD,
+            )
+        },
+    };
+    Err(refuse(
+        answer,
+        RefusalReason::Policy(refusal),
+        Some((&policy, &cors)),
+    ))
+}
+
+/// What to add to the inner response of an actual request with an
+/// `Origin` (spec §4).
+pub(crate) fn actual(options: &Options, loaded: Loaded, cors: &CorsRequest<'_>) -> OnResponse {
+    let cache_safe = options.vary == VaryMode::CacheSafe;
+    let policy = match loaded {
+        Loaded::Configured(policy) => policy,
+        Loaded::NotConfigured | Loaded::NoSuchBucket => return OnResponse::vary_only(false),
+        // Whether the resource has a policy is not known: `Vary` is the
+        // safe side.
+        Loaded::Unavailable => return OnResponse::vary_only(cache_safe),
+    };
+    match policy.first_match(cors) {
+        Ok(index) => OnResponse {
+            cors: Some(Allowed::new(policy.into_shared(), index, cors)),
+            vary: true,
+            report: None,
+        },
+        Err(refusal) => OnResponse {
+            cors: None,
+            vary: cache_safe,
+            report: report(
+                options,
+                RefusalReason::Policy(refusal),
+                Some((&policy, cors)),
+            ),
+        },
+    }
+}
+
+/// What a refusal puts in its response's extensions, as the options say;
+/// with the `tracing` feature, the refusal is logged when that event is
+/// enabled.
+fn report(
+    options: &Options,
+    reason: RefusalReason,
+    walked: Option<(&Policy, &CorsRequest<'_>)>,
+) -> Option<Report> {
+    #[cfg(feature = "tracing")]
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        match walked {
+            Some((policy, cors)) => {
+                let explanation = policy.explain(cors);
+                tracing::debug!(?reason, %explanation, "CORS request refused");
+            }
+            None => tracing::debug!(?reason, "CORS request refused"),
+        }
+    }
+    match options.report {
+        RefusalReport::Off => None,
+        RefusalReport::Reason => Some(Report::Reason(reason)),
+        RefusalReport::Explanation => Some(match walked {
+            Some((policy, cors)) => Report::Explanation(reason, Box::new(policy.explain(cors))),
+            None => Report::Reason(reason),
+        }),
+    }
+}

@@ -1,0 +1,204 @@
+//! The directory store: atomic writes, outside edits picked up by the
+//! watch, bad files reported while the last good policy serves, removed
+//! files meaning "no CORS", and names that cannot escape the directory.
+
+#![cfg(feature = "dir-store")]
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http::Request;
+use tokio::time::Instant;
+use tower_s3_cors::source::PolicySource;
+use tower_s3_cors::source::{ReadThrough, RequestHead, Resolution};
+use tower_s3_cors::store::{CorsStore, DirectoryStore, Lookup, StoreErrorKind};
+
+const XML: &str = "<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>\
+                   <AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>";
+const JSON: &str = r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["GET", "PUT"]}]"#;
+
+/// A fresh directory under the system's temporary directory, removed at
+/// the end.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let path = std::env::temp_dir().join(format!(
+            "tower-s3-cors-{name}-{}-{:?}",
+            std::process::id(),
+            std::time::SystemTime::now()
+        ));
+        Self(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn entries(dir: &TempDir) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+async fn methods(source: &ReadThrough, bucket: &str) -> Option<Vec<String>> {
+    let request = Request::get(format!("/{bucket}/k")).body(()).unwrap();
+    let resolution = match source.resolve(&RequestHead::new(&request)) {
+        Resolution::Pending(pending, resource) => pending.await.for_resource(resource),
+        other => other,
+    };
+    match resolution {
+        Resolution::Configured(policy, _) => {
+            Some(policy.configuration().rules[0].allowed_methods.clone())
+        }
+        _ => None,
+    }
+}
+
+/// Waits (up to three seconds) until `bucket` allows `expected`.
+async fn until_methods(source: &ReadThrough, bucket: &str, expected: Option<&[&str]>) -> Duration {
+    let started = Instant::now();
+    loop {
+        let now = methods(source, bucket).await;
+        let now: Option<Vec<&str>> = now.as_ref().map(|m| m.iter().map(String::as_str).collect());
+        if now.as_deref() == expected {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{bucket}: still {now:?}, expected {expected:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn writes_are_atomic_files_in_the_document_s_own_format() {
+    let dir = TempDir::new("write");
+    let store = DirectoryStore::open(&dir.0).unwrap();
+    let v1 = store.put("photos", XML).await.unwrap();
+    assert_eq!(entries(&dir), ["photos.xml"], "no temporary file left");
+    assert_eq!(
+        std::fs::read_to_string(dir.0.join("photos.xml")).unwrap(),
+        XML
+    );
+    let v2 = store.put("photos", JSON).await.unwrap();
+    assert!(v1.is_older_than(v2));
+    assert_eq!(entries(&dir), ["photos.json"], "one format at a time");
+    match store.get("photos").await.unwrap() {
+        Lookup::Found(document) => {
+            assert_eq!(document.text(), JSON);
+            assert_eq!(document.version(), v2);
+        }
+        Lookup::NotFound(_) => panic!("written"),
+    }
+    store.delete("photos").await.unwrap();
+    assert!(entries(&dir).is_empty());
+    assert!(matches!(
+        store.get("photos").await.unwrap(),
+        Lookup::NotFound(_)
+    ));
+    store.delete("photos").await.unwrap(); // deleting nothing succeeds
+}
+
+#[tokio::test]
+async fn names_that_could_escape_the_directory_are_refused() {
+    let dir = TempDir::new("names");
+    let store = DirectoryStore::open(&dir.0).unwrap();
+    for name in [
+        "../x",
+        "a/b",
+        "",
+        ".hidden",
+        "UPPER",
+        "a\0b",
+        &"x".repeat(251),
+    ] {
+        assert_eq!(
+            store.put(name, XML).await.unwrap_err().kind(),
+            StoreErrorKind::Invalid,
+            "{name:?}"
+        );
+        assert_eq!(
+            store.get(name).await.unwrap_err().kind(),
+            StoreErrorKind::Invalid
+        );
+    }
+    assert!(entries(&dir).is_empty());
+    assert_eq!(
+        store.put("photos", "CORS please").await.unwrap_err().kind(),
+        StoreErrorKind::Invalid,
+        "neither XML nor JSON"
+    );
+}
+
+#[tokio::test]
+async fn hand_edits_bad_files_and_removals_reach_the_cache() {
+    let dir = TempDir::new("edits");
+    let store = DirectoryStore::open(&dir.0).unwrap();
+    store.put("demo", XML).await.unwrap();
+    let reported = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&reported);
+    let source = ReadThrough::builder(store.clone())
+        .on_error(move |bucket, error| {
+            sink.lock()
+                .unwrap()
+                .push((bucket.to_owned(), error.to_string()))
+        })
+        .build()
+        .unwrap();
+    until_methods(&source, "demo", Some(&["GET"])).await;
+
+    // An editor writes the file in place.
+    std::fs::write(dir.0.join("demo.xml"), XML.replace("GET", "PUT")).unwrap();
+    let took = until_methods(&source, "demo", Some(&["PUT"])).await;
+    assert!(took < Duration::from_secs(1), "picked up in {took:?}");
+
+    // A bad file: reported, and the last good policy serves.
+    std::fs::write(dir.0.join("demo.xml"), XML.replace("GET", "PATCH")).unwrap();
+    let started = Instant::now();
+    while !reported.lock().unwrap().iter().any(|(b, _)| b == "demo") {
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "the bad file was not reported"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(methods(&source, "demo").await.unwrap(), ["PUT"]);
+    assert!(
+        reported.lock().unwrap()[0].1.contains("PATCH"),
+        "{:?}",
+        reported.lock().unwrap()
+    );
+    let bad = store.check().unwrap();
+    assert_eq!(bad.len(), 1);
+    assert_eq!(bad[0].1.s3_code(), "InvalidRequest");
+
+    // A file of another format, written as a deployment tool would (a
+    // temporary file renamed into place), replaces it.
+    std::fs::remove_file(dir.0.join("demo.xml")).unwrap();
+    std::fs::write(dir.0.join(".demo.json.tmp"), JSON).unwrap();
+    std::fs::rename(dir.0.join(".demo.json.tmp"), dir.0.join("demo.json")).unwrap();
+    until_methods(&source, "demo", Some(&["GET", "PUT"])).await;
+
+    // Removing the file turns CORS off.
+    std::fs::remove_file(dir.0.join("demo.json")).unwrap();
+    until_methods(&source, "demo", None).await;
+}
+
+#[tokio::test]
+async fn a_new_file_serves_a_bucket_cached_as_having_no_cors() {
+    let dir = TempDir::new("new");
+    let store = DirectoryStore::open(&dir.0).unwrap();
+    let source = ReadThrough::builder(store).build().unwrap();
+    until_methods(&source, "late", None).await;
+    std::fs::write(dir.0.join("late.json"), JSON).unwrap();
+    until_methods(&source, "late", Some(&["GET", "PUT"])).await;
+}
