@@ -117,13 +117,16 @@ fn insert_remove(c: &mut Criterion) {
     group.finish();
 }
 
+/// Builds a source over a store holding the benchmark's document.
+type MakeSource<'a> = Box<dyn Fn() -> ReadThrough + 'a>;
+
 /// A miss: the time from the request to the policy, loaded from the store
 /// (the bucket is invalidated before each request).
 fn misses(c: &mut Criterion) {
     let runtime = runtime();
     let mut group = c.benchmark_group("miss");
     let dir = std::env::temp_dir().join(format!("tower-s3-cors-bench-{}", std::process::id()));
-    let stores: [(&str, Box<dyn Fn() -> ReadThrough>); 2] = [
+    let stores: [(&str, MakeSource<'_>); 2] = [
         (
             "memory",
             Box::new(|| {
