@@ -13,13 +13,19 @@ use super::request::RequestedHeaders;
 /// exactly-sized allocation; when the request sent that exact text already
 /// (one line, all lower case, names separated by `", "`), its value is
 /// shared instead and nothing is allocated.
+#[inline]
 pub(super) fn allow_headers_value(requested: RequestedHeaders<'_>) -> Option<HeaderValue> {
+    match requested {
+        RequestedHeaders::None => None,
+        RequestedHeaders::One(_) | RequestedHeaders::Many(_) => build(requested),
+    }
+}
+
+/// [`allow_headers_value`] when the request lists `Access-Control-Request-Headers`.
+fn build(requested: RequestedHeaders<'_>) -> Option<HeaderValue> {
     /// Longer values (dozens of names) are counted, then built in an
     /// allocation of their exact size.
     const STACK: usize = 256;
-    if let RequestedHeaders::None = requested {
-        return None;
-    }
     let mut buf = [0; STACK];
     let mut len = 0;
     let mut names = requested.names();
