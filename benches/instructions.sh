@@ -3,6 +3,11 @@
 # counted by callgrind: repeatable on a noisy shared machine where times are
 # not. Needs valgrind (`apt-get install -y valgrind`).
 #
+# Counts repeat exactly for one binary at one path; the allocator's paths
+# depend on the process's environment (binary path, variables), so compare
+# builds by copying both binaries to the same path, and compare services
+# within one run.
+#
 # Usage: benches/instructions.sh [CASE...]   (default: the cases of the targets)
 #        KEEP=DIR benches/instructions.sh ... keeps the callgrind files in DIR
 #        (for callgrind_annotate)
