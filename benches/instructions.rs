@@ -133,6 +133,7 @@ fn cases() -> Vec<String> {
         "bare",
         "static_headers",
         "static_vary",
+        "origin_lookup",
         "s3cors",
         "s3cors_s3_exact",
         "s3cors_100_rules",
@@ -217,6 +218,7 @@ where
         "bare" => run(inner, request, clone, times),
         "static_headers" => run(StaticHeaders::cors(inner), request, clone, times),
         "static_vary" => run(StaticHeaders::vary(inner), request, clone, times),
+        "origin_lookup" => run(support::OriginLookup(inner), request, clone, times),
         "s3cors" => run(s3cors(1).layer(inner), request, clone, times),
         "s3cors_s3_exact" => {
             let layer = s3cors(1).vary_mode(VaryMode::S3Exact);

@@ -105,6 +105,10 @@ fn groups() -> Vec<(&'static str, Vec<(&'static str, Batch)>)> {
             vec![
                 ("bare", batch(ct(), no_origin)),
                 ("static_vary", batch(StaticHeaders::vary(ct()), no_origin)),
+                (
+                    "origin_lookup",
+                    batch(support::OriginLookup(ct()), no_origin),
+                ),
                 ("s3cors", batch(s3cors(1, false).layer(ct()), no_origin)),
                 (
                     "s3cors_s3_exact",
@@ -210,6 +214,13 @@ fn main() {
                     "  added: s3cors_s3_exact: {:.1} ns (min), {:.1} ns (p10)",
                     exact.0, exact.1
                 );
+                if let Some(lookup) = find("origin_lookup") {
+                    let lookup = added(lookup);
+                    println!(
+                        "  added: origin_lookup (the Origin lookup alone): {:.1} ns (min), {:.1} ns (p10)",
+                        lookup.0, lookup.1
+                    );
+                }
             }
         }
         for (many, one) in [
