@@ -119,7 +119,7 @@
 //! | [`source`] | where policies come from: `PolicySource`, `Resolution`, `SharedPolicy`, `Buckets` |
 //! | [`future`], [`body`] | the layer's `ResponseFuture` and `ResponseBody` |
 //! | `admin` | (feature `admin`) S3's `?cors` sub-resource as a layer |
-//! | `store` | (feature `store`) the `CorsStore` trait: policies kept in the integrator's store |
+//! | `store` | (feature `store`) the `CorsStore` trait and the stores: policies kept in the integrator's store |
 //!
 //! # Feature flags
 //!
@@ -128,7 +128,8 @@
 //! | `xml` | yes | S3's XML documents (`CorsConfiguration::from_xml`, `to_xml`), through `quick-xml` |
 //! | `json` | yes | the AWS CLI and console JSON shapes (`from_json`, `to_json`), through `serde_json` |
 //! | `admin` | no | `admin`: S3's `?cors` sub-resource (`PutBucketCors`, `GetBucketCors`, `DeleteBucketCors`) as a layer, with `Content-MD5` checks |
-//! | `store` | no | `store`: the `CorsStore` trait for policies kept in a store |
+//! | `store` | no | `store`: the `CorsStore` trait for policies kept in a store, `MemoryStore`, and `source::ReadThrough`, the read-through cache over a store (Tokio) |
+//! | `dir-store` | no | `store::DirectoryStore`: one file per bucket, watched for outside edits (`notify`) |
 //! | `tracing` | no | a debug event per refused request with its explanation, info events on policy swaps |
 //!
 //! # Differences from S3
