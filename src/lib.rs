@@ -83,7 +83,12 @@
 //! 2. **Resolve.** A [`PolicySource`] gives the compiled [`Policy`] for the
 //!    request, or says CORS is not configured, or that the bucket does not
 //!    exist. [`SharedPolicy`] serves one swappable policy; [`Buckets`] one
-//!    per bucket, S3-style; implement the trait for anything else.
+//!    per bucket, S3-style; `source::ReadThrough` (feature `store`) caches
+//!    per-bucket policies from a store, and answers "pending" while it
+//!    loads one: a preflight then waits, an actual request goes to the
+//!    inner service at once and joins the load when its response comes. A
+//!    policy that cannot be loaded gives a preflight S3's `503`.
+//!    Implement the trait for anything else.
 //! 3. **Evaluate.** [`Policy::evaluate`] walks the rules in order and returns
 //!    a [`Decision`]: the matched rule's precomputed headers, or the reason
 //!    for refusal. [`Policy::explain`] makes the same walk and reports rule
