@@ -3,7 +3,18 @@
 # counted by callgrind: repeatable on a noisy shared machine where times are
 # not. Needs valgrind (`apt-get install -y valgrind`).
 #
+# Counts repeat exactly for one binary at one path; the allocator's paths
+# depend on the process's environment (binary path, variables), so compare
+# builds by copying both binaries to the same path, and compare services
+# within one run.
+#
 # Usage: benches/instructions.sh [CASE...]   (default: the cases of the targets)
+#        KEEP=DIR benches/instructions.sh ... keeps the callgrind files in DIR
+#        (for callgrind_annotate)
+#
+# After the counts, a table of the instructions each layer adds over bare,
+# and the ratios of tower-s3-cors's to the floor's (static_headers, or
+# static_vary for a request without Origin) and to tower-http's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,22 +28,54 @@ bin=$(cargo bench --bench instructions --no-run --message-format=json 2>/dev/nul
 [[ -x "$bin" ]] || { echo "could not build the instructions bench" >&2; exit 1; }
 
 if [[ $# -eq 0 ]]; then
-    set -- bare/get_origin s3cors/get_origin tower_http/get_origin \
-        bare/get_origin_cloned s3cors/get_origin_cloned tower_http/get_origin_cloned \
-        bare/preflight_2_names s3cors/preflight_2_names tower_http/preflight_2_names \
-        bare/preflight_2_names_cloned s3cors/preflight_2_names_cloned tower_http/preflight_2_names_cloned \
-        bare/get_no_origin s3cors/get_no_origin s3cors_s3_exact/get_no_origin tower_http/get_no_origin \
-        s3cors_100_rules/get_origin
+    set -- bare/get_origin static_headers/get_origin s3cors/get_origin tower_http/get_origin \
+        bare/get_origin_cloned static_headers/get_origin_cloned s3cors/get_origin_cloned \
+        tower_http/get_origin_cloned \
+        bare/preflight_2_names static_headers/preflight_2_names s3cors/preflight_2_names \
+        tower_http/preflight_2_names \
+        bare/preflight_2_names_cloned static_headers/preflight_2_names_cloned \
+        s3cors/preflight_2_names_cloned tower_http/preflight_2_names_cloned \
+        bare/get_no_origin static_vary/get_no_origin s3cors/get_no_origin \
+        s3cors_s3_exact/get_no_origin tower_http/get_no_origin \
+        bare/get_origin_ct static_headers/get_origin_ct s3cors/get_origin_ct tower_http/get_origin_ct \
+        bare/get_no_origin_ct static_vary/get_no_origin_ct s3cors/get_no_origin_ct \
+        s3cors_s3_exact/get_no_origin_ct tower_http/get_no_origin_ct \
+        s3cors_100_rules/get_origin s3cors_wildcard_1/get_origin s3cors_wildcard_100/get_origin
 fi
 
 times=2000
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+out=${KEEP:-$(mktemp -d)}
+[[ -n ${KEEP:-} ]] || trap 'rm -rf "$out"' EXIT
+mkdir -p "$out"
+declare -A count
 printf '%-40s %12s\n' case "instr/request"
 for case in "$@"; do
     file="$out/${case//\//_}.out"
     valgrind --tool=callgrind --toggle-collect='*instructions*measured*' \
         --callgrind-out-file="$file" "$bin" "$case" "$times" >/dev/null 2>&1
     total=$(grep -E '^(summary|totals):' "$file" | head -n1 | awk '{print $2}')
-    printf '%-40s %12d\n' "$case" $((total / times))
+    count[$case]=$((total / times))
+    printf '%-40s %12d\n' "$case" "${count[$case]}"
+done
+
+# Added instructions over bare, against the floor (static_headers, or
+# static_vary for a request without Origin) and against tower-http.
+echo
+printf '%-28s %9s %9s %9s %14s %14s\n' request floor ours tower_http "ours/floor" "ours/tower_http"
+for case in "$@"; do
+    [[ $case == s3cors/* || $case == s3cors_s3_exact/* ]] || continue
+    request=${case#*/}
+    bare=${count[bare/$request]:-}
+    [[ -n $bare ]] || continue
+    floor=${count[static_headers/$request]:-${count[static_vary/$request]:-}}
+    # Without Origin, S3Exact adds nothing: its floor is bare itself.
+    [[ $case == s3cors_s3_exact/* ]] && floor=
+    theirs=${count[tower_http/$request]:-}
+    ours=$((count[$case] - bare))
+    awk -v name="${case%%/*}/$request" -v ours="$ours" -v floor="${floor:+$((floor - bare))}" \
+        -v theirs="${theirs:+$((theirs - bare))}" 'BEGIN {
+            printf "%-28s %9s %9d %9s %14s %14s\n", name, floor, ours, theirs,
+                (floor != "" && floor > 0) ? sprintf("%.2f", ours / floor) : "",
+                (theirs != "" && theirs > 0) ? sprintf("%.2f", ours / theirs) : ""
+        }'
 done

@@ -40,6 +40,11 @@ pin_project! {
         F: Future,
     {
         Answered { response: Option<Response<Bytes>> },
+        // A request without `Origin` (the most common kind): nothing to
+        // add, or `Vary` alone. Nothing but the inner future, so that
+        // polling and dropping the future do no more.
+        Plain { #[pin] future: F },
+        Vary { #[pin] future: F },
         Inner { #[pin] future: F, on_response: OnResponse },
         // The inner service's future, for a request whose policy is being
         // loaded.
@@ -189,6 +194,17 @@ impl<F: Future> ResponseFuture<F> {
         }
     }
 
+    /// The inner service's future, for a request without `Origin`: its
+    /// response gets `Vary` if `vary`, nothing else.
+    pub(crate) fn without_origin(future: F, vary: bool) -> Self {
+        let kind = if vary {
+            Kind::Vary { future }
+        } else {
+            Kind::Plain { future }
+        };
+        Self { kind }
+    }
+
     /// The inner service's future, for a request that joins a load when
     /// the inner response comes.
     pub(crate) fn joining(future: F, join: Box<Join>) -> Self {
@@ -232,6 +248,15 @@ where
             KindProj::Answered { response } => {
                 let response = response.take().expect(DONE);
                 return Poll::Ready(Ok(response.map(ResponseBody::full)));
+            }
+            KindProj::Plain { future } => {
+                let response = ready!(future.poll(cx))?;
+                return Poll::Ready(Ok(response.map(ResponseBody::inner)));
+            }
+            KindProj::Vary { future } => {
+                let mut response = ready!(future.poll(cx))?;
+                add_cors_vary(response.headers_mut());
+                return Poll::Ready(Ok(response.map(ResponseBody::inner)));
             }
             KindProj::Inner {
                 future,
@@ -280,6 +305,8 @@ impl<F: Future> std::fmt::Debug for ResponseFuture<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kind = match &self.kind {
             Kind::Answered { .. } => "Answered",
+            Kind::Plain { .. } => "Plain",
+            Kind::Vary { .. } => "Vary",
             Kind::Inner { .. } => "Inner",
             Kind::InnerJoining { .. } => "InnerJoining",
             Kind::Preflight { .. } => "Preflight",

@@ -83,7 +83,12 @@
 //! 2. **Resolve.** A [`PolicySource`] gives the compiled [`Policy`] for the
 //!    request, or says CORS is not configured, or that the bucket does not
 //!    exist. [`SharedPolicy`] serves one swappable policy; [`Buckets`] one
-//!    per bucket, S3-style; implement the trait for anything else.
+//!    per bucket, S3-style; `source::ReadThrough` (feature `store`) caches
+//!    per-bucket policies from a store, and answers "pending" while it
+//!    loads one: a preflight then waits, an actual request goes to the
+//!    inner service at once and joins the load when its response comes. A
+//!    policy that cannot be loaded gives a preflight S3's `503`.
+//!    Implement the trait for anything else.
 //! 3. **Evaluate.** [`Policy::evaluate`] walks the rules in order and returns
 //!    a [`Decision`]: the matched rule's precomputed headers, or the reason
 //!    for refusal. [`Policy::explain`] makes the same walk and reports rule
@@ -119,7 +124,7 @@
 //! | [`source`] | where policies come from: `PolicySource`, `Resolution`, `SharedPolicy`, `Buckets` |
 //! | [`future`], [`body`] | the layer's `ResponseFuture` and `ResponseBody` |
 //! | `admin` | (feature `admin`) S3's `?cors` sub-resource as a layer |
-//! | `store` | (feature `store`) the `CorsStore` trait: policies kept in the integrator's store |
+//! | `store` | (feature `store`) the `CorsStore` trait and the stores: policies kept in the integrator's store |
 //!
 //! # Feature flags
 //!
@@ -128,7 +133,8 @@
 //! | `xml` | yes | S3's XML documents (`CorsConfiguration::from_xml`, `to_xml`), through `quick-xml` |
 //! | `json` | yes | the AWS CLI and console JSON shapes (`from_json`, `to_json`), through `serde_json` |
 //! | `admin` | no | `admin`: S3's `?cors` sub-resource (`PutBucketCors`, `GetBucketCors`, `DeleteBucketCors`) as a layer, with `Content-MD5` and `x-amz-checksum-*` checks (crc, sha1, sha2) and a body timeout (tokio) |
-//! | `store` | no | `store`: the `CorsStore` trait for policies kept in a store |
+//! | `store` | no | `store`: the `CorsStore` trait for policies kept in a store, `MemoryStore`, and `source::ReadThrough`, the read-through cache over a store (Tokio) |
+//! | `dir-store` | no | `store::DirectoryStore`: one file per bucket, watched for outside edits (`notify`) |
 //! | `tracing` | no | a debug event per refused request with its explanation, info events on policy swaps |
 //!
 //! # Differences from S3

@@ -7,7 +7,7 @@ use tower_service::Service;
 
 use crate::body::ResponseBody;
 use crate::decide;
-use crate::future::{Join, OnResponse, ResponseFuture};
+use crate::future::{Join, ResponseFuture};
 use crate::layer::S3CorsLayer;
 use crate::options::{Options, VaryMode};
 use crate::policy::{self, CorsRequest};
@@ -126,7 +126,7 @@ where
             // Not CORS: at most `Vary`, and without it no lookup at all.
             let vary = self.options.vary == VaryMode::CacheSafe
                 && self.source.is_configured_for(&RequestHead::new(&request));
-            return ResponseFuture::inner(self.inner.call(request), OnResponse::vary_only(vary));
+            return ResponseFuture::without_origin(self.inner.call(request), vary);
         };
         match self.source.resolve(&RequestHead::new(&request)).settle() {
             Ok((loaded, _)) => {

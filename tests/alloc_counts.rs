@@ -252,6 +252,42 @@ fn refusals_and_the_vary_merge_meet_the_targets() {
     );
 }
 
+/// The benchmarks' floor (`support::StaticHeaders`) writes, as constants,
+/// exactly the status and headers the layer answers with for the requests
+/// they measure; the floor of a request without `Origin` adds the layer's
+/// `Vary` and nothing else. Its allocation counts are printed beside the
+/// layer's.
+#[test]
+fn the_benchmark_floor_answers_what_the_layer_answers() {
+    let layer = S3CorsLayer::new(SharedPolicy::new(support::policy(1, false)));
+    let cases: [(MakeRequest, bool); 3] = [
+        (support::get_with_origin, false),
+        (|| support::preflight(TWO_NAMES), false),
+        (support::get_without_origin, true),
+    ];
+    for (request, vary_only) in cases {
+        let ours = support::call(
+            &mut layer.layer(support::inner_with_content_type()),
+            request(),
+        );
+        let floor = if vary_only {
+            support::call(
+                &mut support::StaticHeaders::vary(support::inner_with_content_type()),
+                request(),
+            )
+        } else {
+            support::call(
+                &mut support::StaticHeaders::cors(support::inner_with_content_type()),
+                request(),
+            )
+        };
+        assert_eq!(floor.status(), ours.status());
+        assert_eq!(floor.headers(), ours.headers());
+    }
+    let floor = support::StaticHeaders::cors;
+    counts("floor (static headers)", &tower::layer::layer_fn(floor));
+}
+
 /// Memory per cached bucket in a read-through source, for the demo's
 /// three-rule document: buckets sharing one configuration (and so one
 /// compiled policy), and buckets that each have their own.

@@ -3,6 +3,7 @@
 use bytes::Bytes;
 use http::HeaderValue;
 
+use super::ascii::make_lowercase;
 use super::request::RequestedHeaders;
 
 /// `Access-Control-Allow-Headers` for a match: the requested names,
@@ -12,26 +13,37 @@ use super::request::RequestedHeaders;
 /// exactly-sized allocation; when the request sent that exact text already
 /// (one line, all lower case, names separated by `", "`), its value is
 /// shared instead and nothing is allocated.
+#[inline]
 pub(super) fn allow_headers_value(requested: RequestedHeaders<'_>) -> Option<HeaderValue> {
-    /// Longer values (dozens of names) take the two-pass path.
-    const STACK: usize = 256;
-    if let RequestedHeaders::None = requested {
-        return None;
+    match requested {
+        RequestedHeaders::None => None,
+        RequestedHeaders::One(_) | RequestedHeaders::Many(_) => build(requested),
     }
+}
+
+/// [`allow_headers_value`] when the request lists `Access-Control-Request-Headers`.
+fn build(requested: RequestedHeaders<'_>) -> Option<HeaderValue> {
+    /// Longer values (dozens of names) are counted, then built in an
+    /// allocation of their exact size.
+    const STACK: usize = 256;
     let mut buf = [0; STACK];
     let mut len = 0;
-    for name in requested.names() {
+    let mut names = requested.names();
+    for name in &mut names {
         let sep: &[u8] = if len == 0 { b"" } else { b", " };
         let Some(slot) = buf.get_mut(len..len + sep.len() + name.len()) else {
-            return allow_headers_value_long(requested);
+            // Too long for the stack: count the rest, then build it all.
+            let rest = names.fold(sep.len() + name.len(), |n, name| n + 2 + name.len());
+            return Some(allow_headers_value_long(requested, len + rest));
         };
         let (slot_sep, slot_name) = slot.split_at_mut(sep.len());
         slot_sep.copy_from_slice(sep);
         slot_name.copy_from_slice(name);
-        slot_name.make_ascii_lowercase();
         len += sep.len() + name.len();
     }
-    let value = buf.get(..len).filter(|v| !v.is_empty())?;
+    let value = buf.get_mut(..len).filter(|v| !v.is_empty())?;
+    make_lowercase(value);
+    let value = &*value;
     if let RequestedHeaders::One(line) = requested {
         if line.as_bytes() == value {
             return Some(line.clone());
@@ -40,24 +52,19 @@ pub(super) fn allow_headers_value(requested: RequestedHeaders<'_>) -> Option<Hea
     Some(header_value(Bytes::copy_from_slice(value)))
 }
 
-/// [`allow_headers_value`] for values too long for its stack buffer: one
-/// pass to size the allocation exactly, one to fill it.
-fn allow_headers_value_long(requested: RequestedHeaders<'_>) -> Option<HeaderValue> {
-    let (count, bytes) = requested
-        .names()
-        .fold((0, 0), |(n, len), name| (n + 1, len + name.len()));
-    if count == 0 {
-        return None;
-    }
-    let mut value = Vec::with_capacity(bytes + 2 * (count - 1));
+/// [`allow_headers_value`] for values too long for its stack buffer, of
+/// `len` bytes: built in one allocation of exactly that size.
+fn allow_headers_value_long(requested: RequestedHeaders<'_>, len: usize) -> HeaderValue {
+    let mut value = Vec::with_capacity(len);
     for name in requested.names() {
         if !value.is_empty() {
             value.extend_from_slice(b", ");
         }
         value.extend_from_slice(name);
     }
-    value.make_ascii_lowercase();
-    Some(header_value(Bytes::from(value)))
+    debug_assert_eq!(value.len(), len);
+    make_lowercase(&mut value);
+    header_value(Bytes::from(value))
 }
 
 /// The names are pieces of a valid header value (visible ASCII, spaces,

@@ -77,9 +77,10 @@ impl Compiled {
     /// [`MAX_REQUEST_HEADERS_BYTES`] is refused first; then, for a
     /// preflight, an `Access-Control-Request-Method` that is missing or not
     /// a method the policy's validation accepts. Both before any rule is
-    /// looked at. Then the rules that may allow the origin (from the
-    /// origin index, in document order) are checked in turn; `observer` is
-    /// told about each rule, skipped or checked, in document order.
+    /// looked at. Then the rules that allow the origin (from the origin
+    /// index, in document order) are checked in turn for method and
+    /// headers; `observer` is told about each rule, skipped or checked, in
+    /// document order.
     #[inline]
     pub(super) fn walk<'a, O: Observer<'a>>(
         &self,
@@ -98,10 +99,14 @@ impl Compiled {
         }
         let origin = request.origin().as_bytes();
         let mut next = 0;
-        for (index, origin_known) in self.index.candidates(origin) {
+        let mut candidates = self.index.candidates(origin);
+        while candidates != 0 {
+            // The lowest rule left, in document order.
+            let index = candidates.trailing_zeros() as usize;
+            candidates &= candidates - 1;
             observer.skipped(next..index);
             let rule = self.rule(index);
-            let check = rule.check(origin_known, origin, method, requested);
+            let check = rule.check(method, requested);
             observer.checked(index, rule, check);
             if check == Check::Matched {
                 return Ok(index);

@@ -11,7 +11,8 @@ use super::request::CorsRequest;
 use crate::config::{ConfigError, CorsConfiguration, Validation};
 
 /// A CORS configuration compiled for evaluation: validated, its patterns
-/// split, its answers' header values built, and its exact origins indexed.
+/// split, its answers' header values built, its origins and allowed headers
+/// indexed.
 ///
 /// A `Policy` is immutable and a cheap handle: cloning it clones an [`Arc`].
 /// Build one per document, then evaluate as many requests as you like.
@@ -177,8 +178,11 @@ impl Policy {
     /// For a preflight, an `Access-Control-Request-Method` that is missing or
     /// not a method S3 knows is refused first. Then the rules are walked in
     /// document order; the first whose origin, method and headers all match
-    /// decides. Exact origins are looked up in an index, so a policy of 100
+    /// decides. Origins are looked up in an index (exact ones by their text,
+    /// `prefix*suffix` ones by the text around the `*`), so a policy of 100
     /// rules is not scanned rule by rule; the order of rules still holds.
+    /// Each requested header name is looked up the same way in the rule's
+    /// `AllowedHeader`s: its cost does not grow with how many there are.
     ///
     /// A refusal allocates nothing. A match allocates only to build
     /// `Access-Control-Allow-Headers`, when the request lists headers (other

@@ -204,7 +204,6 @@ impl<'a> Observer<'a> for Recorder<'_> {
     fn checked(&mut self, index: usize, rule: &CompiledRule, check: Check<'a>) {
         let outcome = match check {
             Check::Matched => RuleOutcome::Matched,
-            Check::Origin => RuleOutcome::OriginNotAllowed,
             Check::Method => RuleOutcome::MethodNotAllowed,
             Check::Header(name) => RuleOutcome::HeaderNotAllowed(lossy(name)),
         };

@@ -4,12 +4,14 @@
 //! This layer knows nothing of tower or I/O. Everything that depends only on
 //! the configuration (patterns split and lower-cased, methods as bits, the
 //! `Access-Control-Allow-Methods`, `-Expose-Headers` and `-Max-Age` values,
-//! an index of exact origins) is computed once in [`Policy::compile`];
-//! [`Policy::evaluate`] only compares bytes. [`Policy::explain`] makes the
+//! hash indexes of the origins and of each rule's `AllowedHeader`s, exact
+//! or with a `*`) is computed once in [`Policy::compile`];
+//! [`Policy::evaluate`] only hashes and compares bytes. [`Policy::explain`] makes the
 //! same walk over the rules, watched, and says what each rule made of the
 //! request.
 
 mod allow_headers;
+mod ascii;
 mod compiled;
 mod decision;
 mod engine;
@@ -19,6 +21,7 @@ mod pattern;
 mod refusal;
 mod request;
 mod rule;
+mod table;
 
 #[cfg(test)]
 mod tests;

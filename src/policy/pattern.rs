@@ -46,8 +46,9 @@ impl Pattern {
         }
     }
 
-    /// Whether `value` matches, compared as `case` says.
-    #[inline]
+    /// Whether `value` matches, compared as `case` says: the definition
+    /// the indexes of `table` are tested against.
+    #[cfg(test)]
     pub(crate) fn matches(&self, value: &[u8], case: Case) -> bool {
         let eq = |a: &[u8], b: &[u8]| match case {
             Case::Sensitive => a == b,

@@ -5,6 +5,8 @@ use http::header::{
 };
 use http::{HeaderMap, HeaderValue, Method};
 
+use super::ascii::find_comma;
+
 /// A view of a cross-origin request: its `Origin`, its method, and the
 /// `Access-Control-Request-Method` and `Access-Control-Request-Headers` it
 /// carries. Built without allocating; borrows the request's headers.
@@ -196,7 +198,7 @@ impl<'a> Iterator for Names<'a> {
                 self.line = self.more.as_mut()?.next()?.as_bytes();
                 continue;
             }
-            let item = match self.line.iter().position(|&b| b == b',') {
+            let item = match find_comma(self.line) {
                 Some(comma) => {
                     let (item, rest) = self.line.split_at(comma);
                     self.line = &rest[1..]; // `rest` starts with the comma

@@ -1,7 +1,8 @@
 //! [`SharedPolicy`]: one policy, swapped at run time.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwapOption;
 
@@ -50,9 +51,35 @@ use crate::s3::ResourceType;
 /// ```
 #[derive(Clone, Default)]
 pub struct SharedPolicy {
+    shared: Arc<Shared>,
+}
+
+/// What every clone of a [`SharedPolicy`] shares.
+#[derive(Default)]
+struct Shared {
     /// The policy's shared part itself (not a `Policy` handle in another
     /// `Arc`): a load reaches the rules through one pointer.
-    current: Arc<ArcSwapOption<Compiled>>,
+    current: ArcSwapOption<Compiled>,
+    /// Whether `current` holds a policy: read with one plain load by
+    /// requests without `Origin` (which only need to know whether to add
+    /// `Vary`), where loading `current` would take and give back a hazard
+    /// slot (two atomic read-modify-writes).
+    configured: AtomicBool,
+    /// Held by writers, so that `configured` follows `current`.
+    writer: Mutex<()>,
+}
+
+impl Shared {
+    /// Replaces the policy, and `configured` with it.
+    fn swap(&self, compiled: Option<Arc<Compiled>>) -> Option<Arc<Compiled>> {
+        // The lock guards nothing but this order of writes: a panic while
+        // it was held leaves nothing half done.
+        let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let configured = compiled.is_some();
+        let old = self.current.swap(compiled);
+        self.configured.store(configured, Ordering::Release);
+        old
+    }
 }
 
 impl SharedPolicy {
@@ -60,7 +87,11 @@ impl SharedPolicy {
     #[must_use]
     pub fn new(policy: Policy) -> Self {
         Self {
-            current: Arc::new(ArcSwapOption::new(Some(policy.into_shared()))),
+            shared: Arc::new(Shared {
+                current: ArcSwapOption::new(Some(policy.into_shared())),
+                configured: AtomicBool::new(true),
+                writer: Mutex::new(()),
+            }),
         }
     }
 
@@ -84,13 +115,13 @@ impl SharedPolicy {
     /// may see a newer one.
     #[must_use]
     pub fn load(&self) -> Option<Policy> {
-        self.current.load_full().map(Policy::from_shared)
+        self.shared.current.load_full().map(Policy::from_shared)
     }
 
     /// Whether a policy is serving.
     #[must_use]
     pub fn is_configured(&self) -> bool {
-        self.current.load().is_some()
+        self.shared.configured.load(Ordering::Acquire)
     }
 
     /// Replaces the policy; returns the one it replaced. To store a document
@@ -113,7 +144,7 @@ impl SharedPolicy {
     pub fn store(&self, policy: Policy) -> Option<Policy> {
         #[cfg(feature = "tracing")]
         tracing::info!(rules = policy.len(), "CORS policy stored");
-        self.current
+        self.shared
             .swap(Some(policy.into_shared()))
             .map(Policy::from_shared)
     }
@@ -144,7 +175,7 @@ impl SharedPolicy {
     pub fn clear(&self) -> Option<Policy> {
         #[cfg(feature = "tracing")]
         tracing::info!("CORS policy cleared");
-        self.current.swap(None).map(Policy::from_shared)
+        self.shared.swap(None).map(Policy::from_shared)
     }
 }
 
@@ -175,5 +206,38 @@ impl PolicySource for SharedPolicy {
 impl fmt::Debug for SharedPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("SharedPolicy").field(&self.load()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SharedPolicy;
+    use crate::Policy;
+
+    /// `is_configured` reads a flag beside the pointer: after writers race
+    /// to store and clear, it still says what `load` finds.
+    #[test]
+    fn is_configured_follows_racing_stores_and_clears() {
+        let policy =
+            Policy::from_document(r#"[{"AllowedOrigins":["*"],"AllowedMethods":["GET"]}]"#)
+                .expect("a valid document");
+        for round in 0..20 {
+            let cors = SharedPolicy::empty();
+            std::thread::scope(|scope| {
+                for writer in 0..4 {
+                    let (cors, policy) = (cors.clone(), policy.clone());
+                    scope.spawn(move || {
+                        for i in 0..200 {
+                            if (i + writer + round) % 3 == 0 {
+                                cors.clear();
+                            } else {
+                                cors.store(policy.clone());
+                            }
+                        }
+                    });
+                }
+            });
+            assert_eq!(cors.is_configured(), cors.load().is_some(), "round {round}");
+        }
     }
 }

@@ -8,9 +8,13 @@
 //!   header, `MaxAgeSeconds` 3000;
 //! - `tower-http`: tower-http's `CorsLayer` set up to answer the same way;
 //! - `bare`: no CORS layer at all;
-//! - `static-headers`: no CORS layer, but every response gets the five
-//!   headers `s3cors` adds to a matched `GET`, as constants: what sending
-//!   those headers costs by itself, the floor for any CORS layer.
+//! - `static-headers`: no CORS layer, but the answers `s3cors` gives to the
+//!   load test's requests, built from constants: every `OPTIONS` request
+//!   gets S3's answer to the preflight `benches/load.sh` sends (`200`, no
+//!   body, the CORS headers and `Vary`), without calling the handler, and
+//!   every other response gets the five headers `s3cors` adds to a matched
+//!   `GET`. What sending those answers costs by itself, deciding nothing:
+//!   the floor for any CORS layer.
 //!
 //! The handler answers `GET /` with `hello` and everything else with `404`.
 //!
@@ -60,7 +64,8 @@ pub enum Mode {
     Bare,
     /// tower-http's `CorsLayer`, set up like the S3 rule.
     TowerHttp,
-    /// No CORS layer; the headers of a matched `GET` added as constants.
+    /// No CORS layer; the answers to a matched `GET` and preflight built
+    /// from constants.
     StaticHeaders,
 }
 
@@ -135,6 +140,9 @@ pub fn tower_http_cors() -> tower_http::cors::CorsLayer {
         .max_age(Duration::from_secs(3000))
 }
 
+/// `Vary` of every `s3cors` answer.
+const VARY_CORS: &str = "Origin, Access-Control-Request-Headers, Access-Control-Request-Method";
+
 /// The headers `s3cors` adds to a matched `GET`, added unconditionally.
 fn add_static_cors_headers<B>(mut response: Response<B>) -> Response<B> {
     use http::header::{
@@ -142,6 +150,7 @@ fn add_static_cors_headers<B>(mut response: Response<B>) -> Response<B> {
         ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_MAX_AGE, VARY,
     };
     let headers = response.headers_mut();
+    headers.reserve(5);
     headers.insert(
         ACCESS_CONTROL_ALLOW_CREDENTIALS,
         HeaderValue::from_static("true"),
@@ -155,13 +164,54 @@ fn add_static_cors_headers<B>(mut response: Response<B>) -> Response<B> {
         HeaderValue::from_static("GET, PUT"),
     );
     headers.insert(ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("3000"));
-    headers.insert(
-        VARY,
-        HeaderValue::from_static(
-            "Origin, Access-Control-Request-Headers, Access-Control-Request-Method",
-        ),
-    );
+    headers.insert(VARY, HeaderValue::from_static(VARY_CORS));
     response
+}
+
+/// `s3cors`'s answer to the load test's preflight (`PUT` from
+/// [`APP_ORIGIN`], `Access-Control-Request-Headers: content-type,x-amz-date`),
+/// from constants, in the request's emptied header map as `s3cors` builds
+/// it: `200`, `Content-Length: 0`, the CORS headers and `Vary`.
+fn static_preflight<B>(request: Request<B>) -> Response<Full<Bytes>> {
+    use http::header::{
+        ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS,
+        ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_MAX_AGE,
+        CONTENT_LENGTH, VARY,
+    };
+    let mut headers = request.into_parts().0.headers;
+    headers.clear();
+    headers.reserve(7);
+    headers.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+    headers.insert(
+        ACCESS_CONTROL_ALLOW_CREDENTIALS,
+        HeaderValue::from_static("true"),
+    );
+    headers.insert(
+        ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static(APP_ORIGIN),
+    );
+    headers.insert(
+        ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, PUT"),
+    );
+    headers.insert(
+        ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("content-type, x-amz-date"),
+    );
+    headers.insert(ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("3000"));
+    headers.insert(VARY, HeaderValue::from_static(VARY_CORS));
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.headers_mut() = headers;
+    response
+}
+
+/// The `static-headers` stack: preflights answered from constants, other
+/// requests handled with the `GET` headers added.
+async fn static_headers(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    if request.method() == Method::OPTIONS {
+        return Ok(static_preflight(request));
+    }
+    hello(request).await.map(add_static_cors_headers)
 }
 
 /// Serves `mode`'s stack on `listener` until `shutdown` completes, then
@@ -195,9 +245,7 @@ pub async fn serve(
             run(listener, stack, shutdown).await;
         }
         Mode::StaticHeaders => {
-            let stack = ServiceBuilder::new()
-                .map_response(add_static_cors_headers)
-                .service_fn(hello);
+            let stack = ServiceBuilder::new().service_fn(static_headers);
             run(listener, stack, shutdown).await;
         }
     }

@@ -4,8 +4,8 @@
 //! Run with `cargo run --release -p example-hyper -- --listen 127.0.0.1:3001 --mode s3cors`.
 //!
 //! Flags: `--listen ADDR` (default `127.0.0.1:3001`) and
-//! `--mode s3cors|bare|tower-http` (default `s3cors`; `static-headers`
-//! is a reference point for the load test, see the library docs). The first line on
+//! `--mode s3cors|bare|tower-http|static-headers` (default `s3cors`;
+//! `static-headers` is the load test's floor, see the library docs). The first line on
 //! stdout is `listening on http://ADDR`, with the address actually bound.
 //! Ctrl-C stops it cleanly.
 
