@@ -1,16 +1,17 @@
 //! What the layer answers, once it knows the policy: a preflight's response
-//! (spec §1), or what to add to an actual request's response (spec §4).
-//! Shared by the service (a policy known at once) and its future (a policy
-//! that had to be loaded).
+//! (spec §1), or what to do to an actual request's response (spec §4,
+//! [`OnResponse`]). Shared by the service (a policy known at once) and its
+//! future (a policy that had to be loaded); it knows nothing of either.
 
 use bytes::Bytes;
 use http::request::Parts;
-use http::{HeaderValue, Response, StatusCode};
+use http::{Extensions, HeaderValue, Response, StatusCode};
 
-use crate::future::{OnResponse, Report};
 use crate::headers::CorsHeaders;
 use crate::options::{Options, RefusalReason, RefusalReport, VaryMode};
-use crate::policy::{Allowed, CorsRequest, MAX_REQUEST_HEADERS_BYTES, Policy, Refusal};
+use crate::policy::{
+    Allowed, CorsRequest, Explanation, MAX_REQUEST_HEADERS_BYTES, Policy, Refusal,
+};
 use crate::s3::{AmzRequestIds, ErrorAnswer, ResourceType, S3Error, messages};
 use crate::source::Loaded;
 use crate::vary::add_cors_vary;
@@ -191,5 +192,63 @@ fn report(
             Some((policy, cors)) => Report::Explanation(reason, Box::new(policy.explain(cors))),
             None => Report::Reason(reason),
         }),
+    }
+}
+
+/// What to do to the inner service's response.
+#[derive(Debug, Default)]
+pub(crate) struct OnResponse {
+    /// What becomes of the response's `Access-Control-*` headers.
+    pub(crate) cors: CorsHeaders,
+    /// Merge the CORS `Vary` tokens.
+    pub(crate) vary: bool,
+    /// What to report of a refusal in the response's extensions.
+    pub(crate) report: Option<Report>,
+}
+
+impl OnResponse {
+    /// Nothing but, if `vary`, the CORS `Vary` tokens.
+    pub(crate) fn vary_only(vary: bool) -> Self {
+        Self {
+            vary,
+            ..Self::default()
+        }
+    }
+
+    /// Adds what was decided to `response`.
+    pub(crate) fn apply<B>(self, response: &mut Response<B>) {
+        let Self { cors, vary, report } = self;
+        let headers = response.headers_mut();
+        cors.apply(headers, usize::from(vary));
+        if vary {
+            add_cors_vary(headers);
+        }
+        if let Some(report) = report {
+            report.insert_into(response.extensions_mut());
+        }
+    }
+}
+
+/// What a refused response carries in its extensions.
+#[derive(Debug)]
+pub(crate) enum Report {
+    /// The reason alone.
+    Reason(RefusalReason),
+    /// The reason and the rule-by-rule explanation.
+    Explanation(RefusalReason, Box<Explanation>),
+}
+
+impl Report {
+    /// Inserts the report into a response's extensions.
+    pub(crate) fn insert_into(self, extensions: &mut Extensions) {
+        match self {
+            Self::Reason(reason) => {
+                extensions.insert(reason);
+            }
+            Self::Explanation(reason, explanation) => {
+                extensions.insert(reason);
+                extensions.insert(*explanation);
+            }
+        }
     }
 }

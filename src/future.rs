@@ -7,14 +7,13 @@ use std::task::{Context, Poll, ready};
 use bytes::Bytes;
 use http::header::{ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD};
 use http::request::Parts;
-use http::{Extensions, HeaderMap, HeaderValue, Method, Request, Response};
+use http::{HeaderMap, HeaderValue, Method, Request, Response};
 use pin_project_lite::pin_project;
 
 use crate::body::ResponseBody;
-use crate::decide;
-use crate::headers::CorsHeaders;
-use crate::options::{Options, RefusalReason};
-use crate::policy::{CorsRequest, Explanation};
+use crate::decide::{self, OnResponse};
+use crate::options::Options;
+use crate::policy::CorsRequest;
 use crate::s3::ResourceType;
 use crate::source::Pending;
 use crate::vary::add_cors_vary;
@@ -113,64 +112,6 @@ impl Join {
         let loaded = ready!(Pin::new(&mut self.pending).poll(cx));
         let cors = CorsRequest::with_origin(&self.origin, &self.method, &self.headers);
         Poll::Ready(decide::actual(&self.options, loaded, &cors))
-    }
-}
-
-/// What to do to the inner service's response.
-#[derive(Debug, Default)]
-pub(crate) struct OnResponse {
-    /// What becomes of the response's `Access-Control-*` headers.
-    pub(crate) cors: CorsHeaders,
-    /// Merge the CORS `Vary` tokens.
-    pub(crate) vary: bool,
-    /// What to report of a refusal in the response's extensions.
-    pub(crate) report: Option<Report>,
-}
-
-impl OnResponse {
-    /// Nothing but, if `vary`, the CORS `Vary` tokens.
-    pub(crate) fn vary_only(vary: bool) -> Self {
-        Self {
-            vary,
-            ..Self::default()
-        }
-    }
-
-    /// Adds what was decided to `response`.
-    fn apply<B>(self, response: &mut Response<B>) {
-        let Self { cors, vary, report } = self;
-        let headers = response.headers_mut();
-        cors.apply(headers, usize::from(vary));
-        if vary {
-            add_cors_vary(headers);
-        }
-        if let Some(report) = report {
-            report.insert_into(response.extensions_mut());
-        }
-    }
-}
-
-/// What a refused response carries in its extensions.
-#[derive(Debug)]
-pub(crate) enum Report {
-    /// The reason alone.
-    Reason(RefusalReason),
-    /// The reason and the rule-by-rule explanation.
-    Explanation(RefusalReason, Box<Explanation>),
-}
-
-impl Report {
-    /// Inserts the report into a response's extensions.
-    pub(crate) fn insert_into(self, extensions: &mut Extensions) {
-        match self {
-            Self::Reason(reason) => {
-                extensions.insert(reason);
-            }
-            Self::Explanation(reason, explanation) => {
-                extensions.insert(reason);
-                extensions.insert(*explanation);
-            }
-        }
     }
 }
 
