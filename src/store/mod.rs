@@ -15,10 +15,12 @@
 
 #[cfg(feature = "dir-store")]
 mod directory;
+mod existing;
 mod memory;
 
 #[cfg(feature = "dir-store")]
 pub use directory::{DEFAULT_DEBOUNCE, DirectoryStore};
+pub use existing::ExistingBuckets;
 pub use memory::MemoryStore;
 
 use std::fmt;

@@ -73,12 +73,10 @@ mod app;
 mod banner;
 mod config;
 mod serve;
-mod store;
 mod xml;
 
 pub use app::{AppResponse, AppService, BoxError, app, is_valid_bucket_name};
 pub use banner::banner;
 pub use config::{Config, DEFAULT_MAX_OBJECT_BYTES, DEMO_BUCKET, DEMO_DOCUMENT};
 pub use serve::{MAX_HEADER_BYTES, MAX_HEADERS, serve, serve_with_shutdown, shutdown_signal};
-pub use store::Registered;
 pub use tower_s3_cors::source::Buckets;

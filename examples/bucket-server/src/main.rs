@@ -49,11 +49,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use example_bucket_server::{
-    Buckets, Config, DEMO_BUCKET, DEMO_DOCUMENT, Registered, banner, is_valid_bucket_name,
-    serve_with_shutdown, shutdown_signal,
+    Buckets, Config, DEMO_BUCKET, DEMO_DOCUMENT, banner, is_valid_bucket_name, serve_with_shutdown,
+    shutdown_signal,
 };
 use tower_s3_cors::source::{ReadThrough, ReadThroughError, ReadThroughErrorKind};
-use tower_s3_cors::store::{CorsStore, DirectoryStore, StoreErrorKind};
+use tower_s3_cors::store::{CorsStore, DirectoryStore, ExistingBuckets, StoreErrorKind};
 use tower_s3_cors::{Policy, SharedPolicy, VaryMode};
 #[cfg(feature = "etcd")]
 use tower_s3_cors_etcd::{EtcdConfig, EtcdStore};
@@ -237,7 +237,9 @@ async fn with_store<S: CorsStore + 'static>(
             });
         }
     }
-    let source = ReadThrough::builder(Registered::new(buckets.clone(), documents))
+    let registry = buckets.clone();
+    let known = move |bucket: &str| registry.get(bucket).is_some();
+    let source = ReadThrough::builder(ExistingBuckets::new(documents, known))
         .on_error(|bucket, error| eprintln!("warning: bucket {bucket:?}: {error}"))
         .build()
         .map_err(|e| e.to_string())?;

@@ -26,10 +26,7 @@ use tower_s3_cors::s3::ResourceType;
 use tower_s3_cors::source::{
     Buckets, ReadThrough, ReadThroughError, ReadThroughErrorKind, Resolution,
 };
-use tower_s3_cors::store::{
-    ChangeStream, CorsStore as Store, DirectoryStore, Lookup, StoreError, StoreErrorKind,
-    StoreFuture, Version,
-};
+use tower_s3_cors::store::{DirectoryStore, ExistingBuckets, StoreErrorKind};
 use tower_s3_cors_s3s::{BucketPolicies, CorsConfigs};
 
 /// The directory of the root that holds the CORS documents.
@@ -57,48 +54,6 @@ pub struct Loaded {
     pub buckets: Vec<(String, Option<usize>)>,
     /// Documents that do not serve, and why.
     pub warnings: Vec<String>,
-}
-
-/// The directory store, for the backend's buckets only: any other bucket is
-/// "no such bucket".
-#[derive(Clone, Debug)]
-struct Existing {
-    buckets: Buckets,
-    documents: DirectoryStore,
-}
-
-impl Existing {
-    fn check(&self, bucket: &str) -> Result<(), StoreError> {
-        match self.buckets.get(bucket) {
-            Some(_) => Ok(()),
-            None => Err(StoreError::no_such_bucket()),
-        }
-    }
-}
-
-impl Store for Existing {
-    fn get<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Lookup> {
-        Box::pin(async move {
-            self.check(bucket)?;
-            self.documents.get(bucket).await
-        })
-    }
-
-    fn put<'a>(&'a self, bucket: &'a str, document: &'a str) -> StoreFuture<'a, Version> {
-        Box::pin(async move {
-            self.check(bucket)?;
-            self.documents.put(bucket, document).await
-        })
-    }
-
-    fn delete<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Version> {
-        // A deleted bucket's document goes too: no existence check.
-        self.documents.delete(bucket)
-    }
-
-    fn changes(&self) -> Option<ChangeStream> {
-        self.documents.changes()
-    }
 }
 
 impl CorsStore {
@@ -150,13 +105,12 @@ impl CorsStore {
             }
         }
         loaded.warnings.sort();
-        let source = ReadThrough::builder(Existing {
-            buckets: buckets.clone(),
-            documents,
-        })
-        .on_error(|bucket, error| eprintln!("warning: CORS of bucket {bucket:?}: {error}"))
-        .build()
-        .map_err(io::Error::other)?;
+        let registry = buckets.clone();
+        let known = move |bucket: &str| registry.get(bucket).is_some();
+        let source = ReadThrough::builder(ExistingBuckets::new(documents, known))
+            .on_error(|bucket, error| eprintln!("warning: CORS of bucket {bucket:?}: {error}"))
+            .build()
+            .map_err(io::Error::other)?;
         for name in buckets.names() {
             let rules = match source.configuration(&name).await {
                 Ok(Some(configuration)) => Policy::compile(&configuration).ok().map(|p| p.len()),
