@@ -15,7 +15,7 @@ use http::header::{
     ACCEPT, ACCEPT_ENCODING, ACCEPT_LANGUAGE, ACCESS_CONTROL_ALLOW_CREDENTIALS,
     ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
     ACCESS_CONTROL_MAX_AGE, ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD,
-    CONTENT_LENGTH, HOST, ORIGIN, REFERER, USER_AGENT, VARY,
+    CONTENT_LENGTH, CONTENT_TYPE, HOST, ORIGIN, REFERER, USER_AGENT, VARY,
 };
 use http::{HeaderName, HeaderValue, Method, Request, Response};
 use http_body_util::Empty;
@@ -49,12 +49,25 @@ pub fn inner_with_content_type() -> impl Service<
     Error = Infallible,
     Future = Ready<Result<Response<Body>, Infallible>>,
 > + Clone {
-    tower::service_fn(|_: Request<Body>| {
+    inner_with(&[(CONTENT_TYPE, "text/plain; charset=utf-8")])
+}
+
+/// An inner service whose every response carries `headers`.
+fn inner_with(
+    headers: &'static [(HeaderName, &'static str)],
+) -> impl Service<
+    Request<Body>,
+    Response = Response<Body>,
+    Error = Infallible,
+    Future = Ready<Result<Response<Body>, Infallible>>,
+> + Clone {
+    tower::service_fn(move |_: Request<Body>| {
         let mut response = Response::new(Body::new());
-        response.headers_mut().insert(
-            http::header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
+        for (name, value) in headers {
+            response
+                .headers_mut()
+                .append(name.clone(), HeaderValue::from_static(value));
+        }
         ready(Ok(response))
     })
 }
@@ -246,19 +259,10 @@ pub fn inner_with_vary() -> impl Service<
     Error = Infallible,
     Future = Ready<Result<Response<Body>, Infallible>>,
 > + Clone {
-    tower::service_fn(|_: Request<Body>| {
-        let mut response = Response::new(Body::new());
-        let headers = response.headers_mut();
-        headers.insert(
-            http::header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
-        headers.insert(
-            http::header::VARY,
-            HeaderValue::from_static("accept-encoding"),
-        );
-        ready(Ok(response))
-    })
+    inner_with(&[
+        (CONTENT_TYPE, "text/plain; charset=utf-8"),
+        (VARY, "accept-encoding"),
+    ])
 }
 
 /// A same-origin (or server-to-server) `GET`: no `Origin`.
