@@ -68,6 +68,16 @@ async fn expect_change(changes: &mut ChangeStream) -> Change {
     }
 }
 
+/// `reader`'s change stream, once it has carried one change `writer` made:
+/// the watch is then known to be established.
+async fn watching(reader: &EtcdStore, writer: &EtcdStore) -> ChangeStream {
+    reader.get("photos").await.unwrap();
+    let mut changes = reader.changes().unwrap();
+    let v = writer.put("photos", XML).await.unwrap();
+    assert_eq!(expect_change(&mut changes).await, put("photos", XML, v));
+    changes
+}
+
 /// Asserts that no change comes within `quiet`.
 async fn expect_quiet(changes: &mut ChangeStream, quiet: Duration) {
     if let Some(item) = next(changes, quiet).await {
@@ -313,10 +323,7 @@ async fn a_cut_off_reader_resyncs_and_gets_what_it_missed() {
     let proxy = TcpProxy::start(&etcd.endpoint()).unwrap();
     let reader = store(&proxy.endpoint(), "cors").await;
     let writer = store(&etcd.endpoint(), "cors").await;
-    reader.get("photos").await.unwrap();
-    let mut changes = reader.changes().unwrap();
-    let v = writer.put("photos", XML).await.unwrap();
-    assert_eq!(expect_change(&mut changes).await, put("photos", XML, v));
+    let mut changes = watching(&reader, &writer).await;
 
     proxy.cut();
     // While cut off, the reader's operations fail as an outage, in time.
@@ -353,10 +360,7 @@ async fn keep_alive_finds_a_silent_connection() {
         .await
         .unwrap();
     let writer = store(&etcd.endpoint(), "cors").await;
-    reader.get("photos").await.unwrap();
-    let mut changes = reader.changes().unwrap();
-    let v = writer.put("photos", XML).await.unwrap();
-    assert_eq!(expect_change(&mut changes).await, put("photos", XML, v));
+    let mut changes = watching(&reader, &writer).await;
 
     // Pings while all is well keep the watch: nothing to resync.
     expect_quiet(&mut changes, Duration::from_millis(1500)).await;
@@ -402,10 +406,7 @@ async fn a_compacted_history_means_resync_then_changes_from_now() {
     // 2. A stream cut off while etcd compacted what it missed.
     let proxy = TcpProxy::start(&etcd.endpoint()).unwrap();
     let reader = store(&proxy.endpoint(), "cors").await;
-    reader.get("photos").await.unwrap();
-    let mut changes = reader.changes().unwrap();
-    let v = writer.put("photos", XML).await.unwrap();
-    assert_eq!(expect_change(&mut changes).await, put("photos", XML, v));
+    let mut changes = watching(&reader, &writer).await;
     proxy.cut();
     put_many(&writer, "photos", 5).await;
     let now = writer.current_revision().await.unwrap();
@@ -821,10 +822,7 @@ async fn several_members_one_down_or_cut_off() {
         .reconnect_backoff(Duration::from_millis(50), Duration::from_millis(400));
     let reader = EtcdStore::connect(config).await.unwrap();
     let writer = store;
-    reader.get("photos").await.unwrap();
-    let mut changes = reader.changes().unwrap();
-    let v = writer.put("photos", XML).await.unwrap();
-    assert_eq!(expect_change(&mut changes).await, put("photos", XML, v));
+    let mut changes = watching(&reader, &writer).await;
     first.cut();
     let expected = put_many(&writer, "videos", 3).await;
     // Operations move on to the other member at once.
@@ -853,10 +851,7 @@ async fn a_large_replay_comes_through() {
     let proxy = TcpProxy::start(&etcd.endpoint()).unwrap();
     let reader = store(&proxy.endpoint(), "cors").await;
     let writer = store(&etcd.endpoint(), "cors").await;
-    reader.get("photos").await.unwrap();
-    let mut changes = reader.changes().unwrap();
-    let v = writer.put("photos", XML).await.unwrap();
-    assert_eq!(expect_change(&mut changes).await, put("photos", XML, v));
+    let mut changes = watching(&reader, &writer).await;
 
     // More than a gRPC message may be here (16 MiB), written while the
     // reader is cut off: the replay after the reconnect carries all of it,

@@ -43,6 +43,18 @@ async fn send(
     (answer.status, answer.headers, answer.body)
 }
 
+/// `PUT /photos?cors` with `document` and its `Content-MD5`.
+async fn put_cors(buckets: &Buckets, document: &str) -> (StatusCode, http::HeaderMap, String) {
+    send(
+        buckets,
+        Method::PUT,
+        "/photos?cors",
+        &[("content-md5", &md5_of(document))],
+        document,
+    )
+    .await
+}
+
 /// `layer` around an inner service that answers 200 with an empty body.
 fn admin_over_empty(
     layer: CorsAdminLayer<SharedPolicy>,
@@ -65,14 +77,7 @@ fn buckets() -> Buckets {
 #[tokio::test]
 async fn put_with_a_matching_content_md5_stores_the_document() {
     let buckets = buckets();
-    let (status, _, body) = send(
-        &buckets,
-        Method::PUT,
-        "/photos?cors",
-        &[("content-md5", &md5_of(GOOD))],
-        GOOD,
-    )
-    .await;
+    let (status, _, body) = put_cors(&buckets, GOOD).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.is_empty());
     assert!(buckets.get("photos").unwrap().is_configured());
@@ -169,14 +174,7 @@ async fn a_bad_document_gets_s3_s_error_and_keeps_the_old_policy() {
     let buckets = buckets();
     buckets.get("photos").unwrap().store_document(GOOD).unwrap();
     let bad = GOOD.replace("GET", "PATCH");
-    let (status, _, body) = send(
-        &buckets,
-        Method::PUT,
-        "/photos?cors",
-        &[("content-md5", &md5_of(&bad))],
-        &bad,
-    )
-    .await;
+    let (status, _, body) = put_cors(&buckets, &bad).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
         support::error_of(&body),
@@ -193,14 +191,7 @@ async fn a_bad_document_gets_s3_s_error_and_keeps_the_old_policy() {
 async fn a_document_over_64_kib_is_refused_before_parsing() {
     let buckets = buckets();
     let big = format!("{GOOD}{}", " ".repeat(64 * 1024));
-    let (status, _, body) = send(
-        &buckets,
-        Method::PUT,
-        "/photos?cors",
-        &[("content-md5", &md5_of(&big))],
-        &big,
-    )
-    .await;
+    let (status, _, body) = put_cors(&buckets, &big).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
         support::error_of(&body),
@@ -272,14 +263,7 @@ async fn a_stored_document_takes_effect_on_the_next_request() {
     ];
     let (status, _, _) = send(&buckets, Method::OPTIONS, "/photos/a", &preflight, "").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    send(
-        &buckets,
-        Method::PUT,
-        "/photos?cors",
-        &[("content-md5", &md5_of(GOOD))],
-        GOOD,
-    )
-    .await;
+    put_cors(&buckets, GOOD).await;
     let (status, headers, _) = send(&buckets, Method::OPTIONS, "/photos/a", &preflight, "").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["access-control-allow-origin"], "*");

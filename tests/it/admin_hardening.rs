@@ -139,6 +139,15 @@ where
     )
 }
 
+/// Asserts a `400` with S3's `code` and `message`, and that nothing was
+/// stored.
+#[track_caller]
+fn assert_refused(buckets: &Buckets, status: StatusCode, body: &str, code: &str, message: &str) {
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(support::error_of(body), (code, message));
+    assert!(!buckets.get("photos").unwrap().is_configured());
+}
+
 fn put(uri: &str, headers: &[(&str, &str)], body: &str) -> Request<Full<Bytes>> {
     support::request_with_body(Method::PUT, uri, headers, body)
 }
@@ -162,15 +171,13 @@ async fn every_s3_checksum_is_verified() {
             put("/photos?cors", &[(header, good)], &other),
         )
         .await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{header}");
-        assert_eq!(
-            support::error_of(&body),
-            (
-                "BadDigest",
-                format!("The {name} you specified did not match the calculated checksum.").as_str()
-            )
+        assert_refused(
+            &buckets,
+            status,
+            &body,
+            "BadDigest",
+            format!("The {name} you specified did not match the calculated checksum.").as_str(),
         );
-        assert!(!buckets.get("photos").unwrap().is_configured());
     }
 }
 
@@ -185,15 +192,13 @@ async fn a_checksum_of_the_wrong_length_is_invalid_and_two_checksums_are_refused
             put("/photos?cors", &[(header, short)], GOOD),
         )
         .await;
-        assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert_eq!(
-            support::error_of(&body),
-            (
-                "InvalidRequest",
-                format!("Value for {header} header is invalid.").as_str()
-            )
+        assert_refused(
+            &buckets,
+            status,
+            &body,
+            "InvalidRequest",
+            format!("Value for {header} header is invalid.").as_str(),
         );
-        assert!(!buckets.get("photos").unwrap().is_configured());
     }
     let buckets = buckets();
     let (status, body, _) = send_with(
@@ -209,15 +214,13 @@ async fn a_checksum_of_the_wrong_length_is_invalid_and_two_checksums_are_refused
         ),
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        support::error_of(&body),
-        (
-            "InvalidRequest",
-            "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed."
-        )
+    assert_refused(
+        &buckets,
+        status,
+        &body,
+        "InvalidRequest",
+        "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
     );
-    assert!(!buckets.get("photos").unwrap().is_configured());
 }
 
 #[tokio::test]
