@@ -553,6 +553,19 @@ mod tests {
         Ok(())
     }
 
+    /// [`agree`], case-insensitive or not.
+    fn agree_folding(
+        insensitive: bool,
+        patterns: &[String],
+        values: &[String],
+    ) -> Result<(), TestCaseError> {
+        if insensitive {
+            agree::<true>(patterns, values)
+        } else {
+            agree::<false>(patterns, values)
+        }
+    }
+
     proptest! {
         #[test]
         fn lookups_agree_with_matching_every_pattern(
@@ -560,11 +573,7 @@ mod tests {
             values in proptest::collection::vec("[aAbB.]{0,7}", 1..8),
             insensitive in any::<bool>(),
         ) {
-            if insensitive {
-                agree::<true>(&patterns, &values)?;
-            } else {
-                agree::<false>(&patterns, &values)?;
-            }
+            agree_folding(insensitive, &patterns, &values)?;
         }
 
         /// Many distinct key lengths: hashed one byte at a time.
@@ -574,11 +583,7 @@ mod tests {
             values in proptest::collection::vec("[aAbB]{0,20}", 1..8),
             insensitive in any::<bool>(),
         ) {
-            if insensitive {
-                agree::<true>(&patterns, &values)?;
-            } else {
-                agree::<false>(&patterns, &values)?;
-            }
+            agree_folding(insensitive, &patterns, &values)?;
         }
     }
 
