@@ -37,9 +37,10 @@
 //!   message text).
 //! - Unknown elements *between* the rules, and any XML namespace, are
 //!   skipped by s3s, where S3 answers `MalformedXML`.
-//! - `MaxAgeSeconds` is an `i32` in the DTO: values from 2³¹ to 2³² − 1,
-//!   which S3 accepts, are refused by s3s as `MalformedXML`. Negative values
-//!   reach the DTO; [`to_configuration`] refuses them as S3 does.
+//! - `MaxAgeSeconds` is an `i32` in the DTO, as in S3's schema (`xs:int`):
+//!   values from 2³¹ up are refused by s3s's parser as `MalformedXML`, the
+//!   code S3 answers, without S3's message text. Negative values reach the
+//!   DTO; [`to_configuration`] refuses them as S3 does.
 //! - The 64 KiB document limit and `Content-MD5` are properties of the body,
 //!   which the DTO no longer has: [`CorsS3`](crate::CorsS3) checks the
 //!   `Content-Length` and the presence of a digest header from the request

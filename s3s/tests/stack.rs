@@ -269,10 +269,22 @@ async fn bad_documents_get_s3_errors_and_change_nothing() {
         "{body}"
     );
 
-    let negative = RULES.replace("600", "-1");
-    let (status, _, body) = stack.send(put_cors("/photos?cors", &negative)).await;
-    assert_eq!(status, 400);
-    assert!(body.contains("<Code>MalformedXML</Code>"), "{body}");
+    // MaxAgeSeconds is S3's xs:int: below 0 refused by the decorator, from
+    // 2^31 up by s3s's parser; both MalformedXML, as S3 answers.
+    for max_age in ["-1", "2147483648", "4294967295"] {
+        let out_of_range = RULES.replace("600", max_age);
+        let (status, _, body) = stack.send(put_cors("/photos?cors", &out_of_range)).await;
+        assert_eq!(status, 400, "{max_age}: {body}");
+        assert!(
+            body.contains("<Code>MalformedXML</Code>"),
+            "{max_age}: {body}"
+        );
+    }
+    let largest = RULES.replace("600", "2147483647");
+    let (status, _, body) = stack.send(put_cors("/photos?cors", &largest)).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, _) = stack.send(put_cors("/photos?cors", RULES)).await;
+    assert_eq!(status, 200);
 
     // s3s refuses what it cannot parse, before the decorator.
     let (status, _, body) = stack
