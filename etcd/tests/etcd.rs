@@ -73,12 +73,44 @@ async fn expect_change(changes: &mut ChangeStream) -> Change {
 async fn watching(reader: &EtcdStore, writer: &EtcdStore) -> ChangeStream {
     reader.get("photos").await.unwrap();
     let mut changes = reader.changes().unwrap();
-    let v = writer.put("photos", XML).await.unwrap();
-    assert_eq!(expect_change(&mut changes).await, put("photos", XML, v));
+    put_and_see(writer, &mut changes, "photos", XML).await;
     changes
 }
 
 /// Asserts that no change comes within `quiet`.
+/// A reader reaching etcd through a proxy (to cut it off), a writer reaching
+/// it directly, and the reader's established watch.
+async fn behind_a_proxy(etcd: &EtcdServer) -> (TcpProxy, EtcdStore, EtcdStore, ChangeStream) {
+    let proxy = TcpProxy::start(&etcd.endpoint()).unwrap();
+    let reader = store(&proxy.endpoint(), "cors").await;
+    let writer = store(&etcd.endpoint(), "cors").await;
+    let changes = watching(&reader, &writer).await;
+    (proxy, reader, writer, changes)
+}
+
+/// Writes `text` for `bucket` with `writer` and expects the change on
+/// `changes`, with the revision the write returned (which it returns).
+async fn put_and_see(
+    writer: &EtcdStore,
+    changes: &mut ChangeStream,
+    bucket: &str,
+    text: &str,
+) -> Version {
+    let v = writer.put(bucket, text).await.unwrap();
+    assert_eq!(expect_change(changes).await, put(bucket, text, v));
+    v
+}
+
+/// Expects `expected` on `changes`, in order.
+async fn expect_all(changes: &mut ChangeStream, expected: &[Change]) {
+    for want in expected {
+        assert!(
+            &expect_change(changes).await == want,
+            "a change is missing or out of order"
+        );
+    }
+}
+
 async fn expect_quiet(changes: &mut ChangeStream, quiet: Duration) {
     if let Some(item) = next(changes, quiet).await {
         panic!("expected no change, got {item:?}");
@@ -280,9 +312,7 @@ async fn changes_from_another_client_arrive_in_order_with_their_revisions() {
     let v = writer.put("last", XML).await.unwrap();
     expected.push(put("last", XML, v));
 
-    for want in &expected {
-        assert_eq!(&expect_change(&mut changes).await, want);
-    }
+    expect_all(&mut changes, &expected).await;
     expect_quiet(&mut changes, Duration::from_millis(200)).await;
 
     // A second stream is a second subscription, from the same point on:
@@ -309,9 +339,7 @@ async fn a_stream_resumes_from_the_last_revision_seen() {
     // stream starts from the reader's last revision and delivers them.
     let expected = put_many(&writer, "photos", 20).await;
     let mut changes = reader.changes().unwrap();
-    for want in &expected {
-        assert_eq!(&expect_change(&mut changes).await, want);
-    }
+    expect_all(&mut changes, &expected).await;
     expect_quiet(&mut changes, Duration::from_millis(200)).await;
 }
 
@@ -320,10 +348,7 @@ async fn a_cut_off_reader_resyncs_and_gets_what_it_missed() {
     let Some(etcd) = EtcdServer::start_or_skip("a_cut_off_reader_resyncs") else {
         return;
     };
-    let proxy = TcpProxy::start(&etcd.endpoint()).unwrap();
-    let reader = store(&proxy.endpoint(), "cors").await;
-    let writer = store(&etcd.endpoint(), "cors").await;
-    let mut changes = watching(&reader, &writer).await;
+    let (proxy, reader, writer, mut changes) = behind_a_proxy(&etcd).await;
 
     proxy.cut();
     // While cut off, the reader's operations fail as an outage, in time.
@@ -340,11 +365,8 @@ async fn a_cut_off_reader_resyncs_and_gets_what_it_missed() {
 
     proxy.restore();
     assert_eq!(expect_change(&mut changes).await, Change::Resync);
-    for want in &expected {
-        assert_eq!(&expect_change(&mut changes).await, want);
-    }
-    let v = writer.put("photos", JSON).await.unwrap();
-    assert_eq!(expect_change(&mut changes).await, put("photos", JSON, v));
+    expect_all(&mut changes, &expected).await;
+    put_and_see(&writer, &mut changes, "photos", JSON).await;
 }
 
 #[tokio::test]
@@ -364,8 +386,7 @@ async fn keep_alive_finds_a_silent_connection() {
 
     // Pings while all is well keep the watch: nothing to resync.
     expect_quiet(&mut changes, Duration::from_millis(1500)).await;
-    let v = writer.put("photos", JSON).await.unwrap();
-    assert_eq!(expect_change(&mut changes).await, put("photos", JSON, v));
+    put_and_see(&writer, &mut changes, "photos", JSON).await;
 
     proxy.freeze();
     let expected = put_many(&writer, "videos", 3).await;
@@ -377,9 +398,7 @@ async fn keep_alive_finds_a_silent_connection() {
     // Had the watch stayed on the silent connection (no keep-alive), the
     // held changes would come now without a Resync.
     assert_eq!(expect_change(&mut changes).await, Change::Resync);
-    for want in &expected {
-        assert_eq!(&expect_change(&mut changes).await, want);
-    }
+    expect_all(&mut changes, &expected).await;
 }
 
 #[tokio::test]
@@ -400,8 +419,7 @@ async fn a_compacted_history_means_resync_then_changes_from_now() {
         .unwrap();
     let mut changes = reader.changes().unwrap();
     assert_eq!(expect_change(&mut changes).await, Change::Resync);
-    let v = writer.put("photos", JSON).await.unwrap();
-    assert_eq!(expect_change(&mut changes).await, put("photos", JSON, v));
+    put_and_see(&writer, &mut changes, "photos", JSON).await;
 
     // 2. A stream cut off while etcd compacted what it missed.
     let proxy = TcpProxy::start(&etcd.endpoint()).unwrap();
@@ -417,8 +435,7 @@ async fn a_compacted_history_means_resync_then_changes_from_now() {
     // One resync (not one for the reconnect and one for the compaction),
     // then only what comes after.
     assert_eq!(expect_change(&mut changes).await, Change::Resync);
-    let v = writer.put("videos", XML).await.unwrap();
-    assert_eq!(expect_change(&mut changes).await, put("videos", XML, v));
+    put_and_see(&writer, &mut changes, "videos", XML).await;
 }
 
 #[tokio::test]
@@ -431,9 +448,7 @@ async fn an_etcd_that_lost_its_data_means_resync_not_a_silent_wait() {
     reader.get("photos").await.unwrap();
     let mut changes = reader.changes().unwrap();
     let expected = put_many(&writer, "photos", 10).await;
-    for want in &expected {
-        assert_eq!(&expect_change(&mut changes).await, want);
-    }
+    expect_all(&mut changes, &expected).await;
 
     // A new, empty etcd at the same address: its revisions are behind the
     // ones the stream delivered, and resuming there would wait for them.
@@ -509,9 +524,7 @@ async fn while_etcd_is_down_operations_fail_in_time_and_the_stream_recovers() {
     let expected = put_many(&writer, "photos", 3).await;
     assert_eq!(expect_change(&mut changes).await, Change::Resync);
     let resynced = started.elapsed();
-    for want in &expected {
-        assert_eq!(&expect_change(&mut changes).await, want);
-    }
+    expect_all(&mut changes, &expected).await;
     say(&format!(
         "etcd restarted (healthy) in {restarted:.1?}; the stream's Resync came {resynced:.1?} later \
          (reconnect backoff up to 2 s), then the changes made meanwhile"
@@ -586,8 +599,7 @@ async fn a_store_made_while_etcd_is_down_works_once_it_is_up() {
     etcd.restart().unwrap();
     assert_eq!(expect_change(&mut changes).await, Change::Resync);
     let writer = store(&etcd.endpoint(), "cors").await;
-    let v = writer.put("photos", XML).await.unwrap();
-    assert_eq!(expect_change(&mut changes).await, put("photos", XML, v));
+    let v = put_and_see(&writer, &mut changes, "photos", XML).await;
     assert_eq!(
         reader.get("photos").await.unwrap().into_document(),
         Some(StoredDocument::new(XML, v))
@@ -657,15 +669,13 @@ async fn dropping_the_store_ends_its_streams_and_their_tasks() {
     reader.get("photos").await.unwrap();
     let mut kept = reader.changes().unwrap();
     let dropped = reader.changes().unwrap();
-    let v = writer.put("photos", XML).await.unwrap();
-    assert_eq!(expect_change(&mut kept).await, put("photos", XML, v));
+    put_and_see(&writer, &mut kept, "photos", XML).await;
     let with_streams = metrics.num_alive_tasks();
     assert!(with_streams >= baseline + 2, "{baseline} -> {with_streams}");
 
     // Dropping a stream ends its task (at its next step at the latest).
     drop(dropped);
-    let v = writer.put("photos", JSON).await.unwrap();
-    assert_eq!(expect_change(&mut kept).await, put("photos", JSON, v));
+    put_and_see(&writer, &mut kept, "photos", JSON).await;
     wait_for_tasks(&metrics, with_streams - 1).await;
 
     // Dropping the store's last handles ends the other stream: no task
@@ -838,9 +848,7 @@ async fn several_members_one_down_or_cut_off() {
     );
     // So does the watch, which resumes where it was.
     assert_eq!(expect_change(&mut changes).await, Change::Resync);
-    for want in &expected {
-        assert_eq!(&expect_change(&mut changes).await, want);
-    }
+    expect_all(&mut changes, &expected).await;
 }
 
 #[tokio::test]
@@ -848,10 +856,7 @@ async fn a_large_replay_comes_through() {
     let Some(etcd) = EtcdServer::start_or_skip("a_large_replay_comes_through") else {
         return;
     };
-    let proxy = TcpProxy::start(&etcd.endpoint()).unwrap();
-    let reader = store(&proxy.endpoint(), "cors").await;
-    let writer = store(&etcd.endpoint(), "cors").await;
-    let mut changes = watching(&reader, &writer).await;
+    let (proxy, _reader, writer, mut changes) = behind_a_proxy(&etcd).await;
 
     // More than a gRPC message may be here (16 MiB), written while the
     // reader is cut off: the replay after the reconnect carries all of it,
@@ -865,7 +870,5 @@ async fn a_large_replay_comes_through() {
     }
     proxy.restore();
     assert_eq!(expect_change(&mut changes).await, Change::Resync);
-    for want in &expected {
-        assert!(&expect_change(&mut changes).await == want);
-    }
+    expect_all(&mut changes, &expected).await;
 }
