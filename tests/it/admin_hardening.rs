@@ -317,37 +317,35 @@ async fn a_body_that_stops_arriving_times_out_with_request_timeout() {
     assert!(!buckets.get("photos").unwrap().is_configured());
 }
 
-#[tokio::test]
-async fn a_broken_body_says_what_is_wrong() {
-    // With a Content-Length: S3's message about it.
+/// A `PUT ?cors` whose body breaks off after its first chunk, framed by
+/// `framing` (a `Content-Length` or chunked coding): the error's code and
+/// message.
+async fn broken_off(framing: (&str, &str)) -> (String, String) {
     let buckets = buckets();
     let mut body = ScriptedBody::new(&["<CORSConfiguration>"]);
     body.fail = true;
     let request = Request::put("/photos?cors")
-        .header("content-length", "200")
-        .header("x-amz-checksum-crc32", "AAAAAA==")
-        .body(body)
-        .unwrap();
-    let (status, text, _) = send_with(&buckets, None, request).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(
-        support::error_of(&text),
-        (
-            "IncompleteBody",
-            "You did not provide the number of bytes specified by the Content-Length HTTP header."
-        )
-    );
-    // Chunked (no Content-Length): no word of a Content-Length.
-    let mut body = ScriptedBody::new(&["<CORSConfiguration>"]);
-    body.fail = true;
-    let request = Request::put("/photos?cors")
-        .header("transfer-encoding", "chunked")
+        .header(framing.0, framing.1)
         .header("x-amz-checksum-crc32", "AAAAAA==")
         .body(body)
         .unwrap();
     let (status, text, _) = send_with(&buckets, None, request).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (code, message) = support::error_of(&text);
+    (code.to_owned(), message.to_owned())
+}
+
+#[tokio::test]
+async fn a_broken_body_says_what_is_wrong() {
+    // With a Content-Length: S3's message about it.
+    let (code, message) = broken_off(("content-length", "200")).await;
+    assert_eq!(code, "IncompleteBody");
+    assert_eq!(
+        message,
+        "You did not provide the number of bytes specified by the Content-Length HTTP header."
+    );
+    // Chunked (no Content-Length): no word of a Content-Length.
+    let (code, message) = broken_off(("transfer-encoding", "chunked")).await;
     assert_eq!(code, "IncompleteBody");
     assert!(!message.contains("Content-Length"), "{message}");
     assert!(message.contains("chunked"), "{message}");
