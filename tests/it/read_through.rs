@@ -118,6 +118,14 @@ impl futures_core::Stream for ChannelStream {
     }
 }
 
+/// The change a store announces for a write of `text` to `bucket`.
+fn put_change(bucket: &str, text: &str, version: Version) -> Change {
+    Change::Put {
+        bucket: bucket.into(),
+        document: StoredDocument::new(text, version),
+    }
+}
+
 fn head(uri: &str) -> Request<()> {
     Request::get(uri).body(()).unwrap()
 }
@@ -323,10 +331,7 @@ async fn an_invalid_document_never_replaces_a_good_policy() {
     // Someone writes a bad document straight into the store.
     let version = store.memory.put("photos", INVALID).await.unwrap();
     changes
-        .send(Change::Put {
-            bucket: "photos".into(),
-            document: StoredDocument::new(INVALID, version),
-        })
+        .send(put_change("photos", INVALID, version))
         .unwrap();
     changes
         .send(Change::Stale {
@@ -365,19 +370,9 @@ async fn changes_update_the_cache_and_a_late_older_change_is_ignored() {
     assert_eq!(methods(&source, "/photos/k").await.unwrap(), ["GET"]);
 
     let v2 = store.memory.put("photos", GET_PUT).await.unwrap();
-    changes
-        .send(Change::Put {
-            bucket: "photos".into(),
-            document: StoredDocument::new(GET_PUT, v2),
-        })
-        .unwrap();
+    changes.send(put_change("photos", GET_PUT, v2)).unwrap();
     // A delayed notice of the first write arrives after the second.
-    changes
-        .send(Change::Put {
-            bucket: "photos".into(),
-            document: StoredDocument::new(GET_ONLY, v1),
-        })
-        .unwrap();
+    changes.send(put_change("photos", GET_ONLY, v1)).unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(methods(&source, "/photos/k").await.unwrap(), ["GET", "PUT"]);
 
@@ -396,10 +391,7 @@ async fn changes_update_the_cache_and_a_late_older_change_is_ignored() {
     // Changes for buckets nobody asked for are not cached.
     let before = source.len();
     changes
-        .send(Change::Put {
-            bucket: "elsewhere".into(),
-            document: StoredDocument::new(GET_ONLY, Version::new(99)),
-        })
+        .send(put_change("elsewhere", GET_ONLY, Version::new(99)))
         .unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(source.len(), before);
