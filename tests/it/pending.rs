@@ -9,7 +9,7 @@ use http::{Method, Request, Response, StatusCode};
 use tower::Layer;
 use tower_s3_cors::s3::ResourceType;
 use tower_s3_cors::source::{Completer, Loaded, Pending, PolicySource, RequestHead, Resolution};
-use tower_s3_cors::{Policy, S3CorsLayer, VaryMode};
+use tower_s3_cors::{Policy, S3Cors, S3CorsLayer, VaryMode};
 use tower_test::mock;
 
 use crate::support::{self, echo, request};
@@ -56,6 +56,19 @@ fn policy() -> Policy {
     .unwrap()
 }
 
+type Handle = mock::Handle<Request<support::Body>, Response<support::Body>>;
+type Layered =
+    mock::Spawn<S3Cors<mock::Mock<Request<support::Body>, Response<support::Body>>, Loading>>;
+
+/// The layer over `source`, in front of a mock inner service that takes one
+/// request; polled ready.
+fn ready_layer(source: Loading) -> (Layered, Handle) {
+    let (mut service, mut handle) = mock::spawn_layer(S3CorsLayer::new(source));
+    handle.allow(1);
+    assert!(service.poll_ready().is_ready());
+    (service, handle)
+}
+
 const PREFLIGHT: &[(&str, &str)] = &[
     ("origin", "https://app.example"),
     ("access-control-request-method", "PUT"),
@@ -64,12 +77,7 @@ const PREFLIGHT: &[(&str, &str)] = &[
 #[tokio::test]
 async fn a_preflight_waits_for_the_load_then_is_answered_by_the_layer() {
     let (source, completer) = Loading::new();
-    let (mut service, mut handle) =
-        mock::spawn_layer::<Request<support::Body>, Response<support::Body>, _>(S3CorsLayer::new(
-            source,
-        ));
-    handle.allow(1);
-    assert!(service.poll_ready().is_ready());
+    let (mut service, mut handle) = ready_layer(source);
     let mut answer =
         tokio_test::task::spawn(service.call(request(Method::OPTIONS, "/k", PREFLIGHT)));
     assert!(answer.poll().is_pending(), "the policy is not loaded yet");
@@ -96,12 +104,7 @@ async fn a_preflight_waits_for_the_load_then_is_answered_by_the_layer() {
 #[tokio::test]
 async fn an_actual_request_reaches_the_inner_service_at_once_and_joins_the_load() {
     let (source, completer) = Loading::new();
-    let (mut service, mut handle) =
-        mock::spawn_layer::<Request<support::Body>, Response<support::Body>, _>(S3CorsLayer::new(
-            source,
-        ));
-    handle.allow(1);
-    assert!(service.poll_ready().is_ready());
+    let (mut service, mut handle) = ready_layer(source);
     let get = request(Method::GET, "/k", &[("origin", "https://app.example")]);
     let mut answer = tokio_test::task::spawn(service.call(get));
     let (inner_request, respond) = handle
