@@ -1,5 +1,5 @@
 //! What the layer answers, once it knows the policy: a preflight's response
-//! (spec §1), or what to do to an actual request's response (spec §4,
+//! (`docs/s3-behaviour.md`, preflights), or what to do to an actual request's response (actual requests,
 //! [`OnResponse`]). Shared by the service (a policy known at once) and its
 //! future (a policy that had to be loaded); it knows nothing of either.
 
@@ -13,7 +13,7 @@ use crate::policy::{
     Allowed, CorsRequest, Explanation, MAX_REQUEST_HEADERS_BYTES, Policy, Refusal,
 };
 use crate::s3::{AmzRequestIds, ErrorAnswer, ResourceType, S3Error, messages};
-use crate::source::Loaded;
+use crate::source::BucketPolicy;
 use crate::vary::add_cors_vary;
 
 static CONTENT_LENGTH_ZERO: HeaderValue = HeaderValue::from_static("0");
@@ -23,13 +23,13 @@ static CONTENT_LENGTH_ZERO: HeaderValue = HeaderValue::from_static("0");
 pub(crate) fn preflight(
     options: &Options,
     parts: Parts,
-    loaded: Loaded,
+    policy: BucketPolicy,
     resource: ResourceType,
 ) -> Response<Bytes> {
     // In the cache-safe mode, `Vary` goes on every answer about a resource
     // that has (or may have) a policy.
-    let may_vary = matches!(loaded, Loaded::Configured(_) | Loaded::Unavailable);
-    let (mut response, report) = match decide_preflight(options, &parts, loaded, resource) {
+    let may_vary = policy.may_apply();
+    let (mut response, report) = match decide_preflight(options, &parts, policy, resource) {
         Ok(allowed) => {
             let mut headers = parts.headers;
             headers.clear();
@@ -61,7 +61,7 @@ pub(crate) fn preflight(
 fn decide_preflight(
     options: &Options,
     parts: &Parts,
-    loaded: Loaded,
+    policy: BucketPolicy,
     resource: ResourceType,
 ) -> Result<Allowed, (ErrorAnswer, Option<Report>)> {
     let refuse = |answer: S3Error<'_>, reason, walked| {
@@ -83,17 +83,17 @@ fn decide_preflight(
         )),
         ..S3Error::new(StatusCode::FORBIDDEN, "AccessForbidden", message)
     };
-    let policy = match loaded {
-        Loaded::Configured(policy) => policy,
-        Loaded::NoSuchBucket => {
+    let policy = match policy {
+        BucketPolicy::Configured(policy) => policy,
+        BucketPolicy::NoSuchBucket => {
             let answer = forbidden(messages::BUCKET_NOT_FOUND, ResourceType::Bucket);
             return Err(refuse(answer, RefusalReason::NoSuchBucket, None));
         }
-        Loaded::NotConfigured => {
+        BucketPolicy::NotConfigured => {
             let answer = forbidden(messages::NOT_ENABLED, ResourceType::Bucket);
             return Err(refuse(answer, RefusalReason::NotConfigured, None));
         }
-        Loaded::Unavailable => {
+        BucketPolicy::Unavailable => {
             let answer = S3Error::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "ServiceUnavailable",
@@ -133,16 +133,16 @@ fn decide_preflight(
 }
 
 /// What to add to the inner response of an actual request with an
-/// `Origin` (spec §4).
-pub(crate) fn actual(options: &Options, loaded: Loaded, cors: &CorsRequest<'_>) -> OnResponse {
+/// `Origin` (actual requests).
+pub(crate) fn actual(options: &Options, policy: BucketPolicy, cors: &CorsRequest<'_>) -> OnResponse {
     let cache_safe = options.vary == VaryMode::CacheSafe;
-    let policy = match loaded {
-        Loaded::Configured(policy) => policy,
-        Loaded::NotConfigured | Loaded::NoSuchBucket => return OnResponse::vary_only(false),
+    let policy = match policy {
+        BucketPolicy::Configured(policy) => policy,
+        BucketPolicy::NotConfigured | BucketPolicy::NoSuchBucket => return OnResponse::vary_only(false),
         // Whether the resource has a policy is not known: `Vary` is the
         // safe side, and so is no `Access-Control-*` header at all (an
         // inner service's must not answer for a policy that may say no).
-        Loaded::Unavailable => {
+        BucketPolicy::Unavailable => {
             return OnResponse {
                 cors: CorsHeaders::Cleared,
                 ..OnResponse::vary_only(cache_safe)

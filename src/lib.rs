@@ -62,8 +62,8 @@
 //! assert_eq!(response.headers()["content-type"], "application/xml");
 //!
 //! // Swap the rules at run time; a bad document is refused and changes nothing.
-//! assert!(cors.store_document(r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["PATCH"]}]"#).is_err());
-//! cors.store_document(r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}]"#)?;
+//! assert!(cors.put_document(r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["PATCH"]}]"#).is_err());
+//! cors.put_document(r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}]"#)?;
 //! let get = Request::get("/photos/cat.jpg")
 //!     .header("origin", "https://anyone.example")
 //!     .body(String::new())?;

@@ -294,7 +294,7 @@ fn the_benchmark_floor_answers_what_the_layer_answers() {
 #[cfg(feature = "store")]
 #[test]
 fn memory_per_cached_bucket() {
-    use tower_s3_cors::source::ReadThrough;
+    use tower_s3_cors::source::{BucketCors as _, ReadThrough};
     use tower_s3_cors::store::MemoryStore;
 
     const THREE_RULES: &str = include_str!("fixtures/three-rules.xml");

@@ -1013,10 +1013,10 @@ fn s3_cors_in_headless_chromium() {
             let page = page_origin.get().ok_or("page origin unknown")?;
             match action {
                 "swap-c10" => c10
-                    .store_document(&document(C10_AFTER_SWAP, page))
+                    .put_document(&document(C10_AFTER_SWAP, page))
                     .map(|()| "stored".to_owned())
                     .map_err(|e| e.to_string()),
-                "clear-c10" => Ok(format!("cleared: {}", c10.clear().is_some())),
+                "clear-c10" => Ok(format!("cleared: {}", c10.delete_document().is_some())),
                 other => Err(format!("unknown action {other}")),
             }
         })
@@ -1037,7 +1037,7 @@ fn s3_cors_in_headless_chromium() {
     for (bucket, template) in POLICIES {
         buckets
             .create(bucket)
-            .store_document(&document(template, &page_origin))
+            .put_document(&document(template, &page_origin))
             .unwrap_or_else(|e| panic!("policy of {bucket}: {e}"));
     }
     // Through the s3s example's CORS store, as its PutBucketCors would.

@@ -355,7 +355,7 @@ async fn with_authentication_preflights_pass_and_cors_writes_are_refused() {
         .buckets
         .get("photos")
         .unwrap()
-        .store_document(RULES)
+        .put_document(RULES)
         .unwrap();
 
     // A preflight to a presigned URL is answered before s3s's signature check.

@@ -11,17 +11,17 @@ use super::service::CorsAdmin;
 /// [module documentation](super).
 #[derive(Clone, Debug)]
 #[must_use]
-pub struct CorsAdminLayer<T> {
-    target: T,
+pub struct CorsAdminLayer<C> {
+    source: C,
     require_digest: bool,
     body_timeout: Option<Duration>,
 }
 
-impl<T> CorsAdminLayer<T> {
-    /// Answers `?cors` requests from `target`.
-    pub fn new(target: T) -> Self {
+impl<C> CorsAdminLayer<C> {
+    /// Answers `?cors` requests from `source`'s write side.
+    pub fn new(source: C) -> Self {
         Self {
-            target,
+            source,
             require_digest: true,
             body_timeout: Some(DEFAULT_BODY_TIMEOUT),
         }
@@ -63,13 +63,13 @@ impl<T> CorsAdminLayer<T> {
     }
 }
 
-impl<S, T: Clone> Layer<S> for CorsAdminLayer<T> {
-    type Service = CorsAdmin<S, T>;
+impl<S, C: Clone> Layer<S> for CorsAdminLayer<C> {
+    type Service = CorsAdmin<S, C>;
 
     fn layer(&self, inner: S) -> Self::Service {
         CorsAdmin::from_parts(
             inner,
-            self.target.clone(),
+            self.source.clone(),
             self.require_digest,
             self.body_timeout,
         )

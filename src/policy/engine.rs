@@ -101,7 +101,7 @@ impl Policy {
     ///
     /// let policy = Policy::compile_with(&config, Validation::s3().allow_extended_methods())?;
     /// let cors = SharedPolicy::empty();
-    /// cors.store(policy);
+    /// cors.put(policy);
     /// assert!(cors.is_configured());
     /// # Ok::<_, tower_s3_cors::ConfigError>(())
     /// ```

@@ -16,7 +16,7 @@ use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher as _};
 use tokio::sync::mpsc;
 
 use super::{
-    Change, ChangeStream, CorsStore, Lookup, StoreError, StoreErrorKind, StoreFuture,
+    BucketError, Change, ChangeStream, CorsStore, Lookup, StoreFuture,
     StoredDocument, Version,
 };
 use crate::config::{ConfigError, CorsConfiguration, DocumentFormat};
@@ -48,14 +48,14 @@ const MAX_BUCKET_LEN: usize = 250;
 /// - **Names:** a bucket's file is named in lower case: letters, digits,
 ///   `.`, `-` and `_`, not starting with `.` (temporary files, editors' swap
 ///   files and anything else in the directory are ignored). Other names are
-///   [`StoreErrorKind::Invalid`].
+///   [`BucketErrorKind::Invalid`](crate::source::BucketErrorKind::Invalid).
 /// - **Versions** are the files' modification times (nanoseconds since the
 ///   epoch). The absence of a file has no version ([`Version::UNKNOWN`]):
 ///   file times come from the kernel's coarse clock, so no clock reading
 ///   can be ordered with them.
 ///
 /// A `DirectoryStore` knows no buckets: it never answers
-/// [`NoSuchBucket`](StoreErrorKind::NoSuchBucket). Several processes may
+/// [`NoSuchBucket`](crate::source::BucketErrorKind::NoSuchBucket). Several processes may
 /// share the directory: each sees the others' writes through the watch.
 ///
 /// ```
@@ -166,12 +166,12 @@ impl DirectoryStore {
         &self,
         what: String,
         work: impl FnOnce(&Inner) -> io::Result<T> + Send + 'static,
-    ) -> Result<T, StoreError> {
+    ) -> Result<T, BucketError> {
         let inner = Arc::clone(&self.inner);
         match tokio::task::spawn_blocking(move || work(&inner)).await {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => Err(StoreError::unavailable(error).with_message(what)),
-            Err(join) => Err(StoreError::unavailable(join).with_message(what)),
+            Ok(Err(error)) => Err(BucketError::unavailable(error).with_context(what)),
+            Err(join) => Err(BucketError::unavailable(join).with_context(what)),
         }
     }
 }
@@ -181,7 +181,7 @@ impl Inner {
         self.dir.join(format!("{bucket}.{extension}"))
     }
 
-    fn read(&self, bucket: &str) -> io::Result<Result<Lookup, StoreError>> {
+    fn read(&self, bucket: &str) -> io::Result<Result<Lookup, BucketError>> {
         let mut found = Vec::new();
         for extension in EXTENSIONS {
             let path = self.path(bucket, extension);
@@ -197,20 +197,17 @@ impl Inner {
             0 => return Ok(Ok(Lookup::NotFound(Version::UNKNOWN))),
             1 => found.swap_remove(0),
             _ => {
-                return Ok(Err(StoreError::new(StoreErrorKind::Invalid).with_message(
-                    format!(
-                        "both {bucket}.xml and {bucket}.json are in {}: keep one",
-                        self.dir.display()
-                    ),
-                )));
+                return Ok(Err(BucketError::invalid(format!(
+                    "both {bucket}.xml and {bucket}.json are in {}: keep one",
+                    self.dir.display()
+                ))));
             }
         };
         let version = modified(&path)?;
         Ok(match String::from_utf8(bytes) {
             Ok(text) => Ok(Lookup::Found(StoredDocument::new(text, version))),
-            Err(error) => Err(StoreError::new(StoreErrorKind::Invalid)
-                .with_message(format!("{} is not UTF-8", path.display()))
-                .with_source(error)),
+            Err(error) => Err(BucketError::invalid(error)
+                .with_context(format!("{} is not UTF-8", path.display()))),
         })
     }
 
@@ -247,7 +244,7 @@ impl Inner {
 }
 
 /// Why `bucket` cannot name a file, if it cannot.
-fn bucket_error(bucket: &str) -> Option<StoreError> {
+fn bucket_error(bucket: &str) -> Option<BucketError> {
     let valid = !bucket.is_empty()
         && bucket.len() <= MAX_BUCKET_LEN
         && !bucket.starts_with('.')
@@ -255,7 +252,7 @@ fn bucket_error(bucket: &str) -> Option<StoreError> {
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
     (!valid).then(|| {
-        StoreError::new(StoreErrorKind::Invalid).with_message(format!(
+        BucketError::invalid(format!(
             "bucket name {bucket:?} cannot name a file: use 1 to {MAX_BUCKET_LEN} lower-case \
              letters, digits, '.', '-' or '_', not starting with '.'"
         ))
@@ -326,8 +323,7 @@ impl CorsStore for DirectoryStore {
                 Some(DocumentFormat::Xml) => "xml",
                 Some(DocumentFormat::Json) => "json",
                 None => {
-                    return Err(StoreError::new(StoreErrorKind::Invalid)
-                        .with_message("the document is neither XML nor JSON"));
+                    return Err(BucketError::invalid("the document is neither XML nor JSON"));
                 }
             };
             let (name, text) = (bucket.to_owned(), document.to_owned());

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use tokio::sync::mpsc;
 
 use super::{
-    Change, ChangeStream, CorsStore, Lookup, StoreError, StoreFuture, StoredDocument, Version,
+    BucketError, Change, ChangeStream, CorsStore, Lookup, StoreFuture, StoredDocument, Version,
 };
 
 /// How many changes a slow subscriber may have waiting before it is told to
@@ -26,14 +26,14 @@ const BACKLOG: usize = 1024;
 /// sent [`Change::Resync`] instead.
 ///
 /// A `MemoryStore` knows no buckets: it never answers
-/// [`NoSuchBucket`](super::StoreErrorKind::NoSuchBucket). Clones share the
+/// [`NoSuchBucket`](crate::source::BucketErrorKind::NoSuchBucket). Clones share the
 /// documents.
 ///
 /// ```
 /// use tower_s3_cors::store::{CorsStore, Lookup, MemoryStore};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), tower_s3_cors::store::StoreError> {
+/// # async fn main() -> Result<(), tower_s3_cors::source::BucketError> {
 /// let store = MemoryStore::new();
 /// let version = store.put("photos", r#"[{"AllowedOrigins":["*"],"AllowedMethods":["GET"]}]"#).await?;
 /// let Lookup::Found(document) = store.get("photos").await? else { unreachable!() };
@@ -126,7 +126,7 @@ impl CorsStore for MemoryStore {
             Some(document) => Lookup::Found(document.clone()),
             None => Lookup::NotFound(Version::new(shared.version)),
         };
-        Box::pin(std::future::ready(Ok::<_, StoreError>(lookup)))
+        Box::pin(std::future::ready(Ok::<_, BucketError>(lookup)))
     }
 
     fn put<'a>(&'a self, bucket: &'a str, document: &'a str) -> StoreFuture<'a, Version> {

@@ -15,12 +15,12 @@
 
 #[cfg(feature = "dir-store")]
 mod directory;
-mod existing;
+mod exists;
 mod memory;
 
 #[cfg(feature = "dir-store")]
 pub use directory::{DEFAULT_DEBOUNCE, DirectoryStore};
-pub use existing::ExistingBuckets;
+pub use exists::BucketExists;
 pub use memory::MemoryStore;
 
 use std::fmt;
@@ -28,8 +28,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-/// The future of a [`CorsStore`] operation.
-pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+use crate::source::BucketError;
+
+/// The future of a [`CorsStore`] operation. Boxed, so that stores can be
+/// chosen at run time (`Arc<dyn CorsStore>`).
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, BucketError>> + Send + 'a>>;
 
 /// A stream of [`Change`]s, from [`CorsStore::changes`].
 pub type ChangeStream = Pin<Box<dyn futures_core::Stream<Item = Change> + Send>>;
@@ -49,9 +52,10 @@ pub trait CorsStore: Send + Sync + fmt::Debug {
     ///
     /// # Errors
     ///
-    /// [`StoreErrorKind::NoSuchBucket`] when the store knows buckets and this
-    /// one does not exist; [`StoreErrorKind::Unavailable`] when the store
-    /// cannot answer now.
+    /// [`NoSuchBucket`](crate::source::BucketErrorKind::NoSuchBucket) when
+    /// the store knows buckets and this one does not exist;
+    /// [`Unavailable`](crate::source::BucketErrorKind::Unavailable) when the
+    /// store cannot answer now.
     fn get<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Lookup>;
 
     /// Replaces the bucket's document with `document`, kept as written
@@ -232,110 +236,4 @@ pub enum Change {
     },
     /// Changes may have been missed: every bucket may have changed.
     Resync,
-}
-
-/// Why a [`CorsStore`] operation failed.
-///
-/// Opaque, with a [`kind`](Self::kind) to match on and the underlying error
-/// as its [`source`](std::error::Error::source).
-pub struct StoreError {
-    kind: StoreErrorKind,
-    message: Option<String>,
-    source: Option<Box<dyn std::error::Error + Send + Sync>>,
-}
-
-/// The kinds of [`StoreError`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum StoreErrorKind {
-    /// The store cannot answer now (down, unreachable, out of disk, timed
-    /// out). S3 answers such requests with `503`.
-    Unavailable,
-    /// The store knows buckets and this one does not exist.
-    NoSuchBucket,
-    /// The store answered with something it should not hold (a name or a
-    /// document it cannot represent).
-    Invalid,
-}
-
-impl StoreError {
-    /// An error of `kind`.
-    #[must_use]
-    pub fn new(kind: StoreErrorKind) -> Self {
-        Self {
-            kind,
-            message: None,
-            source: None,
-        }
-    }
-
-    /// The store cannot answer now; `source` says why.
-    #[must_use]
-    pub fn unavailable(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        Self::new(StoreErrorKind::Unavailable).with_source(source)
-    }
-
-    /// The bucket does not exist.
-    #[must_use]
-    pub fn no_such_bucket() -> Self {
-        Self::new(StoreErrorKind::NoSuchBucket)
-    }
-
-    /// Adds a message for people (what was being done).
-    #[must_use]
-    pub fn with_message(mut self, message: impl Into<String>) -> Self {
-        self.message = Some(message.into());
-        self
-    }
-
-    /// Adds the underlying error.
-    #[must_use]
-    pub fn with_source(
-        mut self,
-        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
-    ) -> Self {
-        self.source = Some(source.into());
-        self
-    }
-
-    /// What kind of error this is.
-    #[must_use]
-    pub fn kind(&self) -> StoreErrorKind {
-        self.kind
-    }
-}
-
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self.kind {
-            StoreErrorKind::Unavailable => "CORS store unavailable",
-            StoreErrorKind::NoSuchBucket => "no such bucket",
-            StoreErrorKind::Invalid => "invalid data in the CORS store",
-        })?;
-        if let Some(message) = &self.message {
-            write!(f, ": {message}")?;
-        }
-        if let Some(source) = &self.source {
-            write!(f, ": {source}")?;
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Debug for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StoreError")
-            .field("kind", &self.kind)
-            .field("message", &self.message)
-            .field("source", &self.source)
-            .finish()
-    }
-}
-
-impl std::error::Error for StoreError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn std::error::Error + 'static))
-    }
 }

@@ -172,7 +172,7 @@ async fn put_with_a_wrong_content_md5_is_bad_digest() {
 #[tokio::test]
 async fn a_bad_document_gets_s3_s_error_and_keeps_the_old_policy() {
     let buckets = buckets();
-    buckets.get("photos").unwrap().store_document(GOOD).unwrap();
+    buckets.get("photos").unwrap().put_document(GOOD).unwrap();
     let bad = GOOD.replace("GET", "PATCH");
     let (status, _, body) = put_cors(&buckets, &bad).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -214,7 +214,7 @@ async fn get_returns_the_document_or_no_such_cors_configuration() {
          <Message>The CORS configuration does not exist</Message><BucketName>photos</BucketName></Error>"
     );
 
-    buckets.get("photos").unwrap().store_document(GOOD).unwrap();
+    buckets.get("photos").unwrap().put_document(GOOD).unwrap();
     let (status, _, body) = send(&buckets, Method::GET, "/photos?cors", &[], "").await;
     assert_eq!(status, StatusCode::OK);
     assert!(
@@ -226,7 +226,7 @@ async fn get_returns_the_document_or_no_such_cors_configuration() {
 #[tokio::test]
 async fn delete_answers_204_whether_or_not_a_configuration_exists() {
     let buckets = buckets();
-    buckets.get("photos").unwrap().store_document(GOOD).unwrap();
+    buckets.get("photos").unwrap().put_document(GOOD).unwrap();
     for _ in 0..2 {
         let (status, _, body) = send(&buckets, Method::DELETE, "/photos?cors", &[], "").await;
         assert_eq!(status, StatusCode::NO_CONTENT);
@@ -241,13 +241,20 @@ async fn other_requests_reach_the_inner_service() {
     for uri in [
         "/photos",
         "/photos/cat.jpg?cors",
-        "/nope?cors",
+        "/nope/cat.jpg?cors",
         "/photos?corsx",
         "/photos?acl",
     ] {
         let (status, _, body) = send(&buckets, Method::GET, uri, &[], "").await;
         assert_eq!(status, StatusCode::OK, "{uri}");
         assert!(body.starts_with("GET"), "{uri}: {body}");
+    }
+    // `?cors` of a bucket that does not exist is answered as S3 does.
+    for method in [Method::GET, Method::DELETE] {
+        let (status, _, body) = send(&buckets, method.clone(), "/nope?cors", &[], GOOD).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method}");
+        assert_eq!(support::error_of(&body).0, "NoSuchBucket");
+        assert!(body.contains("<BucketName>nope</BucketName>"), "{body}");
     }
     let (status, _, body) = send(&buckets, Method::POST, "/photos?cors", &[], "").await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);

@@ -8,11 +8,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use http::Request;
 use tokio::time::Instant;
-use tower_s3_cors::source::PolicySource;
-use tower_s3_cors::source::{ReadThrough, RequestHead, Resolution};
-use tower_s3_cors::store::{CorsStore, DirectoryStore, Lookup, StoreErrorKind};
+use tower_s3_cors::source::{BucketErrorKind, BucketPolicy, ReadThrough};
+use tower_s3_cors::store::{CorsStore, DirectoryStore, Lookup};
+
+use crate::support::settled;
 
 const XML: &str = "<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>\
                    <AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>";
@@ -49,13 +49,8 @@ fn entries(dir: &TempDir) -> Vec<String> {
 }
 
 async fn methods(source: &ReadThrough, bucket: &str) -> Option<Vec<String>> {
-    let request = Request::get(format!("/{bucket}/k")).body(()).unwrap();
-    let resolution = match source.resolve(&RequestHead::new(&request)) {
-        Resolution::Pending(pending, resource) => pending.await.for_resource(resource),
-        other => other,
-    };
-    match resolution {
-        Resolution::Configured(policy, _) => {
+    match settled(source, bucket).await {
+        BucketPolicy::Configured(policy) => {
             Some(policy.configuration().rules[0].allowed_methods.clone())
         }
         _ => None,
@@ -123,18 +118,18 @@ async fn names_that_could_escape_the_directory_are_refused() {
     ] {
         assert_eq!(
             store.put(name, XML).await.unwrap_err().kind(),
-            StoreErrorKind::Invalid,
+            BucketErrorKind::Invalid,
             "{name:?}"
         );
         assert_eq!(
             store.get(name).await.unwrap_err().kind(),
-            StoreErrorKind::Invalid
+            BucketErrorKind::Invalid
         );
     }
     assert!(entries(&dir).is_empty());
     assert_eq!(
         store.put("photos", "CORS please").await.unwrap_err().kind(),
-        StoreErrorKind::Invalid,
+        BucketErrorKind::Invalid,
         "neither XML nor JSON"
     );
 }

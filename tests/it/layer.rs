@@ -10,8 +10,8 @@ use http_body::Body as _;
 use http_body_util::Full;
 use tower::{Layer, ServiceExt, service_fn};
 use tower_s3_cors::policy::{Explanation, Refusal, RuleOutcome};
-use tower_s3_cors::s3::AmzRequestIds;
-use tower_s3_cors::source::{Buckets, PolicySource};
+use tower_s3_cors::s3::{AmzRequestIds, ResourceType};
+use tower_s3_cors::source::{BucketCors, Buckets};
 use tower_s3_cors::{Policy, RefusalReason, RefusalReport, S3CorsLayer, SharedPolicy};
 
 use crate::support::{self, Answer, Body, echo, request};
@@ -22,7 +22,7 @@ const RULES: &str = r#"[
 ]"#;
 
 /// Sends `request` through `layer` over the echo service.
-async fn send<P: PolicySource + Clone + Send + Sync + 'static>(
+async fn send<P: BucketCors>(
     layer: S3CorsLayer<P>,
     request: Request<Body>,
 ) -> (Answer, String) {
@@ -343,7 +343,7 @@ async fn buckets_are_added_configured_and_removed_at_run_time() {
         "CORSResponse: CORS is not enabled for this bucket."
     );
 
-    media.store_document(RULES).unwrap();
+    media.put_document(RULES).unwrap();
     let (parts, _) = send(layer.clone(), preflight("/media/a.png")).await;
     assert_eq!(parts.status, StatusCode::OK);
     let (parts, body) = send(
@@ -372,7 +372,7 @@ async fn buckets_are_added_configured_and_removed_at_run_time() {
 #[tokio::test]
 async fn virtual_hosted_buckets_come_from_the_host() {
     let buckets = Buckets::virtual_hosted("s3.example.test");
-    buckets.create("media").store_document(RULES).unwrap();
+    buckets.create("media").put_document(RULES).unwrap();
     let resolve = |host: &str, path: &str| {
         let req = Request::builder()
             .uri(path)
@@ -381,28 +381,14 @@ async fn virtual_hosted_buckets_come_from_the_host() {
             .unwrap();
         buckets
             .locate(&tower_s3_cors::source::RequestHead::new(&req))
-            .map(|(b, k)| (b.to_owned(), k.to_owned()))
+            .map(|located| (located.bucket().to_owned(), located.resource()))
     };
-    assert_eq!(
-        resolve("media.s3.example.test", "/a.png"),
-        Some(("media".into(), "/a.png".into()))
-    );
-    assert_eq!(
-        resolve("media.s3.example.test:9000", "/"),
-        Some(("media".into(), "/".into()))
-    );
-    assert_eq!(
-        resolve("MEDIA.S3.Example.Test", "/x"),
-        Some(("MEDIA".into(), "/x".into()))
-    );
-    assert_eq!(
-        resolve("s3.example.test", "/media/a.png"),
-        Some(("media".into(), "/a.png".into()))
-    );
-    assert_eq!(
-        resolve("s3.example.test:443", "/media"),
-        Some(("media".into(), "".into()))
-    );
+    let media = |resource| Some(("media".to_owned(), resource));
+    assert_eq!(resolve("media.s3.example.test", "/a.png"), media(ResourceType::Object));
+    assert_eq!(resolve("media.s3.example.test:9000", "/"), media(ResourceType::Bucket));
+    assert_eq!(resolve("MEDIA.S3.Example.Test", "/x"), media(ResourceType::Object));
+    assert_eq!(resolve("s3.example.test", "/media/a.png"), media(ResourceType::Object));
+    assert_eq!(resolve("s3.example.test:443", "/media"), media(ResourceType::Bucket));
     assert_eq!(resolve("media.other.test", "/a.png"), None);
     assert_eq!(resolve(".s3.example.test", "/a.png"), None);
     assert_eq!(resolve("xs3.example.test", "/a.png"), None);
@@ -442,23 +428,32 @@ async fn headers_the_inner_service_set_are_replaced_not_duplicated() {
 
 #[test]
 fn is_configured_agrees_with_resolve_for_every_source() {
-    use tower_s3_cors::source::{RequestHead, Resolution};
+    use tower_s3_cors::source::{BucketPolicy, RequestHead, Resolution};
     let buckets = Buckets::path_style();
-    buckets.create("with").store_document(RULES).unwrap();
+    buckets.create("with").put_document(RULES).unwrap();
     buckets.create("without");
     let shared = SharedPolicy::from_document(RULES).unwrap();
     let empty = SharedPolicy::empty();
     let fixed = Policy::from_document(RULES).unwrap();
-    let sources: [&dyn PolicySource; 4] = [&buckets, &shared, &empty, &fixed];
-    for uri in ["/", "/with", "/with/k", "/WITH/k", "/without/k", "/nope/k"] {
+    fn agree(source: &impl BucketCors, uri: &str) {
         let request = Request::get(uri).body(()).unwrap();
         let head = RequestHead::new(&request);
-        for source in sources {
-            assert_eq!(
-                source.is_configured_for(&head),
-                matches!(source.resolve(&head), Resolution::Configured(..)),
-                "{uri}"
-            );
-        }
+        let Some(located) = source.locate(&head) else {
+            return;
+        };
+        assert_eq!(
+            source.is_configured(located.bucket()),
+            matches!(
+                source.resolve(located.bucket()),
+                Resolution::Ready(BucketPolicy::Configured(_))
+            ),
+            "{uri}"
+        );
+    }
+    for uri in ["/", "/with", "/with/k", "/WITH/k", "/without/k", "/nope/k"] {
+        agree(&buckets, uri);
+        agree(&shared, uri);
+        agree(&empty, uri);
+        agree(&fixed, uri);
     }
 }

@@ -107,7 +107,7 @@ proptest! {
         let _ = CorsConfiguration::from_xml(&doc);
         let _ = CorsConfiguration::from_json(&doc);
         let shared = SharedPolicy::empty();
-        if shared.store_document(&doc).is_err() {
+        if shared.put_document(&doc).is_err() {
             prop_assert!(!shared.is_configured(), "a refused document stores nothing");
         }
     }

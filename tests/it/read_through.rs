@@ -16,11 +16,11 @@ use tokio::time::Instant;
 use tower::{Layer, service_fn};
 use tower_s3_cors::S3CorsLayer;
 use tower_s3_cors::source::{
-    PolicySource, ReadThrough, ReadThroughErrorKind, RequestHead, Resolution,
+    BucketCors, BucketError, BucketErrorKind, BucketPolicy, ReadThrough, RequestHead, Resolution,
+    Ttl,
 };
 use tower_s3_cors::store::{
-    Change, ChangeStream, CorsStore, Lookup, MemoryStore, StoreError, StoreFuture, StoredDocument,
-    Version,
+    Change, ChangeStream, CorsStore, Lookup, MemoryStore, StoreFuture, StoredDocument, Version,
 };
 
 use crate::support::{self, Body, echo, request};
@@ -61,7 +61,7 @@ impl Faulty {
         self.state.gets.load(Ordering::SeqCst)
     }
 
-    async fn fault(&self) -> Result<(), StoreError> {
+    async fn fault(&self) -> Result<(), BucketError> {
         let delay = *self.state.delay.lock().unwrap();
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
@@ -70,7 +70,7 @@ impl Faulty {
             std::future::pending::<()>().await;
         }
         if self.state.fail.load(Ordering::SeqCst) {
-            return Err(StoreError::unavailable("the test broke the store"));
+            return Err(BucketError::unavailable("the test broke the store"));
         }
         Ok(())
     }
@@ -130,18 +130,17 @@ fn head(uri: &str) -> Request<()> {
     Request::get(uri).body(()).unwrap()
 }
 
-/// The resolution once any load is over.
-async fn settled(source: &ReadThrough, uri: &str) -> Resolution {
-    match source.resolve(&RequestHead::new(&head(uri))) {
-        Resolution::Pending(pending, resource) => pending.await.for_resource(resource),
-        other => other,
-    }
+/// What the source has for `uri`'s bucket, once any load is over.
+async fn settled(source: &ReadThrough, uri: &str) -> BucketPolicy {
+    let request = head(uri);
+    let located = source.locate(&RequestHead::new(&request)).expect("a bucket");
+    support::settled(source, located.bucket()).await
 }
 
 /// The methods the cached policy of `uri`'s bucket allows.
 async fn methods(source: &ReadThrough, uri: &str) -> Option<Vec<String>> {
     match settled(source, uri).await {
-        Resolution::Configured(policy, _) => {
+        BucketPolicy::Configured(policy) => {
             Some(policy.configuration().rules[0].allowed_methods.clone())
         }
         _ => None,
@@ -172,15 +171,15 @@ async fn a_miss_loads_once_for_all_concurrent_requests_then_hits() {
     }
     assert_eq!(store.gets(), 1, "twenty misses, one load");
     assert!(matches!(
-        source.resolve(&RequestHead::new(&head("/photos/k"))),
-        Resolution::Configured(..)
+        source.resolve("photos"),
+        Resolution::Ready(BucketPolicy::Configured(_))
     ));
     assert_eq!(store.gets(), 1, "hits do not ask the store");
     // No CORS and no bucket are remembered too.
     for _ in 0..3 {
         assert!(matches!(
             settled(&source, "/empty/k").await,
-            Resolution::NotConfigured
+            BucketPolicy::NotConfigured
         ));
     }
     assert_eq!(store.gets(), 2);
@@ -274,7 +273,7 @@ async fn a_failing_store_keeps_cached_policies_serving() {
     store.state.fail.store(true, Ordering::SeqCst);
     // A refresh fails: the error is given, the entry stays.
     let error = source.refresh("photos").await.unwrap_err();
-    assert_eq!(error.kind(), ReadThroughErrorKind::Store);
+    assert_eq!(error.kind(), BucketErrorKind::Unavailable);
     // So does a change the source must re-read, and a resync.
     changes
         .send(Change::Stale {
@@ -353,12 +352,12 @@ async fn an_invalid_document_never_replaces_a_good_policy() {
     );
     // A write through the source is validated before the store sees it.
     let error = source.put_document("photos", INVALID).await.unwrap_err();
-    assert_eq!(error.kind(), ReadThroughErrorKind::Document);
+    assert_eq!(error.kind(), BucketErrorKind::Document);
     // Nothing cached and a bad document: unavailable, not "no CORS".
     store.memory.put("videos", INVALID).await.unwrap();
     assert!(matches!(
         settled(&source, "/videos/k").await,
-        Resolution::Unavailable
+        BucketPolicy::Unavailable
     ));
 }
 
@@ -386,7 +385,7 @@ async fn changes_update_the_cache_and_a_late_older_change_is_ignored() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(matches!(
         settled(&source, "/photos/k").await,
-        Resolution::NotConfigured
+        BucketPolicy::NotConfigured
     ));
     // Changes for buckets nobody asked for are not cached.
     let before = source.len();
@@ -404,7 +403,7 @@ async fn two_sources_over_one_store_see_each_other_s_writes() {
     let b = ReadThrough::builder(store.clone()).build().unwrap();
     assert!(matches!(
         settled(&b, "/photos/k").await,
-        Resolution::NotConfigured
+        BucketPolicy::NotConfigured
     ));
     a.put_document("photos", GET_PUT).await.unwrap();
     assert_eq!(
@@ -437,7 +436,7 @@ async fn a_failed_write_changes_nothing() {
             .await
             .unwrap_err()
             .kind(),
-        ReadThroughErrorKind::Store
+        BucketErrorKind::Unavailable
     );
     assert!(source.delete_document("photos").await.is_err());
     assert_eq!(methods(&source, "/photos/k").await.unwrap(), ["GET"]);
@@ -475,7 +474,7 @@ async fn no_task_outlives_the_source() {
     let (store, _changes) = Faulty::new();
     store.memory.put("photos", GET_ONLY).await.unwrap();
     let source = ReadThrough::builder(store.clone())
-        .ttl(Some(Duration::from_secs(60)))
+        .ttl(Ttl::After(Duration::from_secs(60)))
         .build()
         .unwrap();
     assert!(methods(&source, "/photos/k").await.is_some());
@@ -512,7 +511,7 @@ async fn without_a_change_stream_entries_expire_after_the_time_to_live() {
     let memory = MemoryStore::new();
     memory.put("photos", GET_ONLY).await.unwrap();
     let source = ReadThrough::builder(Silent(memory.clone()))
-        .ttl(Some(Duration::from_secs(10)))
+        .ttl(Ttl::After(Duration::from_secs(10)))
         .build()
         .unwrap();
     assert_eq!(methods(&source, "/photos/k").await.unwrap(), ["GET"]);
@@ -537,19 +536,15 @@ async fn outside_a_runtime_building_is_an_error_not_a_panic() {
 }
 
 #[tokio::test]
-async fn is_configured_for_starts_the_load_and_answers_true_meanwhile() {
+async fn is_configured_starts_the_load_and_answers_true_meanwhile() {
     let (store, _changes) = Faulty::new();
     let source = ReadThrough::builder(store.clone()).build().unwrap();
-    let request = head("/nothing/k");
-    assert!(
-        source.is_configured_for(&RequestHead::new(&request)),
-        "unknown yet: Vary"
-    );
+    assert!(source.is_configured("nothing"), "unknown yet: Vary");
     assert!(matches!(
         settled(&source, "/nothing/k").await,
-        Resolution::NotConfigured
+        BucketPolicy::NotConfigured
     ));
-    assert!(!source.is_configured_for(&RequestHead::new(&request)));
+    assert!(!source.is_configured("nothing"));
     assert_eq!(store.gets(), 1);
 }
 
@@ -614,7 +609,7 @@ async fn the_admin_layer_writes_through_the_store() {
     assert_eq!(answer.status, StatusCode::NO_CONTENT);
     assert!(matches!(
         settled(&source, "/photos/k").await,
-        Resolution::NotConfigured
+        BucketPolicy::NotConfigured
     ));
     let answer = support::send(service(), request(Method::GET, "/photos?cors", &[])).await;
     assert_eq!(support::error_of(&answer.body).0, "NoSuchCORSConfiguration");

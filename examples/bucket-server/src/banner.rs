@@ -250,7 +250,7 @@ mod tests {
         let buckets = Buckets::path_style();
         buckets
             .create("site")
-            .store_document(
+            .put_document(
                 r#"[{"AllowedOrigins":["https://*.example.org"],"AllowedMethods":["GET"]}]"#,
             )
             .unwrap();

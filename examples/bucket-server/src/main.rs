@@ -417,7 +417,7 @@ async fn shown_buckets(config: &Config) -> Buckets {
             }
         };
         if let Some(policy) = configuration.and_then(|c| Policy::compile(&c).ok()) {
-            handle.store(policy);
+            handle.put(policy);
         }
     }
     shown
