@@ -134,11 +134,17 @@ fn decide_preflight(
 
 /// What to add to the inner response of an actual request with an
 /// `Origin` (actual requests).
-pub(crate) fn actual(options: &Options, policy: BucketPolicy, cors: &CorsRequest<'_>) -> OnResponse {
+pub(crate) fn actual(
+    options: &Options,
+    policy: BucketPolicy,
+    cors: &CorsRequest<'_>,
+) -> OnResponse {
     let cache_safe = options.vary == VaryMode::CacheSafe;
     let policy = match policy {
         BucketPolicy::Configured(policy) => policy,
-        BucketPolicy::NotConfigured | BucketPolicy::NoSuchBucket => return OnResponse::vary_only(false),
+        BucketPolicy::NotConfigured | BucketPolicy::NoSuchBucket => {
+            return OnResponse::vary_only(false);
+        }
         // Whether the resource has a policy is not known: `Vary` is the
         // safe side, and so is no `Access-Control-*` header at all (an
         // inner service's must not answer for a policy that may say no).

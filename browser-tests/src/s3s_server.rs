@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
-use example_s3s_server::{CorsStore, Options};
+use example_s3s_server::Options;
 use http::Request;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
@@ -30,8 +30,8 @@ pub struct S3sServer {
     pub addr: SocketAddr,
     /// Its data directory (removed when this is dropped).
     pub root: PathBuf,
-    /// Its bucket CORS store.
-    pub cors: CorsStore,
+    /// Its bucket CORS.
+    pub cors: tower_s3_cors::source::ReadThrough,
     /// Every exchange, in arrival order.
     pub log: Log,
     options: Options,
@@ -117,10 +117,10 @@ pub async fn start(buckets: &[&str]) -> io::Result<S3sServer> {
     let listener = bind_loopback().await?;
     let addr = listener.local_addr()?;
     let options = Options::new(&root);
-    let parts = example_s3s_server::build_parts(&options, addr.port())
+    let parts = example_s3s_server::build_parts(&options, &root, addr.port())
         .await
         .map_err(io::Error::other)?;
-    let stack = S3CorsLayer::new(parts.source).layer(Probe(parts.s3));
+    let stack = S3CorsLayer::new(parts.cors.clone()).layer(Probe(parts.s3));
     let log = Log::default();
 
     let recorder_log = log.clone();

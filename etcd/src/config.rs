@@ -196,7 +196,7 @@ impl EtcdConfig {
     /// Sets how long one request (`get`, `put`, `delete`, opening the
     /// watch) may take, connecting included (default 2 s). A request that
     /// takes longer fails with
-    /// [`StoreErrorKind::Unavailable`](tower_s3_cors::store::StoreErrorKind::Unavailable).
+    /// [`BucketErrorKind::Unavailable`](tower_s3_cors::source::BucketErrorKind::Unavailable).
     ///
     /// With several members, a request goes to the member that answered
     /// last, and on to the next ones while a member cannot be reached; the

@@ -1,9 +1,9 @@
-//! [`ConnectError`], and how etcd's errors become [`StoreError`]s.
+//! [`ConnectError`], and how etcd's errors become [`BucketError`]s.
 
 use std::fmt;
 use std::time::Duration;
 
-use tower_s3_cors::store::{StoreError, StoreErrorKind};
+use tower_s3_cors::source::{BucketError, BucketErrorKind};
 
 use crate::UrlError;
 
@@ -95,30 +95,32 @@ impl fmt::Display for TimedOut {
 impl std::error::Error for TimedOut {}
 
 /// The store error for a failed etcd call (see [`error_kind`]).
-pub(crate) fn store_error(error: etcd_client::Error, doing: String) -> StoreError {
-    StoreError::new(error_kind(&error))
-        .with_message(doing)
-        .with_source(error)
+pub(crate) fn store_error(error: etcd_client::Error, doing: String) -> BucketError {
+    let error = match error_kind(&error) {
+        BucketErrorKind::Invalid => BucketError::invalid(error),
+        _ => BucketError::unavailable(error),
+    };
+    error.with_context(doing)
 }
 
 /// Requests etcd refuses as malformed (too large, for one) are
-/// [`StoreErrorKind::Invalid`]; everything else (no connection, no leader,
+/// [`BucketErrorKind::Invalid`]; everything else (no connection, no leader,
 /// no space, timeouts, refused credentials) is
-/// [`StoreErrorKind::Unavailable`], which S3 answers with `503`.
-pub(crate) fn error_kind(error: &etcd_client::Error) -> StoreErrorKind {
+/// [`BucketErrorKind::Unavailable`], which S3 answers with `503`.
+pub(crate) fn error_kind(error: &etcd_client::Error) -> BucketErrorKind {
     use etcd_client::Error as E;
     match error {
         E::GRpcStatus(status) => match status.code() as i32 {
-            grpc_code::INVALID_ARGUMENT | grpc_code::OUT_OF_RANGE => StoreErrorKind::Invalid,
+            grpc_code::INVALID_ARGUMENT | grpc_code::OUT_OF_RANGE => BucketErrorKind::Invalid,
             // gRPC's own limit on message sizes; etcd's full disk is the
             // same code with another message, and is an outage.
             grpc_code::RESOURCE_EXHAUSTED if status.message().contains("larger than max") => {
-                StoreErrorKind::Invalid
+                BucketErrorKind::Invalid
             }
-            _ => StoreErrorKind::Unavailable,
+            _ => BucketErrorKind::Unavailable,
         },
-        E::InvalidArgs(_) => StoreErrorKind::Invalid,
-        _ => StoreErrorKind::Unavailable,
+        E::InvalidArgs(_) => BucketErrorKind::Invalid,
+        _ => BucketErrorKind::Unavailable,
     }
 }
 

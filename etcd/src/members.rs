@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use etcd_client::{Client, ConnectOptions, KvClient, WatchClient};
-use tower_s3_cors::store::StoreErrorKind;
+use tower_s3_cors::source::BucketErrorKind;
 
 use crate::EtcdConfig;
 use crate::error::{ConnectError, ConnectErrorKind, TimedOut, error_kind};
@@ -105,7 +105,7 @@ impl Members {
                     self.preferred.store(index, Ordering::Relaxed);
                     return Ok(answer);
                 }
-                Ok(Err(error)) if error_kind(&error) == StoreErrorKind::Unavailable => {
+                Ok(Err(error)) if error_kind(&error) == BucketErrorKind::Unavailable => {
                     failure = Failure::Etcd(error);
                 }
                 Ok(Err(error)) => return Err(Failure::Etcd(error)),

@@ -7,10 +7,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use etcd_client::{GetOptions, KvClient, ResponseHeader};
 use tokio::runtime::Handle;
-use tower_s3_cors::store::{
-    ChangeStream, CorsStore, Lookup, StoreError, StoreErrorKind, StoreFuture, StoredDocument,
-    Version,
-};
+use tower_s3_cors::source::BucketError;
+use tower_s3_cors::store::{ChangeStream, CorsStore, Lookup, StoreFuture, StoredDocument, Version};
 
 use crate::EtcdConfig;
 use crate::error::{ConnectError, ConnectErrorKind, store_error};
@@ -38,7 +36,7 @@ pub const MAX_BUCKET_LEN: usize = 1024;
 ///
 /// The store connects lazily: [`connect`](Self::connect) returns at once,
 /// even when etcd is down, and each operation fails with
-/// [`StoreErrorKind::Unavailable`] within the
+/// [`BucketErrorKind::Unavailable`] within the
 /// [request timeout](EtcdConfig::request_timeout) while etcd cannot be
 /// reached. It is cheap to clone (one connection pool for all clones); the
 /// change streams end when the last clone is dropped.
@@ -48,9 +46,9 @@ pub const MAX_BUCKET_LEN: usize = 1024;
 ///
 /// Bucket names must be non-empty, at most [`MAX_BUCKET_LEN`] bytes and
 /// without `/` (S3's names never have one); others are
-/// [`StoreErrorKind::Invalid`]. The store does not know which buckets
+/// [`BucketErrorKind::Invalid`]. The store does not know which buckets
 /// exist, so it never answers
-/// [`NoSuchBucket`](StoreErrorKind::NoSuchBucket).
+/// [`NoSuchBucket`](BucketErrorKind::NoSuchBucket).
 ///
 /// # Examples
 ///
@@ -136,9 +134,9 @@ impl EtcdStore {
     ///
     /// # Errors
     ///
-    /// [`StoreErrorKind::Invalid`] for a name the store does not accept:
+    /// [`BucketErrorKind::Invalid`] for a name the store does not accept:
     /// empty, longer than [`MAX_BUCKET_LEN`], or with a `/`.
-    pub fn key(&self, bucket: &str) -> Result<String, StoreError> {
+    pub fn key(&self, bucket: &str) -> Result<String, BucketError> {
         match bucket_error(bucket) {
             None => Ok(format!("{}{bucket}", self.inner.config.key_prefix())),
             Some(error) => Err(error),
@@ -150,8 +148,8 @@ impl EtcdStore {
     ///
     /// # Errors
     ///
-    /// [`StoreErrorKind::Unavailable`] when etcd cannot be reached in time.
-    pub async fn current_revision(&self) -> Result<Version, StoreError> {
+    /// [`BucketErrorKind::Unavailable`] when etcd cannot be reached in time.
+    pub async fn current_revision(&self) -> Result<Version, BucketError> {
         let prefix = self.inner.config.key_prefix();
         let response = self
             .call("read the current revision".to_owned(), |mut kv| {
@@ -164,7 +162,7 @@ impl EtcdStore {
     }
 
     /// Runs one etcd call on the members within the request timeout.
-    async fn call<T, F, Fut>(&self, doing: String, call: F) -> Result<T, StoreError>
+    async fn call<T, F, Fut>(&self, doing: String, call: F) -> Result<T, BucketError>
     where
         F: FnMut(KvClient) -> Fut,
         Fut: Future<Output = Result<T, etcd_client::Error>>,
@@ -174,7 +172,7 @@ impl EtcdStore {
             Ok(answer) => Ok(answer),
             Err(Failure::Etcd(error)) => Err(store_error(error, format!("could not {doing}"))),
             Err(Failure::TimedOut(timed_out)) => {
-                Err(StoreError::unavailable(timed_out).with_message(format!("could not {doing}")))
+                Err(BucketError::unavailable(timed_out).with_context(format!("could not {doing}")))
             }
         }
     }
@@ -190,7 +188,7 @@ impl Inner {
 }
 
 /// Why `bucket` cannot name a key, if it cannot.
-pub(crate) fn bucket_error(bucket: &str) -> Option<StoreError> {
+pub(crate) fn bucket_error(bucket: &str) -> Option<BucketError> {
     let why = if bucket.is_empty() {
         "the bucket name is empty".to_owned()
     } else if bucket.len() > MAX_BUCKET_LEN {
@@ -200,7 +198,7 @@ pub(crate) fn bucket_error(bucket: &str) -> Option<StoreError> {
     } else {
         return None;
     };
-    Some(StoreError::new(StoreErrorKind::Invalid).with_message(why))
+    Some(BucketError::invalid(why))
 }
 
 /// A version from an etcd revision (which is positive; anything else is
@@ -227,11 +225,9 @@ impl CorsStore for EtcdStore {
             let revision = kv.mod_revision();
             let (_, value) = kv.into_key_value();
             let text = String::from_utf8(value).map_err(|e| {
-                StoreError::new(StoreErrorKind::Invalid)
-                    .with_message(format!(
-                        "the document of bucket {bucket:?} (revision {revision}) is not UTF-8"
-                    ))
-                    .with_source(e)
+                BucketError::invalid(e).with_context(format!(
+                    "the document of bucket {bucket:?} (revision {revision}) is not UTF-8"
+                ))
             })?;
             Ok(Lookup::Found(StoredDocument::new(text, version(revision))))
         })

@@ -1,5 +1,6 @@
-//! The whole stack in process: `S3CorsLayer` with `S3sBuckets` in front of
-//! s3s's `S3Service` over `CorsS3` and a small in-memory backend. (Real
+//! The whole stack in process: `S3CorsLayer` over `Buckets` located as s3s
+//! locates them, in front of s3s's `S3Service` over `CorsS3` and a small
+//! in-memory backend. (Real
 //! HTTP, a real S3 client and a real browser are in the example's and the
 //! browser suite's tests.)
 
@@ -22,7 +23,7 @@ use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 use tower::{Layer as _, ServiceExt as _};
 use tower_s3_cors::S3CorsLayer;
 use tower_s3_cors::source::Buckets;
-use tower_s3_cors_s3s::{CorsS3, S3sAddressing, S3sBuckets};
+use tower_s3_cors_s3s::{CorsS3, S3sAddressing};
 
 /// Buckets without objects: every GET is `NoSuchKey`.
 #[derive(Debug, Default)]
@@ -88,7 +89,7 @@ impl S3 for Backend {
 const DOMAIN: &str = "s3.example.test";
 const PAGE: &str = "https://app.example.com";
 
-type Service = tower_s3_cors::S3Cors<s3s::service::S3Service, S3sBuckets<Buckets>>;
+type Service = tower_s3_cors::S3Cors<s3s::service::S3Service, Buckets>;
 
 struct Stack {
     buckets: Buckets,
@@ -98,17 +99,16 @@ struct Stack {
 impl Stack {
     /// Bucket `photos` exists (in the backend and in the CORS map).
     fn new(authenticated: bool) -> Self {
-        let buckets = Buckets::path_style();
-        buckets.create("photos");
         let addressing = S3sAddressing::virtual_hosted(SingleDomain::new(DOMAIN).unwrap());
+        let buckets = Buckets::with_addressing(addressing.clone());
+        buckets.create("photos");
         let mut builder =
             S3ServiceBuilder::new(CorsS3::new(Backend::with(&["photos"]), buckets.clone()));
         if authenticated {
             builder.set_auth(SimpleAuth::from_single("AKIAIOSFODNN7EXAMPLE", "secret"));
         }
         addressing.install(&mut builder);
-        let service =
-            S3CorsLayer::new(S3sBuckets::new(addressing, buckets.clone())).layer(builder.build());
+        let service = S3CorsLayer::new(buckets.clone()).layer(builder.build());
         Self { buckets, service }
     }
 

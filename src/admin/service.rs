@@ -136,14 +136,21 @@ where
         match *request.method() {
             Method::GET => {
                 let source = self.source.clone();
-                let op: Op<_> =
-                    Box::pin(async move { source.get_document(&bucket).await.map_err(|e| AdminError::from(&e)) });
+                let op: Op<_> = Box::pin(async move {
+                    source
+                        .get_document(&bucket)
+                        .await
+                        .map_err(|e| AdminError::from(&e))
+                });
                 ResponseFuture::working(work(reply, op, Reply::get))
             }
             Method::DELETE => {
                 let source = self.source.clone();
                 let op: Op<_> = Box::pin(async move {
-                    source.delete_document(&bucket).await.map_err(|e| AdminError::from(&e))
+                    source
+                        .delete_document(&bucket)
+                        .await
+                        .map_err(|e| AdminError::from(&e))
                 });
                 ResponseFuture::working(work(reply, op, |reply, outcome| {
                     reply.done(outcome, StatusCode::NO_CONTENT)

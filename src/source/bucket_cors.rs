@@ -3,10 +3,10 @@
 
 use std::future::{Future, ready};
 
+use super::locate::key_of;
 use super::{BucketError, BucketPolicy, Located, RequestHead, Resolution};
 use crate::config::CorsConfiguration;
 use crate::policy::Policy;
-use crate::s3::ResourceType;
 
 /// The CORS of buckets: where a request's bucket is ([`locate`]), what its
 /// policy is ([`resolve`], on the request path), and its document
@@ -42,7 +42,6 @@ use crate::s3::ResourceType;
 /// ```
 /// use std::future::Future;
 /// use tower_s3_cors::Policy;
-/// use tower_s3_cors::s3::ResourceType;
 /// use tower_s3_cors::source::{BucketCors, BucketPolicy, Located, RequestHead, Resolution};
 ///
 /// /// CORS only under /public: one bucket, "public"; the rest has none.
@@ -53,8 +52,8 @@ use crate::s3::ResourceType;
 ///     fn locate<'a>(&self, request: &RequestHead<'a>) -> Option<Located<'a>> {
 ///         let path = request.uri().path();
 ///         Some(match path.strip_prefix("/public") {
-///             Some(rest) => Located::new("public", ResourceType::from_key_path(rest)),
-///             None => Located::new("other", ResourceType::from_key_path(path)),
+///             Some(rest) => Located::new("public", rest.trim_start_matches('/')),
+///             None => Located::new("other", path.trim_start_matches('/')),
 ///         })
 ///     }
 ///
@@ -145,7 +144,10 @@ pub trait BucketCors: Clone + Send + Sync + 'static {
     /// # Errors
     ///
     /// As for [`get_document`](Self::get_document).
-    fn delete_document(&self, bucket: &str) -> impl Future<Output = Result<(), BucketError>> + Send {
+    fn delete_document(
+        &self,
+        bucket: &str,
+    ) -> impl Future<Output = Result<(), BucketError>> + Send {
         let _ = bucket;
         ready(Err(BucketError::read_only()))
     }
@@ -180,7 +182,7 @@ pub trait BucketCors: Clone + Send + Sync + 'static {
 /// [`SharedPolicy`](super::SharedPolicy), a [`Policy`](crate::Policy))
 /// locates a request: the bucket without a name, whose root is the path `/`.
 pub(crate) fn whole_service<'a>(request: &RequestHead<'a>) -> Located<'a> {
-    Located::new("", ResourceType::from_key_path(request.uri().path()))
+    Located::new("", key_of(request.uri().path()))
 }
 
 /// A fixed policy: one bucket for the whole service, always configured;

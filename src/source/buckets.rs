@@ -291,14 +291,16 @@ impl BucketCors for Buckets {
         bucket: &str,
         document: &str,
     ) -> impl Future<Output = Result<(), BucketError>> + Send {
-        ready(self.existing(bucket).and_then(|handle| {
-            handle
-                .put_document(document)
-                .map_err(BucketError::document)
-        }))
+        ready(
+            self.existing(bucket)
+                .and_then(|handle| handle.put_document(document).map_err(BucketError::document)),
+        )
     }
 
-    fn delete_document(&self, bucket: &str) -> impl Future<Output = Result<(), BucketError>> + Send {
+    fn delete_document(
+        &self,
+        bucket: &str,
+    ) -> impl Future<Output = Result<(), BucketError>> + Send {
         ready(self.existing(bucket).map(|handle| {
             handle.delete_document();
         }))

@@ -201,7 +201,9 @@ impl BucketError {
         match &self.inner.repr {
             Repr::Document(error) => error.s3_message().into(),
             Repr::NoSuchBucket => "The specified bucket does not exist".into(),
-            Repr::Unavailable(_) | Repr::TimedOut(_) => "Service is unable to handle request.".into(),
+            Repr::Unavailable(_) | Repr::TimedOut(_) => {
+                "Service is unable to handle request.".into()
+            }
             Repr::Invalid(_) | Repr::Stored(_) => {
                 "We encountered an internal error. Please try again.".into()
             }
@@ -298,11 +300,7 @@ mod tests {
                 "MalformedXML",
             ),
             (BucketError::no_such_bucket(), 404, "NoSuchBucket"),
-            (
-                BucketError::unavailable("down"),
-                503,
-                "ServiceUnavailable",
-            ),
+            (BucketError::unavailable("down"), 503, "ServiceUnavailable"),
             (
                 BucketError::timed_out(Duration::from_secs(2)),
                 503,
@@ -312,7 +310,11 @@ mod tests {
             (BucketError::read_only(), 501, "NotImplemented"),
         ];
         for (error, status, code) in cases {
-            assert_eq!((error.status().as_u16(), error.s3_code()), (status, code), "{error:?}");
+            assert_eq!(
+                (error.status().as_u16(), error.s3_code()),
+                (status, code),
+                "{error:?}"
+            );
             assert!(!error.s3_message().is_empty());
             assert_eq!(error.names_bucket(), code == "NoSuchBucket");
         }
@@ -322,11 +324,17 @@ mod tests {
     fn the_cause_is_the_source_and_in_the_message() {
         use std::error::Error as _;
         let error = BucketError::unavailable(std::io::Error::other("refused"));
-        assert_eq!(error.source().map(ToString::to_string).as_deref(), Some("refused"));
+        assert_eq!(
+            error.source().map(ToString::to_string).as_deref(),
+            Some("refused")
+        );
         assert!(error.to_string().ends_with(": refused"));
         let timeout = BucketError::timed_out(Duration::from_millis(1500));
         assert!(timeout.is_timeout());
         assert_eq!(timeout.kind(), BucketErrorKind::Unavailable);
-        assert_eq!(timeout.to_string(), "the CORS store did not answer in time (1.5s)");
+        assert_eq!(
+            timeout.to_string(),
+            "the CORS store did not answer in time (1.5s)"
+        );
     }
 }

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use super::RequestHead;
 use crate::s3::ResourceType;
 
-/// Finds the bucket a request is for, and whether it names the bucket's root
-/// or an object in it.
+/// Finds the bucket a request is for, and the key in it (none for the
+/// bucket's root).
 ///
 /// [`Addressing`] does it S3's two ways (path style, virtual-hosted style);
 /// implement this trait to find buckets another way (a tenant header, a
@@ -20,19 +20,20 @@ use crate::s3::ResourceType;
 /// use tower_s3_cors::s3::ResourceType;
 /// use tower_s3_cors::source::{Locate, Located, RequestHead};
 ///
-/// /// The bucket is named by an `x-tenant` header; every path is an object.
+/// /// The bucket is named by an `x-tenant` header; the path is the key.
 /// struct TenantHeader;
 ///
 /// impl Locate for TenantHeader {
 ///     fn locate<'a>(&self, request: &RequestHead<'a>) -> Option<Located<'a>> {
 ///         let tenant = request.headers().get("x-tenant")?.to_str().ok()?;
-///         Some(Located::new(tenant, ResourceType::Object))
+///         Some(Located::new(tenant, request.uri().path().trim_start_matches('/')))
 ///     }
 /// }
 ///
 /// let request = http::Request::get("/a.png").header("x-tenant", "Acme").body(())?;
 /// let located = TenantHeader.locate(&RequestHead::new(&request)).unwrap();
 /// assert_eq!(located.bucket(), "acme"); // bucket names are matched in lower case
+/// assert_eq!((located.key(), located.resource()), ("a.png", ResourceType::Object));
 /// # Ok::<_, http::Error>(())
 /// ```
 pub trait Locate: Send + Sync + 'static {
@@ -41,25 +42,27 @@ pub trait Locate: Send + Sync + 'static {
     fn locate<'a>(&self, request: &RequestHead<'a>) -> Option<Located<'a>>;
 }
 
-/// A bucket found in a request, and whether the URL names the bucket's root
-/// or an object in it.
+/// A bucket found in a request, and the key the URL names in it (empty for
+/// the bucket's root).
 ///
 /// Bucket names are ASCII-case-insensitive: [`Located::new`] keeps them in
 /// lower case (borrowed from the request when they are already), so every
-/// locator hands the sources the same name for the same bucket.
+/// locator hands the sources the same name for the same bucket. Keys are
+/// kept as the locator found them.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Located<'a> {
     bucket: Cow<'a, str>,
-    resource: ResourceType,
+    key: Cow<'a, str>,
 }
 
 impl<'a> Located<'a> {
-    /// `bucket` (in ASCII lower case) and the resource the URL names.
+    /// `bucket` (in ASCII lower case) and `key`, the object the URL names in
+    /// it (without a leading `/`; empty for the bucket's root).
     #[must_use]
-    pub fn new(bucket: impl Into<Cow<'a, str>>, resource: ResourceType) -> Self {
+    pub fn new(bucket: impl Into<Cow<'a, str>>, key: impl Into<Cow<'a, str>>) -> Self {
         Self {
             bucket: bucket_name(bucket.into()),
-            resource,
+            key: key.into(),
         }
     }
 
@@ -69,11 +72,21 @@ impl<'a> Located<'a> {
         &self.bucket
     }
 
+    /// The key the URL names in the bucket: empty for the bucket's root.
+    #[must_use]
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
     /// [`ResourceType::Bucket`] for the bucket's root, [`ResourceType::Object`]
     /// for a key in it.
     #[must_use]
     pub fn resource(&self) -> ResourceType {
-        self.resource
+        if self.key.is_empty() {
+            ResourceType::Bucket
+        } else {
+            ResourceType::Object
+        }
     }
 
     /// The bucket's name, owned.
@@ -184,7 +197,7 @@ impl Locate for Addressing {
                     })
                     .and_then(|cut| host.get(..cut))
                     .filter(|bucket| !bucket.is_empty())?;
-                return Some(Located::new(bucket, ResourceType::from_key_path(path)));
+                return Some(Located::new(bucket, key_of(path)));
             }
         }
         let rest = path.strip_prefix('/')?;
@@ -192,7 +205,7 @@ impl Locate for Addressing {
             Some(slash) => rest.split_at(slash),
             None => (rest, ""),
         };
-        (!bucket.is_empty()).then(|| Located::new(bucket, ResourceType::from_key_path(key)))
+        (!bucket.is_empty()).then(|| Located::new(bucket, key_of(key)))
     }
 }
 
@@ -207,6 +220,12 @@ impl fmt::Debug for Addressing {
             Repr::Custom(_) => f.write_str("Addressing::Custom"),
         }
     }
+}
+
+/// The key a path names after its bucket: the path without its leading `/`
+/// (`/` and the empty path name the bucket's root).
+pub(crate) fn key_of(path: &str) -> &str {
+    path.strip_prefix('/').unwrap_or(path)
 }
 
 /// `host` without its `:port`, if it has one (`[v6]:port` included).
@@ -227,7 +246,11 @@ fn strip_port(host: &str) -> &str {
 mod tests {
     use super::*;
 
-    fn locate(addressing: &Addressing, host: Option<&str>, uri: &str) -> Option<(String, ResourceType)> {
+    fn locate(
+        addressing: &Addressing,
+        host: Option<&str>,
+        uri: &str,
+    ) -> Option<(String, ResourceType)> {
         let mut request = http::Request::get(uri);
         if let Some(host) = host {
             request = request.header("host", host);
@@ -254,9 +277,18 @@ mod tests {
     fn virtual_hosted_reads_the_host_and_falls_back_to_path_style() {
         let hosted = Addressing::virtual_hosted("s3.example.test");
         let media = |resource| Some(("media".to_owned(), resource));
-        assert_eq!(locate(&hosted, Some("media.s3.example.test"), "/"), media(ResourceType::Bucket));
-        assert_eq!(locate(&hosted, Some("MEDIA.S3.example.test:80"), "/a"), media(ResourceType::Object));
-        assert_eq!(locate(&hosted, Some("s3.example.test"), "/media/a"), media(ResourceType::Object));
+        assert_eq!(
+            locate(&hosted, Some("media.s3.example.test"), "/"),
+            media(ResourceType::Bucket)
+        );
+        assert_eq!(
+            locate(&hosted, Some("MEDIA.S3.example.test:80"), "/a"),
+            media(ResourceType::Object)
+        );
+        assert_eq!(
+            locate(&hosted, Some("s3.example.test"), "/media/a"),
+            media(ResourceType::Object)
+        );
         assert_eq!(locate(&hosted, Some(".s3.example.test"), "/a"), None);
         assert_eq!(locate(&hosted, Some("media.other.test"), "/a"), None);
         assert_eq!(locate(&hosted, Some("[::1]:9000"), "/a"), None);
@@ -268,11 +300,14 @@ mod tests {
         struct Fixed;
         impl Locate for Fixed {
             fn locate<'a>(&self, _: &RequestHead<'a>) -> Option<Located<'a>> {
-                Some(Located::new(String::from("MiXeD"), ResourceType::Bucket))
+                Some(Located::new(String::from("MiXeD"), ""))
             }
         }
         let custom = Addressing::custom(Fixed);
-        assert_eq!(locate(&custom, None, "/x/y"), Some(("mixed".to_owned(), ResourceType::Bucket)));
+        assert_eq!(
+            locate(&custom, None, "/x/y"),
+            Some(("mixed".to_owned(), ResourceType::Bucket))
+        );
         assert_eq!(format!("{custom:?}"), "Addressing::Custom");
     }
 }

@@ -8,7 +8,9 @@ use arc_swap::ArcSwapOption;
 
 use std::future::{Future, ready};
 
-use super::{BucketCors, BucketError, BucketPolicy, Located, RequestHead, Resolution, whole_service};
+use super::{
+    BucketCors, BucketError, BucketPolicy, Located, RequestHead, Resolution, whole_service,
+};
 use crate::config::{ConfigError, CorsConfiguration};
 use crate::policy::{Compiled, Policy};
 
@@ -219,7 +221,10 @@ impl BucketCors for SharedPolicy {
         ready(SharedPolicy::put_document(self, document).map_err(BucketError::document))
     }
 
-    fn delete_document(&self, _bucket: &str) -> impl Future<Output = Result<(), BucketError>> + Send {
+    fn delete_document(
+        &self,
+        _bucket: &str,
+    ) -> impl Future<Output = Result<(), BucketError>> + Send {
         SharedPolicy::delete_document(self);
         ready(Ok(()))
     }

@@ -16,8 +16,7 @@ use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher as _};
 use tokio::sync::mpsc;
 
 use super::{
-    BucketError, Change, ChangeStream, CorsStore, Lookup, StoreFuture,
-    StoredDocument, Version,
+    BucketError, Change, ChangeStream, CorsStore, Lookup, StoreFuture, StoredDocument, Version,
 };
 use crate::config::{ConfigError, CorsConfiguration, DocumentFormat};
 

@@ -75,8 +75,7 @@ fn every_answer_comes_from_exactly_one_stored_policy_under_concurrent_swaps() {
     for n in 1..=GENERATIONS {
         cors.put_document(&generation(n)).unwrap();
         // A bad document between two good ones changes nothing.
-        let err =
-            cors.put_document(r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["PATCH"]}]"#);
+        let err = cors.put_document(r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["PATCH"]}]"#);
         assert_eq!(err.unwrap_err().kind(), ConfigErrorKind::UnsupportedMethod);
         assert_eq!(
             cors.load().unwrap().configuration().rules[0].max_age_seconds,

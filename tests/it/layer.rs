@@ -22,10 +22,7 @@ const RULES: &str = r#"[
 ]"#;
 
 /// Sends `request` through `layer` over the echo service.
-async fn send<P: BucketCors>(
-    layer: S3CorsLayer<P>,
-    request: Request<Body>,
-) -> (Answer, String) {
+async fn send<P: BucketCors>(layer: S3CorsLayer<P>, request: Request<Body>) -> (Answer, String) {
     let mut answer = support::send(layer.layer(echo()), request).await;
     let body = std::mem::take(&mut answer.body);
     (answer, body)
@@ -384,11 +381,26 @@ async fn virtual_hosted_buckets_come_from_the_host() {
             .map(|located| (located.bucket().to_owned(), located.resource()))
     };
     let media = |resource| Some(("media".to_owned(), resource));
-    assert_eq!(resolve("media.s3.example.test", "/a.png"), media(ResourceType::Object));
-    assert_eq!(resolve("media.s3.example.test:9000", "/"), media(ResourceType::Bucket));
-    assert_eq!(resolve("MEDIA.S3.Example.Test", "/x"), media(ResourceType::Object));
-    assert_eq!(resolve("s3.example.test", "/media/a.png"), media(ResourceType::Object));
-    assert_eq!(resolve("s3.example.test:443", "/media"), media(ResourceType::Bucket));
+    assert_eq!(
+        resolve("media.s3.example.test", "/a.png"),
+        media(ResourceType::Object)
+    );
+    assert_eq!(
+        resolve("media.s3.example.test:9000", "/"),
+        media(ResourceType::Bucket)
+    );
+    assert_eq!(
+        resolve("MEDIA.S3.Example.Test", "/x"),
+        media(ResourceType::Object)
+    );
+    assert_eq!(
+        resolve("s3.example.test", "/media/a.png"),
+        media(ResourceType::Object)
+    );
+    assert_eq!(
+        resolve("s3.example.test:443", "/media"),
+        media(ResourceType::Bucket)
+    );
     assert_eq!(resolve("media.other.test", "/a.png"), None);
     assert_eq!(resolve(".s3.example.test", "/a.png"), None);
     assert_eq!(resolve("xs3.example.test", "/a.png"), None);

@@ -41,7 +41,6 @@ impl BucketCors for Loading {
     }
 }
 
-
 fn policy() -> Policy {
     Policy::from_document(
         r#"[{"AllowedOrigins": ["https://app.example"], "AllowedMethods": ["GET", "PUT"], "MaxAgeSeconds": 60}]"#,
@@ -159,7 +158,11 @@ async fn an_unavailable_source_answers_like_a_failed_load_in_both_vary_modes() {
         (VaryMode::CacheSafe, vec![CORS_VARY]),
         (VaryMode::S3Exact, vec![]),
     ] {
-        let service = || S3CorsLayer::new(support::Down).vary_mode(mode).layer(echo());
+        let service = || {
+            S3CorsLayer::new(support::Down)
+                .vary_mode(mode)
+                .layer(echo())
+        };
         let answer = support::send(service(), request(Method::OPTIONS, "/k", PREFLIGHT)).await;
         assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
         let answer = support::send(

@@ -133,7 +133,9 @@ fn head(uri: &str) -> Request<()> {
 /// What the source has for `uri`'s bucket, once any load is over.
 async fn settled(source: &ReadThrough, uri: &str) -> BucketPolicy {
     let request = head(uri);
-    let located = source.locate(&RequestHead::new(&request)).expect("a bucket");
+    let located = source
+        .locate(&RequestHead::new(&request))
+        .expect("a bucket");
     support::settled(source, located.bucket()).await
 }
 

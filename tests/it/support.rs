@@ -110,9 +110,8 @@ impl tower_s3_cors::source::BucketCors for Down {
         &self,
         request: &tower_s3_cors::source::RequestHead<'a>,
     ) -> Option<tower_s3_cors::source::Located<'a>> {
-        let path = request.uri().path();
-        let resource = tower_s3_cors::s3::ResourceType::from_key_path(path);
-        Some(tower_s3_cors::source::Located::new("", resource))
+        let key = request.uri().path().trim_start_matches('/');
+        Some(tower_s3_cors::source::Located::new("", key))
     }
 
     fn resolve(&self, _bucket: &str) -> tower_s3_cors::source::Resolution {

@@ -52,8 +52,8 @@ use example_bucket_server::{
     Buckets, Config, DEMO_BUCKET, DEMO_DOCUMENT, banner, is_valid_bucket_name, serve_with_shutdown,
     shutdown_signal,
 };
-use tower_s3_cors::source::{ReadThrough, ReadThroughError, ReadThroughErrorKind};
-use tower_s3_cors::store::{CorsStore, DirectoryStore, ExistingBuckets, StoreErrorKind};
+use tower_s3_cors::source::{BucketCors as _, BucketError, BucketErrorKind, ReadThrough};
+use tower_s3_cors::store::{CorsStore, DirectoryStore};
 use tower_s3_cors::{Policy, SharedPolicy, VaryMode};
 #[cfg(feature = "etcd")]
 use tower_s3_cors_etcd::{EtcdConfig, EtcdStore};
@@ -238,8 +238,8 @@ async fn with_store<S: CorsStore + 'static>(
         }
     }
     let registry = buckets.clone();
-    let known = move |bucket: &str| registry.get(bucket).is_some();
-    let source = ReadThrough::builder(ExistingBuckets::new(documents, known))
+    let source = ReadThrough::builder(documents)
+        .bucket_exists(move |bucket: &str| registry.contains(bucket))
         .on_error(|bucket, error| eprintln!("warning: bucket {bucket:?}: {error}"))
         .build()
         .map_err(|e| e.to_string())?;
@@ -275,21 +275,16 @@ enum Seed {
 
 impl Seed {
     /// Writes it through `source` (its cache serves it at once).
-    async fn plant(&self, source: &ReadThrough) -> Result<(), ReadThroughError> {
+    async fn plant(&self, source: &ReadThrough) -> Result<(), BucketError> {
         match self {
-            Self::Document { bucket, document } => {
-                source.put_document(bucket, document).await.map(drop)
-            }
-            Self::DemoUnlessPresent => match source.configuration(DEMO_BUCKET).await {
-                Ok(None) => source
-                    .put_document(DEMO_BUCKET, DEMO_DOCUMENT)
-                    .await
-                    .map(drop),
+            Self::Document { bucket, document } => source.put_document(bucket, document).await,
+            Self::DemoUnlessPresent => match source.get_document(DEMO_BUCKET).await {
+                Ok(None) => source.put_document(DEMO_BUCKET, DEMO_DOCUMENT).await,
                 Ok(Some(_)) => Ok(()),
                 // A document that does not read is the store's all the
                 // same (reported when loaded): only a missing one is
                 // replaced.
-                Err(error) if error.kind() == ReadThroughErrorKind::Document => Ok(()),
+                Err(error) if error.kind() == BucketErrorKind::Invalid => Ok(()),
                 Err(error) => Err(error),
             },
         }
@@ -315,9 +310,8 @@ impl Seed {
 }
 
 /// Whether `error` may go away by itself: the store is down or slow.
-fn is_transient(error: &ReadThroughError) -> bool {
-    error.kind() == ReadThroughErrorKind::Timeout
-        || error.store_kind() == Some(StoreErrorKind::Unavailable)
+fn is_transient(error: &BucketError) -> bool {
+    error.kind() == BucketErrorKind::Unavailable
 }
 
 /// Writes the start-up documents the store could not take at start-up,
@@ -409,7 +403,7 @@ async fn shown_buckets(config: &Config) -> Buckets {
     let shown = Buckets::path_style();
     for name in config.buckets().names() {
         let handle = shown.create(&name);
-        let configuration = match source.configuration(&name).await {
+        let configuration = match source.get_document(&name).await {
             Ok(configuration) => configuration,
             Err(error) => {
                 eprintln!("warning: bucket {name:?}: cannot show its CORS: {error}");

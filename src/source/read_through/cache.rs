@@ -17,7 +17,9 @@ use super::entry::{Entry, State};
 use super::expiry::Expiry;
 use super::interner::Interner;
 use crate::policy::Policy;
-use crate::source::{Addressing, BucketError, BucketErrorKind, BucketPolicy, Completer, Pending, Resolution};
+use crate::source::{
+    Addressing, BucketError, BucketErrorKind, BucketPolicy, Completer, Pending, Resolution,
+};
 use crate::store::{BucketExists, ChangeStream, CorsStore, Lookup, Version};
 
 /// The cached buckets, by name.
@@ -100,7 +102,9 @@ impl Inner {
                     inner.apply(change);
                 }
                 #[cfg(feature = "tracing")]
-                tracing::warn!("the CORS store stopped pushing changes; cached policies may go stale");
+                tracing::warn!(
+                    "the CORS store stopped pushing changes; cached policies may go stale"
+                );
             }));
         }
         if self.fresh.is_some() {
@@ -264,7 +268,10 @@ impl Inner {
 
     /// The compiled policy of `document`, shared with every bucket that has
     /// the same configuration.
-    pub(super) fn intern(&self, document: &str) -> Result<Arc<crate::policy::Compiled>, crate::config::ConfigError> {
+    pub(super) fn intern(
+        &self,
+        document: &str,
+    ) -> Result<Arc<crate::policy::Compiled>, crate::config::ConfigError> {
         self.interner.intern(document, self.settings.validation)
     }
 
@@ -290,9 +297,9 @@ impl Inner {
         let stamp = self.next_stamp();
         let cache = self.cache.pin();
         let now = cache.compute(Arc::clone(key), |current| match current {
-            Some((_, entry)) if matches!(entry.state, State::Loading(_)) => Operation::Insert(
-                Entry::new(State::Failed(retry_at), Version::UNKNOWN, stamp),
-            ),
+            Some((_, entry)) if matches!(entry.state, State::Loading(_)) => {
+                Operation::Insert(Entry::new(State::Failed(retry_at), Version::UNKNOWN, stamp))
+            }
             Some((_, entry)) => {
                 entry.refreshing.store(false, Ordering::Relaxed);
                 Operation::Abort((entry.state.policy(), entry.stamp, entry.is_known()))

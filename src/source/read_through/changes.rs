@@ -106,12 +106,16 @@ impl Inner {
     /// live: the next request looks the bucket up again.
     pub(super) fn expire_missing(self: &Arc<Self>, key: &Arc<str>, stamp: u64) {
         let marked = self.next_stamp();
-        self.cache.pin().compute(Arc::clone(key), |current| match current {
-            Some((_, entry)) if entry.stamp == stamp && matches!(entry.state, State::NoSuchBucket) => {
-                Operation::Insert(entry.succeed(State::Invalidated, Version::UNKNOWN, marked))
-            }
-            Some(_) | None => Operation::Abort(()),
-        });
+        self.cache
+            .pin()
+            .compute(Arc::clone(key), |current| match current {
+                Some((_, entry))
+                    if entry.stamp == stamp && matches!(entry.state, State::NoSuchBucket) =>
+                {
+                    Operation::Insert(entry.succeed(State::Invalidated, Version::UNKNOWN, marked))
+                }
+                Some(_) | None => Operation::Abort(()),
+            });
     }
 
     /// Forgets what is cached for `bucket`: the next request loads it.

@@ -51,7 +51,9 @@ impl Expiry {
     ) {
         loop {
             let next = {
-                let Some(inner) = source.upgrade() else { return };
+                let Some(inner) = source.upgrade() else {
+                    return;
+                };
                 let expiry = queue(&inner);
                 // With nothing queued, anything queued later expires a full
                 // time to live after it is queued: no earlier than this.
@@ -59,7 +61,9 @@ impl Expiry {
                 queued.unwrap_or_else(|| Instant::now() + expiry.ttl)
             };
             tokio::time::sleep_until(next).await;
-            let Some(inner) = source.upgrade() else { return };
+            let Some(inner) = source.upgrade() else {
+                return;
+            };
             let now = Instant::now();
             let due: Vec<Due> = {
                 let mut waiting = lock(&queue(&inner).queue);

@@ -26,7 +26,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use self::cache::Inner;
-use super::{BucketCors, BucketError, Located, Locate, RequestHead, Resolution, bucket_name};
+use super::{BucketCors, BucketError, Locate, Located, RequestHead, Resolution, bucket_name};
 use crate::config::CorsConfiguration;
 use crate::store::CorsStore;
 

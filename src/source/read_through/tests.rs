@@ -164,7 +164,6 @@ async fn a_resync_reload_does_not_undo_a_change_that_came_while_it_ran() {
     );
 }
 
-
 /// The state cached for `bucket`, by name.
 fn state(source: &ReadThrough, bucket: &str) -> Option<&'static str> {
     let cache = source.inner.cache.pin();
@@ -208,7 +207,11 @@ async fn entries_are_read_again_when_their_time_to_live_is_up() {
     assert_eq!(reads.load(Ordering::SeqCst), 1);
     store.put("a", PUT).await.expect("written");
     tokio::time::sleep(Duration::from_millis(4_990)).await;
-    assert_eq!(reads.load(Ordering::SeqCst), 1, "read again before its time");
+    assert_eq!(
+        reads.load(Ordering::SeqCst),
+        1,
+        "read again before its time"
+    );
     tokio::time::sleep(Duration::from_millis(20)).await;
     until(|| reads.load(Ordering::SeqCst) == 2).await;
     let policy = Policy::from_shared(compiled(&source, "a"));
@@ -249,7 +252,10 @@ async fn a_deleted_bucket_is_gone_at_once_with_its_document() {
         .expect("in a runtime");
     source.put_document("b", XML).await.expect("written");
     lock(&existing).clear(); // the backend deletes the bucket first
-    source.bucket_deleted("b").await.expect("the document is removed");
+    source
+        .bucket_deleted("b")
+        .await
+        .expect("the document is removed");
     assert_eq!(settled(&source, "b").await, "no such bucket");
     assert!(matches!(store.get("b").await, Ok(Lookup::NotFound(_))));
     source.inner.apply(Change::Deleted {
@@ -268,7 +274,10 @@ async fn settings_that_cannot_be_honoured_are_build_errors() {
     use super::{BuildError, Ttl};
     let build = |builder: super::ReadThroughBuilder| builder.build().map(drop);
     let store = crate::store::MemoryStore::new;
-    assert_eq!(build(ReadThrough::builder(store()).capacity(0)), Err(BuildError::ZeroCapacity));
+    assert_eq!(
+        build(ReadThrough::builder(store()).capacity(0)),
+        Err(BuildError::ZeroCapacity)
+    );
     assert_eq!(
         build(ReadThrough::builder(store()).load_timeout(Duration::ZERO)),
         Err(BuildError::ZeroLoadTimeout)
@@ -298,7 +307,11 @@ impl CorsStore for CountingStore {
         self.0.get(bucket)
     }
 
-    fn put<'a>(&'a self, bucket: &'a str, document: &'a str) -> crate::store::StoreFuture<'a, Version> {
+    fn put<'a>(
+        &'a self,
+        bucket: &'a str,
+        document: &'a str,
+    ) -> crate::store::StoreFuture<'a, Version> {
         self.0.put(bucket, document)
     }
 

@@ -19,7 +19,11 @@ impl Inner {
     }
 
     /// `PutBucketCors`: validates, writes the store, then serves the policy.
-    pub(super) async fn put_document(&self, bucket: &str, document: &str) -> Result<(), BucketError> {
+    pub(super) async fn put_document(
+        &self,
+        bucket: &str,
+        document: &str,
+    ) -> Result<(), BucketError> {
         self.ensure_exists(bucket).await?;
         let compiled = match self.intern(document) {
             Ok(compiled) => compiled,
@@ -66,7 +70,9 @@ impl Inner {
     /// name left is removed, and the bucket serves "no CORS".
     pub(super) async fn bucket_created(&self, bucket: &str) -> Result<(), BucketError> {
         let version = self.with_timeout(self.store.delete(bucket)).await;
-        let removed = version.as_ref().map_or(Version::UNKNOWN, |version| *version);
+        let removed = version
+            .as_ref()
+            .map_or(Version::UNKNOWN, |version| *version);
         self.install(bucket, State::NotConfigured, removed, None);
         version.map(drop)
     }
