@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use etcd_client::{GetOptions, KvClient, ResponseHeader};
 use tokio::runtime::Handle;
 use tower_s3_cors::source::BucketError;
-use tower_s3_cors::store::{ChangeStream, CorsStore, Lookup, StoreFuture, StoredDocument, Version};
+use tower_s3_cors::store::{Change, CorsStore, Lookup, Version};
 
 use crate::EtcdConfig;
 use crate::error::{ConnectError, ConnectErrorKind, store_error};
@@ -208,55 +208,49 @@ pub(crate) fn version(revision: i64) -> Version {
 }
 
 impl CorsStore for EtcdStore {
-    fn get<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Lookup> {
-        Box::pin(async move {
-            let key = self.key(bucket)?;
-            let mut response = self
-                .call(format!("read bucket {bucket:?}"), |mut kv| {
-                    let key = key.clone();
-                    async move { kv.get(key, None).await }
-                })
-                .await?;
-            let read_at = self.inner.note(response.header());
-            let Some(kv) = response.take_kvs().into_iter().next() else {
-                // Not there as of the read's revision.
-                return Ok(Lookup::NotFound(version(read_at)));
-            };
-            let revision = kv.mod_revision();
-            let (_, value) = kv.into_key_value();
-            let text = String::from_utf8(value).map_err(|e| {
-                BucketError::invalid(e).with_context(format!(
-                    "the document of bucket {bucket:?} (revision {revision}) is not UTF-8"
-                ))
-            })?;
-            Ok(Lookup::Found(StoredDocument::new(text, version(revision))))
-        })
+    async fn get(&self, bucket: &str) -> Result<Lookup, BucketError> {
+        let key = self.key(bucket)?;
+        let mut response = self
+            .call(format!("read bucket {bucket:?}"), |mut kv| {
+                let key = key.clone();
+                async move { kv.get(key, None).await }
+            })
+            .await?;
+        let read_at = self.inner.note(response.header());
+        let Some(kv) = response.take_kvs().into_iter().next() else {
+            // Not there as of the read's revision.
+            return Ok(Lookup::NotFound(version(read_at)));
+        };
+        let revision = kv.mod_revision();
+        let (_, value) = kv.into_key_value();
+        let text = String::from_utf8(value).map_err(|e| {
+            BucketError::invalid(e).with_context(format!(
+                "the document of bucket {bucket:?} (revision {revision}) is not UTF-8"
+            ))
+        })?;
+        Ok(Lookup::Found(text.into(), version(revision)))
     }
 
-    fn put<'a>(&'a self, bucket: &'a str, document: &'a str) -> StoreFuture<'a, Version> {
-        Box::pin(async move {
-            let key = self.key(bucket)?;
-            let response = self
-                .call(format!("write bucket {bucket:?}"), |mut kv| {
-                    let key = key.clone();
-                    async move { kv.put(key, document, None).await }
-                })
-                .await?;
-            Ok(version(self.inner.note(response.header())))
-        })
+    async fn put(&self, bucket: &str, document: &str) -> Result<Version, BucketError> {
+        let key = self.key(bucket)?;
+        let response = self
+            .call(format!("write bucket {bucket:?}"), |mut kv| {
+                let key = key.clone();
+                async move { kv.put(key, document, None).await }
+            })
+            .await?;
+        Ok(version(self.inner.note(response.header())))
     }
 
-    fn delete<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Version> {
-        Box::pin(async move {
-            let key = self.key(bucket)?;
-            let response = self
-                .call(format!("delete bucket {bucket:?}"), |mut kv| {
-                    let key = key.clone();
-                    async move { kv.delete(key, None).await }
-                })
-                .await?;
-            Ok(version(self.inner.note(response.header())))
-        })
+    async fn delete(&self, bucket: &str) -> Result<Version, BucketError> {
+        let key = self.key(bucket)?;
+        let response = self
+            .call(format!("delete bucket {bucket:?}"), |mut kv| {
+                let key = key.clone();
+                async move { kv.delete(key, None).await }
+            })
+            .await?;
+        Ok(version(self.inner.note(response.header())))
     }
 
     /// A watch on the prefix, from just after the greatest revision this
@@ -290,7 +284,7 @@ impl CorsStore for EtcdStore {
     /// [`Change::Deleted`]: tower_s3_cors::store::Change::Deleted
     /// [`Change::Stale`]: tower_s3_cors::store::Change::Stale
     /// [`Change::Resync`]: tower_s3_cors::store::Change::Resync
-    fn changes(&self) -> Option<ChangeStream> {
+    fn changes(&self) -> Option<impl futures_core::Stream<Item = Change> + Send + 'static> {
         let inner = &self.inner;
         let seen = inner.seen.load(Ordering::Acquire);
         Some(watch::spawn(

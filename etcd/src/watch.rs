@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use etcd_client::{EventType, GetOptions, WatchOptions, WatchResponse, WatchStream};
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
-use tower_s3_cors::store::{Change, ChangeStream, StoredDocument};
+use tower_s3_cors::store::Change;
 
 use crate::error::is_missing_revision;
 use crate::members::Members;
@@ -45,10 +45,13 @@ pub(crate) struct Watch {
 }
 
 /// Starts the task of a new change stream on `runtime`.
-pub(crate) fn spawn(runtime: &Handle, watch: Watch) -> ChangeStream {
+pub(crate) fn spawn(
+    runtime: &Handle,
+    watch: Watch,
+) -> impl futures_core::Stream<Item = Change> + Send + 'static {
     let (sender, receiver) = mpsc::channel(BUFFER);
     runtime.spawn(watch.run(sender));
-    Box::pin(Changes { receiver })
+    Changes { receiver }
 }
 
 /// The stream handed out: the receiving end of the task's channel.
@@ -220,7 +223,8 @@ impl Watch {
                     EventType::Put => match std::str::from_utf8(kv.value()) {
                         Ok(text) => Change::Put {
                             bucket,
-                            document: StoredDocument::new(text, version(revision)),
+                            text: text.into(),
+                            version: version(revision),
                         },
                         // `get` says what is wrong with it.
                         Err(_) => Change::Stale { bucket },

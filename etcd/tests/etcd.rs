@@ -9,7 +9,15 @@ use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use tower_s3_cors::source::BucketErrorKind;
-use tower_s3_cors::store::{Change, ChangeStream, CorsStore, StoredDocument, Version};
+use tower_s3_cors::store::{Change, CorsStore, Lookup, Version};
+
+/// A change stream, boxed so that the helpers can take any.
+type ChangeStream = std::pin::Pin<Box<dyn futures_core::Stream<Item = Change> + Send>>;
+
+/// A store's change stream.
+fn changes_of(store: &EtcdStore) -> ChangeStream {
+    Box::pin(store.changes().expect("etcd pushes changes"))
+}
 use tower_s3_cors_etcd::test_support::{EtcdServer, TcpProxy};
 use tower_s3_cors_etcd::{EtcdConfig, EtcdStore};
 
@@ -71,7 +79,7 @@ async fn expect_change(changes: &mut ChangeStream) -> Change {
 /// the watch is then known to be established.
 async fn watching(reader: &EtcdStore, writer: &EtcdStore) -> ChangeStream {
     reader.get("photos").await.unwrap();
-    let mut changes = reader.changes().unwrap();
+    let mut changes = changes_of(&reader);
     put_and_see(writer, &mut changes, "photos", XML).await;
     changes
 }
@@ -119,7 +127,8 @@ async fn expect_quiet(changes: &mut ChangeStream, quiet: Duration) {
 fn put(bucket: &str, text: &str, version: Version) -> Change {
     Change::Put {
         bucket: bucket.to_owned(),
-        document: StoredDocument::new(text, version),
+        text: text.into(),
+        version,
     }
 }
 
@@ -149,19 +158,19 @@ async fn put_get_delete_round_trip_with_revisions() {
     };
     let store = store(&etcd.endpoint(), "cors").await;
 
-    assert_eq!(store.get("photos").await.unwrap().into_document(), None);
+    assert_eq!(store.get("photos").await.unwrap().text(), None);
     let first = store.put("photos", XML).await.unwrap();
     assert_ne!(first, Version::UNKNOWN);
     assert_eq!(
-        store.get("photos").await.unwrap().into_document(),
-        Some(StoredDocument::new(XML, first))
+        store.get("photos").await.unwrap(),
+        Lookup::Found(XML.into(), first)
     );
 
     let second = store.put("photos", JSON).await.unwrap();
     assert!(first.is_older_than(second));
     assert_eq!(
-        store.get("photos").await.unwrap().into_document(),
-        Some(StoredDocument::new(JSON, second))
+        store.get("photos").await.unwrap(),
+        Lookup::Found(JSON.into(), second)
     );
     assert!(second <= store.current_revision().await.unwrap());
 
@@ -169,33 +178,15 @@ async fn put_get_delete_round_trip_with_revisions() {
     // revision of the same cluster-wide counter.
     let other = store.put("videos", XML).await.unwrap();
     assert!(second.is_older_than(other));
-    assert_eq!(
-        store
-            .get("photos")
-            .await
-            .unwrap()
-            .into_document()
-            .unwrap()
-            .version(),
-        second
-    );
+    assert_eq!(store.get("photos").await.unwrap().version(), second);
 
     let removed = store.delete("photos").await.unwrap();
     assert!(other.is_older_than(removed));
-    assert_eq!(store.get("photos").await.unwrap().into_document(), None);
+    assert_eq!(store.get("photos").await.unwrap().text(), None);
     // Removing what is not there succeeds, at a revision no older.
     let again = store.delete("photos").await.unwrap();
     assert!(!again.is_older_than(removed));
-    assert_eq!(
-        store
-            .get("videos")
-            .await
-            .unwrap()
-            .into_document()
-            .unwrap()
-            .version(),
-        other
-    );
+    assert_eq!(store.get("videos").await.unwrap().version(), other);
 
     // The document sits at `{prefix}{bucket}`, as written.
     assert_eq!(store.key("videos").unwrap(), "cors/videos");
@@ -223,9 +214,9 @@ async fn documents_are_kept_byte_for_byte() {
     for (i, document) in documents.iter().enumerate() {
         let bucket = format!("bucket-{i}");
         let version = store.put(&bucket, document).await.unwrap();
-        let stored = store.get(&bucket).await.unwrap().into_document().unwrap();
+        let stored = store.get(&bucket).await.unwrap();
         assert_eq!(
-            stored.text().as_bytes(),
+            stored.text().unwrap_or_default().as_bytes(),
             document.as_bytes(),
             "document {i}"
         );
@@ -258,7 +249,7 @@ async fn bad_bucket_names_and_values_are_invalid() {
     store.put(&longest, XML).await.unwrap();
 
     // A value written by something else that is not UTF-8.
-    let mut changes = store.changes().unwrap();
+    let mut changes = changes_of(&store);
     let mut raw = raw(&etcd).await;
     raw.put("cors/binary", vec![0xff, 0xfe, b'<'], None)
         .await
@@ -279,7 +270,7 @@ async fn bad_bucket_names_and_values_are_invalid() {
     let huge = "x".repeat(3 << 20);
     let error = store.put("huge", &huge).await.unwrap_err();
     assert_eq!(error.kind(), BucketErrorKind::Invalid, "{error}");
-    assert_eq!(store.get("huge").await.unwrap().into_document(), None);
+    assert_eq!(store.get("huge").await.unwrap().text(), None);
 }
 
 #[tokio::test]
@@ -291,8 +282,8 @@ async fn changes_from_another_client_arrive_in_order_with_their_revisions() {
     let writer = store(&etcd.endpoint(), "fleet").await;
     // The reader has talked to etcd: its stream starts right after what it
     // saw, so nothing written from now on can be missed.
-    assert_eq!(reader.get("photos").await.unwrap().into_document(), None);
-    let mut changes = reader.changes().unwrap();
+    assert_eq!(reader.get("photos").await.unwrap().text(), None);
+    let mut changes = changes_of(&reader);
 
     let mut expected = Vec::new();
     let v = writer.put("photos", XML).await.unwrap();
@@ -316,7 +307,7 @@ async fn changes_from_another_client_arrive_in_order_with_their_revisions() {
 
     // A second stream is a second subscription, from the same point on:
     // right after the last revision the reader saw itself.
-    let mut second = reader.changes().unwrap();
+    let mut second = changes_of(&reader);
     let v = writer.put("after", XML).await.unwrap();
     expected.push(put("after", XML, v));
     for want in &expected {
@@ -337,7 +328,7 @@ async fn a_stream_resumes_from_the_last_revision_seen() {
     // Written before the stream exists, after what the reader saw: the
     // stream starts from the reader's last revision and delivers them.
     let expected = put_many(&writer, "photos", 20).await;
-    let mut changes = reader.changes().unwrap();
+    let mut changes = changes_of(&reader);
     expect_all(&mut changes, &expected).await;
     expect_quiet(&mut changes, Duration::from_millis(200)).await;
 }
@@ -416,7 +407,7 @@ async fn a_compacted_history_means_resync_then_changes_from_now() {
     raw.compact(i64::try_from(now.get()).unwrap(), None)
         .await
         .unwrap();
-    let mut changes = reader.changes().unwrap();
+    let mut changes = changes_of(&reader);
     assert_eq!(expect_change(&mut changes).await, Change::Resync);
     put_and_see(&writer, &mut changes, "photos", JSON).await;
 
@@ -445,7 +436,7 @@ async fn an_etcd_that_lost_its_data_means_resync_not_a_silent_wait() {
     let reader = store(&etcd.endpoint(), "cors").await;
     let writer = store(&etcd.endpoint(), "cors").await;
     reader.get("photos").await.unwrap();
-    let mut changes = reader.changes().unwrap();
+    let mut changes = changes_of(&reader);
     let expected = put_many(&writer, "photos", 10).await;
     expect_all(&mut changes, &expected).await;
 
@@ -456,16 +447,7 @@ async fn an_etcd_that_lost_its_data_means_resync_not_a_silent_wait() {
     let v = writer.put("photos", JSON).await.unwrap();
     assert!(v < expected.len().try_into().map(Version::new).unwrap());
     assert_eq!(expect_change(&mut changes).await, put("photos", JSON, v));
-    assert_eq!(
-        reader
-            .get("photos")
-            .await
-            .unwrap()
-            .into_document()
-            .unwrap()
-            .version(),
-        v
-    );
+    assert_eq!(reader.get("photos").await.unwrap().version(), v);
 }
 
 #[tokio::test]
@@ -477,7 +459,7 @@ async fn while_etcd_is_down_operations_fail_in_time_and_the_stream_recovers() {
     let reader = EtcdStore::connect(etcd.config()).await.unwrap();
     let writer = store(&etcd.endpoint(), EtcdConfig::DEFAULT_PREFIX).await;
     reader.get("photos").await.unwrap();
-    let mut changes = reader.changes().unwrap();
+    let mut changes = changes_of(&reader);
     let before = writer.put("photos", XML).await.unwrap();
     assert_eq!(
         expect_change(&mut changes).await,
@@ -543,7 +525,7 @@ async fn an_etcd_that_never_answers_fails_operations_within_the_timeout() {
     let store = EtcdStore::connect(EtcdConfig::new([endpoint]).request_timeout(timeout))
         .await
         .unwrap();
-    let mut changes = store.changes().unwrap();
+    let mut changes = changes_of(&store);
     let mut took = Vec::new();
     for _ in 0..3 {
         let started = Instant::now();
@@ -592,7 +574,7 @@ async fn a_store_made_while_etcd_is_down_works_once_it_is_up() {
     assert!(started.elapsed() <= TIMEOUT + Duration::from_millis(300));
     // A stream made before the store ever talked to etcd starts with a
     // Resync once its watch is open.
-    let mut changes = reader.changes().unwrap();
+    let mut changes = changes_of(&reader);
     expect_quiet(&mut changes, Duration::from_millis(300)).await;
 
     etcd.restart().unwrap();
@@ -600,8 +582,8 @@ async fn a_store_made_while_etcd_is_down_works_once_it_is_up() {
     let writer = store(&etcd.endpoint(), "cors").await;
     let v = put_and_see(&writer, &mut changes, "photos", XML).await;
     assert_eq!(
-        reader.get("photos").await.unwrap().into_document(),
-        Some(StoredDocument::new(XML, v))
+        reader.get("photos").await.unwrap(),
+        Lookup::Found(XML.into(), v)
     );
 }
 
@@ -614,8 +596,8 @@ async fn two_writers_of_one_bucket_end_with_the_last_write_everywhere() {
     let b = store(&etcd.endpoint(), "cors").await;
     a.get("shared").await.unwrap();
     b.get("shared").await.unwrap();
-    let mut changes_a = a.changes().unwrap();
-    let mut changes_b = b.changes().unwrap();
+    let mut changes_a = changes_of(&a);
+    let mut changes_b = changes_of(&b);
 
     let mut written = Vec::new();
     for round in 0..20 {
@@ -632,21 +614,15 @@ async fn two_writers_of_one_bucket_end_with_the_last_write_everywhere() {
     versions.dedup();
     assert_eq!(versions.len(), written.len());
 
-    let expected = StoredDocument::new(last_document.as_str(), *last_version);
-    assert_eq!(
-        a.get("shared").await.unwrap().into_document().as_ref(),
-        Some(&expected)
-    );
-    assert_eq!(
-        b.get("shared").await.unwrap().into_document().as_ref(),
-        Some(&expected)
-    );
+    let expected = Lookup::Found(last_document.as_str().into(), *last_version);
+    assert_eq!(a.get("shared").await.unwrap(), expected);
+    assert_eq!(b.get("shared").await.unwrap(), expected);
     // Both streams see all writes in revision order, the last one last.
     for changes in [&mut changes_a, &mut changes_b] {
         let mut seen = Vec::new();
         while seen.len() < written.len() {
             match expect_change(changes).await {
-                Change::Put { document, .. } => seen.push(document),
+                Change::Put { text, version, .. } => seen.push(Lookup::Found(text, version)),
                 other => panic!("unexpected {other:?}"),
             }
         }
@@ -666,8 +642,8 @@ async fn dropping_the_store_ends_its_streams_and_their_tasks() {
     let reader = store(&etcd.endpoint(), "cors").await;
     let writer = store(&etcd.endpoint(), "cors").await;
     reader.get("photos").await.unwrap();
-    let mut kept = reader.changes().unwrap();
-    let dropped = reader.changes().unwrap();
+    let mut kept = changes_of(&reader);
+    let dropped = changes_of(&reader);
     put_and_see(&writer, &mut kept, "photos", XML).await;
     let with_streams = metrics.num_alive_tasks();
     assert!(with_streams >= baseline + 2, "{baseline} -> {with_streams}");
@@ -709,7 +685,7 @@ async fn put_to_watch_latency_on_loopback() {
     let reader = store(&etcd.endpoint(), "cors").await;
     let writer = store(&etcd.endpoint(), "cors").await;
     reader.get("photos").await.unwrap();
-    let mut changes = reader.changes().unwrap();
+    let mut changes = changes_of(&reader);
     let warm_up = put_many(&writer, "warm-up", 10).await;
     for want in &warm_up {
         assert_eq!(&expect_change(&mut changes).await, want);
@@ -812,12 +788,12 @@ async fn several_members_one_down_or_cut_off() {
     drop(dead);
     let url = format!("etcd://{dead_endpoint},{}/cors", etcd.endpoint());
     let store = EtcdStore::connect_url(&url).await.unwrap();
-    let mut changes = store.changes().unwrap();
+    let mut changes = changes_of(&store);
     for i in 0..50 {
         let text = format!("{XML}<!-- {i} -->");
         let version = store.put("photos", &text).await.unwrap();
-        let stored = store.get("photos").await.unwrap().into_document().unwrap();
-        assert_eq!(stored, StoredDocument::new(text, version));
+        let stored = store.get("photos").await.unwrap();
+        assert_eq!(stored, Lookup::Found(text.into(), version));
     }
     assert_eq!(expect_change(&mut changes).await, Change::Resync);
 
@@ -836,12 +812,15 @@ async fn several_members_one_down_or_cut_off() {
     let expected = put_many(&writer, "videos", 3).await;
     // Operations move on to the other member at once.
     let started = Instant::now();
-    let stored = reader.get("videos").await.unwrap().into_document().unwrap();
+    let Lookup::Found(text, version) = reader.get("videos").await.unwrap() else {
+        panic!("written")
+    };
     assert!(started.elapsed() < Duration::from_millis(200));
     assert_eq!(
         Change::Put {
             bucket: "videos".to_owned(),
-            document: stored
+            text,
+            version,
         },
         expected[2]
     );

@@ -205,8 +205,8 @@ mod tests {
 
     use super::*;
     use http::Request;
-    use tower_s3_cors::s3::ResourceType;
     use s3s::host::{MultiDomain, SingleDomain};
+    use tower_s3_cors::s3::ResourceType;
 
     fn locate(
         addressing: &S3sAddressing,

@@ -7,7 +7,7 @@ use http::{Extensions, HeaderMap, Method, Uri};
 use s3s::dto::HeadBucketInput;
 use s3s::{S3, S3ErrorCode, S3Request};
 use tower_s3_cors::source::BucketError;
-use tower_s3_cors::store::{BucketExists, StoreFuture};
+use tower_s3_cors::store::BucketExists;
 
 /// Whether a bucket exists, asked of an s3s backend with its own
 /// `HeadBucket`: give it to a read-through source
@@ -69,33 +69,33 @@ impl<S> fmt::Debug for BackendBuckets<S> {
 }
 
 impl<S: S3> BucketExists for BackendBuckets<S> {
-    fn exists<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, bool> {
-        Box::pin(async move {
-            let request = S3Request {
-                input: HeadBucketInput {
-                    bucket: bucket.to_owned(),
-                    expected_bucket_owner: None,
-                },
-                method: Method::HEAD,
-                uri: Uri::builder()
-                    .path_and_query(format!("/{bucket}"))
-                    .build()
-                    .unwrap_or_default(),
-                headers: HeaderMap::new(),
-                extensions: Extensions::new(),
-                credentials: None,
-                region: None,
-                service: None,
-                trailing_headers: None,
-            };
-            match self.backend.head_bucket(request).await {
-                Ok(_) => Ok(true),
-                Err(error) if *error.code() == S3ErrorCode::NoSuchBucket => Ok(false),
-                Err(error) if *error.code() == S3ErrorCode::NotImplemented => Ok(true),
-                Err(error) => Err(BucketError::unavailable(error.to_string()).with_context(
-                    format!("asking the backend whether bucket {bucket:?} exists"),
+    async fn exists(&self, bucket: &str) -> Result<bool, BucketError> {
+        let request = S3Request {
+            input: HeadBucketInput {
+                bucket: bucket.to_owned(),
+                expected_bucket_owner: None,
+            },
+            method: Method::HEAD,
+            uri: Uri::builder()
+                .path_and_query(format!("/{bucket}"))
+                .build()
+                .unwrap_or_default(),
+            headers: HeaderMap::new(),
+            extensions: Extensions::new(),
+            credentials: None,
+            region: None,
+            service: None,
+            trailing_headers: None,
+        };
+        match self.backend.head_bucket(request).await {
+            Ok(_) => Ok(true),
+            Err(error) if *error.code() == S3ErrorCode::NoSuchBucket => Ok(false),
+            Err(error) if *error.code() == S3ErrorCode::NotImplemented => Ok(true),
+            Err(error) => Err(
+                BucketError::unavailable(error.to_string()).with_context(format!(
+                    "asking the backend whether bucket {bucket:?} exists"
                 )),
-            }
-        })
+            ),
+        }
     }
 }

@@ -15,9 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher as _};
 use tokio::sync::mpsc;
 
-use super::{
-    BucketError, Change, ChangeStream, CorsStore, Lookup, StoreFuture, StoredDocument, Version,
-};
+use super::{BucketError, Change, CorsStore, Lookup, Version};
 use crate::config::{ConfigError, CorsConfiguration, DocumentFormat};
 
 /// How long the change stream waits for a burst of file events to end
@@ -67,8 +65,8 @@ const MAX_BUCKET_LEN: usize = 250;
 /// store.put("photos", "<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>\
 ///                      <AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>").await?;
 /// assert!(dir.join("photos.xml").exists());
-/// let Lookup::Found(document) = store.get("photos").await? else { unreachable!() };
-/// assert!(document.text().starts_with("<CORSConfiguration>"));
+/// let Lookup::Found(text, _version) = store.get("photos").await? else { unreachable!() };
+/// assert!(text.starts_with("<CORSConfiguration>"));
 ///
 /// store.delete("photos").await?;
 /// assert!(matches!(store.get("photos").await?, Lookup::NotFound(_)));
@@ -204,7 +202,7 @@ impl Inner {
         };
         let version = modified(&path)?;
         Ok(match String::from_utf8(bytes) {
-            Ok(text) => Ok(Lookup::Found(StoredDocument::new(text, version))),
+            Ok(text) => Ok(Lookup::Found(text.into(), version)),
             Err(error) => Err(BucketError::invalid(error)
                 .with_context(format!("{} is not UTF-8", path.display()))),
         })
@@ -300,55 +298,49 @@ fn modified(path: &Path) -> io::Result<Version> {
 }
 
 impl CorsStore for DirectoryStore {
-    fn get<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Lookup> {
-        Box::pin(async move {
-            if let Some(error) = bucket_error(bucket) {
-                return Err(error);
-            }
-            let name = bucket.to_owned();
-            self.blocking(format!("reading bucket {bucket:?}"), move |inner| {
-                inner.read(&name)
-            })
-            .await?
+    async fn get(&self, bucket: &str) -> Result<Lookup, BucketError> {
+        if let Some(error) = bucket_error(bucket) {
+            return Err(error);
+        }
+        let name = bucket.to_owned();
+        self.blocking(format!("reading bucket {bucket:?}"), move |inner| {
+            inner.read(&name)
         })
+        .await?
     }
 
-    fn put<'a>(&'a self, bucket: &'a str, document: &'a str) -> StoreFuture<'a, Version> {
-        Box::pin(async move {
-            if let Some(error) = bucket_error(bucket) {
-                return Err(error);
+    async fn put(&self, bucket: &str, document: &str) -> Result<Version, BucketError> {
+        if let Some(error) = bucket_error(bucket) {
+            return Err(error);
+        }
+        let extension = match DocumentFormat::detect(document) {
+            Some(DocumentFormat::Xml) => "xml",
+            Some(DocumentFormat::Json) => "json",
+            None => {
+                return Err(BucketError::invalid("the document is neither XML nor JSON"));
             }
-            let extension = match DocumentFormat::detect(document) {
-                Some(DocumentFormat::Xml) => "xml",
-                Some(DocumentFormat::Json) => "json",
-                None => {
-                    return Err(BucketError::invalid("the document is neither XML nor JSON"));
-                }
-            };
-            let (name, text) = (bucket.to_owned(), document.to_owned());
-            self.blocking(format!("writing bucket {bucket:?}"), move |inner| {
-                inner.write(&name, extension, &text)
-            })
-            .await
+        };
+        let (name, text) = (bucket.to_owned(), document.to_owned());
+        self.blocking(format!("writing bucket {bucket:?}"), move |inner| {
+            inner.write(&name, extension, &text)
         })
+        .await
     }
 
-    fn delete<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Version> {
-        Box::pin(async move {
-            if let Some(error) = bucket_error(bucket) {
-                return Err(error);
-            }
-            let name = bucket.to_owned();
-            self.blocking(format!("deleting bucket {bucket:?}"), move |inner| {
-                inner.remove(&name)
-            })
-            .await
+    async fn delete(&self, bucket: &str) -> Result<Version, BucketError> {
+        if let Some(error) = bucket_error(bucket) {
+            return Err(error);
+        }
+        let name = bucket.to_owned();
+        self.blocking(format!("deleting bucket {bucket:?}"), move |inner| {
+            inner.remove(&name)
         })
+        .await
     }
 
     /// Watches the directory. `None` when the platform's watcher cannot be
     /// set up (the read-through source then falls back to a time to live).
-    fn changes(&self) -> Option<ChangeStream> {
+    fn changes(&self) -> Option<impl futures_core::Stream<Item = Change> + Send + 'static> {
         let (sender, receiver) = mpsc::channel(BACKLOG);
         let overflow = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&overflow);
@@ -381,7 +373,7 @@ impl CorsStore for DirectoryStore {
         watcher
             .watch(&self.inner.dir, RecursiveMode::NonRecursive)
             .ok()?;
-        Some(Box::pin(DirectoryChanges {
+        Some(DirectoryChanges {
             _watcher: watcher,
             receiver,
             overflow,
@@ -390,7 +382,7 @@ impl CorsStore for DirectoryStore {
             resync: false,
             quiet: None,
             ready: VecDeque::new(),
-        }))
+        })
     }
 }
 

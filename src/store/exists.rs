@@ -1,8 +1,8 @@
 //! [`BucketExists`]: whether a bucket exists, as the server knows it.
 
-use std::future::ready;
+use std::future::{Future, ready};
 
-use super::StoreFuture;
+use crate::source::BucketError;
 
 /// Whether a bucket exists, for a [`ReadThrough`](crate::source::ReadThrough)
 /// whose buckets live elsewhere than their CORS documents (a directory of
@@ -36,14 +36,14 @@ pub trait BucketExists: Send + Sync + 'static {
     ///
     /// When the backend cannot tell now
     /// ([`BucketError::unavailable`](crate::source::BucketError::unavailable)).
-    fn exists<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, bool>;
+    fn exists(&self, bucket: &str) -> impl Future<Output = Result<bool, BucketError>> + Send;
 }
 
 impl<F> BucketExists for F
 where
     F: Fn(&str) -> bool + Send + Sync + 'static,
 {
-    fn exists<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, bool> {
-        Box::pin(ready(Ok(self(bucket))))
+    fn exists(&self, bucket: &str) -> impl Future<Output = Result<bool, BucketError>> + Send {
+        ready(Ok(self(bucket)))
     }
 }

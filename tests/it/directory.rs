@@ -88,9 +88,9 @@ async fn writes_are_atomic_files_in_the_document_s_own_format() {
     assert!(v1.is_older_than(v2));
     assert_eq!(entries(&dir), ["photos.json"], "one format at a time");
     match store.get("photos").await.unwrap() {
-        Lookup::Found(document) => {
-            assert_eq!(document.text(), JSON);
-            assert_eq!(document.version(), v2);
+        Lookup::Found(text, version) => {
+            assert_eq!(&*text, JSON);
+            assert_eq!(version, v2);
         }
         Lookup::NotFound(_) => panic!("written"),
     }

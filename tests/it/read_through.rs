@@ -19,9 +19,7 @@ use tower_s3_cors::source::{
     BucketCors, BucketError, BucketErrorKind, BucketPolicy, ReadThrough, RequestHead, Resolution,
     Ttl,
 };
-use tower_s3_cors::store::{
-    Change, ChangeStream, CorsStore, Lookup, MemoryStore, StoreFuture, StoredDocument, Version,
-};
+use tower_s3_cors::store::{Change, CorsStore, Lookup, MemoryStore, Version};
 
 use crate::support::{self, Body, echo, request};
 
@@ -77,31 +75,25 @@ impl Faulty {
 }
 
 impl CorsStore for Faulty {
-    fn get<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Lookup> {
-        Box::pin(async move {
-            self.state.gets.fetch_add(1, Ordering::SeqCst);
-            self.fault().await?;
-            self.memory.get(bucket).await
-        })
+    async fn get(&self, bucket: &str) -> Result<Lookup, BucketError> {
+        self.state.gets.fetch_add(1, Ordering::SeqCst);
+        self.fault().await?;
+        self.memory.get(bucket).await
     }
 
-    fn put<'a>(&'a self, bucket: &'a str, document: &'a str) -> StoreFuture<'a, Version> {
-        Box::pin(async move {
-            self.fault().await?;
-            self.memory.put(bucket, document).await
-        })
+    async fn put(&self, bucket: &str, document: &str) -> Result<Version, BucketError> {
+        self.fault().await?;
+        self.memory.put(bucket, document).await
     }
 
-    fn delete<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Version> {
-        Box::pin(async move {
-            self.fault().await?;
-            self.memory.delete(bucket).await
-        })
+    async fn delete(&self, bucket: &str) -> Result<Version, BucketError> {
+        self.fault().await?;
+        self.memory.delete(bucket).await
     }
 
-    fn changes(&self) -> Option<ChangeStream> {
+    fn changes(&self) -> Option<impl futures_core::Stream<Item = Change> + Send + 'static> {
         let receiver = self.state.changes.lock().unwrap().take()?;
-        Some(Box::pin(ChannelStream(receiver)))
+        Some(ChannelStream(receiver))
     }
 }
 
@@ -122,7 +114,8 @@ impl futures_core::Stream for ChannelStream {
 fn put_change(bucket: &str, text: &str, version: Version) -> Change {
     Change::Put {
         bucket: bucket.into(),
-        document: StoredDocument::new(text, version),
+        text: text.into(),
+        version,
     }
 }
 
@@ -445,7 +438,7 @@ async fn a_failed_write_changes_nothing() {
     store.state.fail.store(false, Ordering::SeqCst);
     assert!(matches!(
         store.memory.get("photos").await.unwrap(),
-        Lookup::Found(document) if document.text() == GET_ONLY
+        Lookup::Found(text, _) if &*text == GET_ONLY
     ));
 }
 
@@ -500,14 +493,14 @@ async fn without_a_change_stream_entries_expire_after_the_time_to_live() {
     #[derive(Clone, Debug)]
     struct Silent(MemoryStore);
     impl CorsStore for Silent {
-        fn get<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Lookup> {
-            self.0.get(bucket)
+        async fn get(&self, bucket: &str) -> Result<Lookup, BucketError> {
+            self.0.get(bucket).await
         }
-        fn put<'a>(&'a self, bucket: &'a str, document: &'a str) -> StoreFuture<'a, Version> {
-            self.0.put(bucket, document)
+        async fn put(&self, bucket: &str, document: &str) -> Result<Version, BucketError> {
+            self.0.put(bucket, document).await
         }
-        fn delete<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Version> {
-            self.0.delete(bucket)
+        async fn delete(&self, bucket: &str) -> Result<Version, BucketError> {
+            self.0.delete(bucket).await
         }
     }
     let memory = MemoryStore::new();
@@ -569,7 +562,7 @@ async fn the_admin_layer_writes_through_the_store() {
     let answer = support::send(service(), put(GET_PUT)).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     assert!(
-        matches!(store.memory.get("photos").await.unwrap(), Lookup::Found(d) if d.text() == GET_PUT)
+        matches!(store.memory.get("photos").await.unwrap(), Lookup::Found(text, _) if &*text == GET_PUT)
     );
     assert_eq!(
         methods(&source, "/photos/k").await.unwrap(),
@@ -604,7 +597,7 @@ async fn the_admin_layer_writes_through_the_store() {
     assert_eq!(methods(&source, "/photos/k").await.unwrap(), ["GET", "PUT"]);
     store.state.fail.store(false, Ordering::SeqCst);
     assert!(
-        matches!(store.memory.get("photos").await.unwrap(), Lookup::Found(d) if d.text() == GET_PUT)
+        matches!(store.memory.get("photos").await.unwrap(), Lookup::Found(text, _) if &*text == GET_PUT)
     );
 
     let answer = support::send(service(), request(Method::DELETE, "/photos?cors", &[])).await;

@@ -94,7 +94,10 @@ fn bad_arguments_exit_with_status_2_and_the_usage() {
     }
     let (status, stdout, _) = run_to_exit(&["--help"]);
     assert!(status.success());
-    assert!(stdout.contains("Usage: example-s3s-server [OPTIONS]"), "{stdout}");
+    assert!(
+        stdout.contains("Usage: example-s3s-server [OPTIONS]"),
+        "{stdout}"
+    );
     for flag in [
         "--listen <ADDR>",
         "--root <DIR>",

@@ -11,7 +11,7 @@ use super::ReadThrough;
 use super::cache::{ErrorHook, Inner};
 use crate::config::Validation;
 use crate::source::Addressing;
-use crate::store::{BucketExists, CorsStore};
+use crate::store::{BucketExists, DynExists, DynStore};
 
 /// The default bound on cached buckets.
 pub const DEFAULT_CAPACITY: usize = 10_000;
@@ -30,7 +30,7 @@ pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Ttl {
     /// Until the store's change stream says otherwise: for stores that push
-    /// their changes ([`CorsStore::changes`]). An entry is then as fresh as
+    /// their changes ([`CorsStore::changes`](crate::store::CorsStore::changes)). An entry is then as fresh as
     /// the stream (a resync reloads every cached bucket).
     UntilChanged,
     /// An entry is read again from the store once it is this old: the read
@@ -84,9 +84,9 @@ impl std::error::Error for BuildError {}
 /// checked by [`build`](Self::build), which refuses what it could not honour.
 #[must_use]
 pub struct ReadThroughBuilder {
-    store: Arc<dyn CorsStore>,
+    store: Arc<dyn DynStore>,
     addressing: Addressing,
-    exists: Option<Arc<dyn BucketExists>>,
+    exists: Option<Arc<dyn DynExists>>,
     settings: Settings,
     ttl: Option<Ttl>,
     on_error: Option<ErrorHook>,
@@ -104,7 +104,7 @@ pub(super) struct Settings {
 }
 
 impl ReadThroughBuilder {
-    pub(super) fn new(store: Arc<dyn CorsStore>) -> Self {
+    pub(super) fn new(store: Arc<dyn DynStore>) -> Self {
         Self {
             store,
             addressing: Addressing::path_style(),

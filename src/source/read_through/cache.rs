@@ -20,7 +20,7 @@ use crate::policy::Policy;
 use crate::source::{
     Addressing, BucketError, BucketErrorKind, BucketPolicy, Completer, Pending, Resolution,
 };
-use crate::store::{BucketExists, ChangeStream, CorsStore, Lookup, Version};
+use crate::store::{Change, DynExists, DynStore, Lookup, Version};
 
 /// The cached buckets, by name.
 pub(super) type Cache = papaya::HashMap<Arc<str>, Entry>;
@@ -33,9 +33,9 @@ const REFRESHES_AT_ONCE: usize = 32;
 
 /// What every clone of a [`ReadThrough`](super::ReadThrough) shares.
 pub(super) struct Inner {
-    pub(super) store: Arc<dyn CorsStore>,
+    pub(super) store: Arc<dyn DynStore>,
     pub(super) addressing: Addressing,
-    exists: Option<Arc<dyn BucketExists>>,
+    exists: Option<Arc<dyn DynExists>>,
     pub(super) settings: Settings,
     pub(super) cache: Cache,
     clock: Clock,
@@ -55,9 +55,9 @@ pub(super) struct Inner {
 
 impl Inner {
     pub(super) fn new(
-        store: Arc<dyn CorsStore>,
+        store: Arc<dyn DynStore>,
         addressing: Addressing,
-        exists: Option<Arc<dyn BucketExists>>,
+        exists: Option<Arc<dyn DynExists>>,
         settings: Settings,
         ttl: Ttl,
         on_error: Option<ErrorHook>,
@@ -92,7 +92,10 @@ impl Inner {
     }
 
     /// Starts following `changes` and expiring entries, on the runtime.
-    pub(super) fn start_tasks(self: &Arc<Self>, changes: Option<ChangeStream>) {
+    pub(super) fn start_tasks(
+        self: &Arc<Self>,
+        changes: Option<std::pin::Pin<Box<dyn futures_core::Stream<Item = Change> + Send>>>,
+    ) {
         let mut tasks = Vec::new();
         if let Some(mut changes) = changes {
             let weak = Arc::downgrade(self);
@@ -254,9 +257,9 @@ impl Inner {
             return Ok((State::NoSuchBucket, Version::UNKNOWN));
         }
         match self.with_timeout(self.store.get(key)).await {
-            Ok(Lookup::Found(document)) => self
-                .intern(document.text())
-                .map(|compiled| (State::Configured(compiled), document.version()))
+            Ok(Lookup::Found(text, version)) => self
+                .intern(&text)
+                .map(|compiled| (State::Configured(compiled), version))
                 .map_err(BucketError::invalid_document),
             Ok(Lookup::NotFound(version)) => Ok((State::NotConfigured, version)),
             Err(error) if error.kind() == BucketErrorKind::NoSuchBucket => {

@@ -15,18 +15,17 @@ impl Inner {
     /// A change pushed by the store.
     pub(super) fn apply(self: &Arc<Self>, change: Change) {
         match change {
-            Change::Put { bucket, document } => {
+            Change::Put {
+                bucket,
+                text,
+                version,
+            } => {
                 if !self.is_cached(&bucket) {
                     return; // nobody asked for it: nothing to update
                 }
-                match self.intern(document.text()) {
+                match self.intern(&text) {
                     Ok(compiled) => {
-                        self.install(
-                            &bucket,
-                            State::Configured(compiled),
-                            document.version(),
-                            None,
-                        );
+                        self.install(&bucket, State::Configured(compiled), version, None);
                     }
                     Err(error) => self.report(&bucket, &BucketError::invalid_document(error)),
                 }

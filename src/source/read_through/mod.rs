@@ -95,12 +95,6 @@ impl ReadThrough {
         ReadThroughBuilder::new(Arc::new(store))
     }
 
-    /// The store behind the cache.
-    #[must_use]
-    pub fn store(&self) -> &Arc<dyn CorsStore> {
-        &self.inner.store
-    }
-
     /// Forgets what is cached for `bucket`: the next request loads it from
     /// the store.
     pub fn invalidate(&self, bucket: &str) {

@@ -12,8 +12,9 @@ use super::ReadThrough;
 use super::cache::lock;
 use super::entry::State;
 use crate::policy::{Compiled, Policy};
+use crate::source::BucketError;
 use crate::source::{BucketCors, Resolution};
-use crate::store::{Change, CorsStore, Lookup, StoredDocument, Version};
+use crate::store::{Change, CorsStore, Lookup, Version};
 
 const XML: &str = "<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>\
                    <AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>";
@@ -58,27 +59,32 @@ impl futures_core::Stream for Changes {
 }
 
 impl CorsStore for GatedStore {
-    fn get<'a>(&'a self, _: &'a str) -> crate::store::StoreFuture<'a, Lookup> {
+    fn get(
+        &self,
+        _: &str,
+    ) -> impl std::future::Future<Output = Result<Lookup, BucketError>> + Send {
+        // What the store holds when the read is made, answered when the
+        // gate opens.
         let read = lock(&self.held).clone();
         self.reads.fetch_add(1, Ordering::SeqCst);
-        Box::pin(async move {
+        async move {
             self.gate.acquire().await.expect("open").forget();
             self.answered.fetch_add(1, Ordering::SeqCst);
             Ok(read)
-        })
+        }
     }
 
-    fn put<'a>(&'a self, _: &'a str, _: &'a str) -> crate::store::StoreFuture<'a, Version> {
+    async fn put(&self, _: &str, _: &str) -> Result<Version, BucketError> {
         unreachable!("not written")
     }
 
-    fn delete<'a>(&'a self, _: &'a str) -> crate::store::StoreFuture<'a, Version> {
+    async fn delete(&self, _: &str) -> Result<Version, BucketError> {
         unreachable!("not written")
     }
 
-    fn changes(&self) -> Option<crate::store::ChangeStream> {
+    fn changes(&self) -> Option<impl futures_core::Stream<Item = Change> + Send + 'static> {
         let receiver = lock(&self.changes).take()?;
-        Some(Box::pin(Changes(receiver)))
+        Some(Changes(receiver))
     }
 }
 
@@ -109,7 +115,7 @@ fn cached_version(source: &ReadThrough, bucket: &str) -> Option<Version> {
 async fn a_resync_reload_does_not_undo_a_change_that_came_while_it_ran() {
     let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
     let store = Arc::new(GatedStore {
-        held: Mutex::new(Lookup::Found(StoredDocument::new(XML, Version::new(500)))),
+        held: Mutex::new(Lookup::Found(XML.into(), Version::new(500))),
         gate: Semaphore::new(1),
         reads: 0.into(),
         answered: 0.into(),
@@ -126,7 +132,7 @@ async fn a_resync_reload_does_not_undo_a_change_that_came_while_it_ran() {
 
     // etcd lost its data and counts from 1 again: a resync reloads the
     // bucket, whose version is now smaller than the cached one.
-    *lock(&store.held) = Lookup::Found(StoredDocument::new(JSON, Version::new(3)));
+    *lock(&store.held) = Lookup::Found(JSON.into(), Version::new(3));
     sender.send(Change::Resync).expect("streaming");
     until(|| store.reads.load(Ordering::SeqCst) == 2).await;
     store.gate.add_permits(1);
@@ -137,11 +143,12 @@ async fn a_resync_reload_does_not_undo_a_change_that_came_while_it_ran() {
     sender.send(Change::Resync).expect("streaming");
     until(|| store.reads.load(Ordering::SeqCst) == 3).await;
     let newer = r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["PUT"]}]"#;
-    *lock(&store.held) = Lookup::Found(StoredDocument::new(newer, Version::new(4)));
+    *lock(&store.held) = Lookup::Found(newer.into(), Version::new(4));
     sender
         .send(Change::Put {
             bucket: "a".to_owned(),
-            document: StoredDocument::new(newer, Version::new(4)),
+            text: newer.into(),
+            version: Version::new(4),
         })
         .expect("streaming");
     until(|| cached_version(&source, "a") == Some(Version::new(4))).await;
@@ -302,21 +309,17 @@ async fn settings_that_cannot_be_honoured_are_build_errors() {
 struct CountingStore(crate::store::MemoryStore, Arc<AtomicUsize>);
 
 impl CorsStore for CountingStore {
-    fn get<'a>(&'a self, bucket: &'a str) -> crate::store::StoreFuture<'a, Lookup> {
+    async fn get(&self, bucket: &str) -> Result<Lookup, BucketError> {
         self.1.fetch_add(1, Ordering::SeqCst);
-        self.0.get(bucket)
+        self.0.get(bucket).await
     }
 
-    fn put<'a>(
-        &'a self,
-        bucket: &'a str,
-        document: &'a str,
-    ) -> crate::store::StoreFuture<'a, Version> {
-        self.0.put(bucket, document)
+    async fn put(&self, bucket: &str, document: &str) -> Result<Version, BucketError> {
+        self.0.put(bucket, document).await
     }
 
-    fn delete<'a>(&'a self, bucket: &'a str) -> crate::store::StoreFuture<'a, Version> {
-        self.0.delete(bucket)
+    async fn delete(&self, bucket: &str) -> Result<Version, BucketError> {
+        self.0.delete(bucket).await
     }
 }
 
@@ -325,15 +328,15 @@ impl CorsStore for CountingStore {
 struct Silent;
 
 impl CorsStore for Silent {
-    fn get<'a>(&'a self, _: &'a str) -> crate::store::StoreFuture<'a, Lookup> {
-        Box::pin(std::future::ready(Ok(Lookup::NotFound(Version::UNKNOWN))))
+    async fn get(&self, _: &str) -> Result<Lookup, BucketError> {
+        Ok(Lookup::NotFound(Version::UNKNOWN))
     }
 
-    fn put<'a>(&'a self, _: &'a str, _: &'a str) -> crate::store::StoreFuture<'a, Version> {
-        Box::pin(std::future::ready(Ok(Version::UNKNOWN)))
+    async fn put(&self, _: &str, _: &str) -> Result<Version, BucketError> {
+        Ok(Version::UNKNOWN)
     }
 
-    fn delete<'a>(&'a self, _: &'a str) -> crate::store::StoreFuture<'a, Version> {
-        Box::pin(std::future::ready(Ok(Version::UNKNOWN)))
+    async fn delete(&self, _: &str) -> Result<Version, BucketError> {
+        Ok(Version::UNKNOWN)
     }
 }

@@ -59,7 +59,7 @@ impl Inner {
     ) -> Result<Option<CorsConfiguration>, BucketError> {
         self.ensure_exists(bucket).await?;
         match self.with_timeout(self.store.get(bucket)).await? {
-            Lookup::Found(document) => CorsConfiguration::from_document(document.text())
+            Lookup::Found(text, _) => CorsConfiguration::from_document(&text)
                 .map(Some)
                 .map_err(BucketError::invalid_document),
             Lookup::NotFound(_) => Ok(None),
