@@ -196,7 +196,7 @@ impl EtcdConfig {
     /// Sets how long one request (`get`, `put`, `delete`, opening the
     /// watch) may take, connecting included (default 2 s). A request that
     /// takes longer fails with
-    /// [`BucketErrorKind::Unavailable`](tower_s3_cors::source::BucketErrorKind::Unavailable).
+    /// [unavailable](tower_s3_cors::source::BucketError::is_unavailable).
     ///
     /// With several members, a request goes to the member that answered
     /// last, and on to the next ones while a member cannot be reached; the

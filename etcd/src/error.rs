@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use tower_s3_cors::source::{BucketError, BucketErrorKind};
+use tower_s3_cors::source::BucketError;
 
 use crate::UrlError;
 
@@ -94,33 +94,33 @@ impl fmt::Display for TimedOut {
 
 impl std::error::Error for TimedOut {}
 
-/// The store error for a failed etcd call (see [`error_kind`]).
+/// The store error for a failed etcd call (see [`is_refusal`]).
 pub(crate) fn store_error(error: etcd_client::Error, doing: String) -> BucketError {
-    let error = match error_kind(&error) {
-        BucketErrorKind::Invalid => BucketError::invalid(error),
-        _ => BucketError::unavailable(error),
+    let error = if is_refusal(&error) {
+        BucketError::invalid(error)
+    } else {
+        BucketError::unavailable(error)
     };
     error.with_context(doing)
 }
 
-/// Requests etcd refuses as malformed (too large, for one) are
-/// [`BucketErrorKind::Invalid`]; everything else (no connection, no leader,
-/// no space, timeouts, refused credentials) is
-/// [`BucketErrorKind::Unavailable`], which S3 answers with `503`.
-pub(crate) fn error_kind(error: &etcd_client::Error) -> BucketErrorKind {
+/// Whether etcd refused a request as malformed (too large, for one): an
+/// [invalid](BucketError::is_invalid) error. Everything else (no
+/// connection, no leader, no space, timeouts, refused credentials) is an
+/// [unavailable](BucketError::is_unavailable) store, which S3 answers with
+/// `503`, and worth trying on another member.
+pub(crate) fn is_refusal(error: &etcd_client::Error) -> bool {
     use etcd_client::Error as E;
     match error {
         E::GRpcStatus(status) => match status.code() as i32 {
-            grpc_code::INVALID_ARGUMENT | grpc_code::OUT_OF_RANGE => BucketErrorKind::Invalid,
+            grpc_code::INVALID_ARGUMENT | grpc_code::OUT_OF_RANGE => true,
             // gRPC's own limit on message sizes; etcd's full disk is the
             // same code with another message, and is an outage.
-            grpc_code::RESOURCE_EXHAUSTED if status.message().contains("larger than max") => {
-                BucketErrorKind::Invalid
-            }
-            _ => BucketErrorKind::Unavailable,
+            grpc_code::RESOURCE_EXHAUSTED => status.message().contains("larger than max"),
+            _ => false,
         },
-        E::InvalidArgs(_) => BucketErrorKind::Invalid,
-        _ => BucketErrorKind::Unavailable,
+        E::InvalidArgs(_) => true,
+        _ => false,
     }
 }
 

@@ -17,7 +17,7 @@
 //!   gap (a reconnect, a compacted history);
 //! - it connects lazily, so a process starts while etcd is down, and every
 //!   operation fails with
-//!   [`Unavailable`](tower_s3_cors::source::BucketErrorKind::Unavailable)
+//!   [Unavailable](tower_s3_cors::source::BucketError::is_unavailable)
 //!   within a bounded time while etcd cannot be reached.
 //!
 //! It lives in its own crate, as tower-sessions keeps its stores, so that

@@ -12,10 +12,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use etcd_client::{Client, ConnectOptions, KvClient, WatchClient};
-use tower_s3_cors::source::BucketErrorKind;
 
 use crate::EtcdConfig;
-use crate::error::{ConnectError, ConnectErrorKind, TimedOut, error_kind};
+use crate::error::{ConnectError, ConnectErrorKind, TimedOut, is_refusal};
 
 /// The largest message the store takes from etcd: a value (etcd's own
 /// limit on a request is 1.5 MiB unless `--max-request-bytes` raises it),
@@ -105,7 +104,7 @@ impl Members {
                     self.preferred.store(index, Ordering::Relaxed);
                     return Ok(answer);
                 }
-                Ok(Err(error)) if error_kind(&error) == BucketErrorKind::Unavailable => {
+                Ok(Err(error)) if !is_refusal(&error) => {
                     failure = Failure::Etcd(error);
                 }
                 Ok(Err(error)) => return Err(Failure::Etcd(error)),

@@ -36,7 +36,7 @@ pub const MAX_BUCKET_LEN: usize = 1024;
 ///
 /// The store connects lazily: [`connect`](Self::connect) returns at once,
 /// even when etcd is down, and each operation fails with
-/// [`BucketErrorKind::Unavailable`] within the
+/// [unavailable](tower_s3_cors::source::BucketError::is_unavailable) within the
 /// [request timeout](EtcdConfig::request_timeout) while etcd cannot be
 /// reached. It is cheap to clone (one connection pool for all clones); the
 /// change streams end when the last clone is dropped.
@@ -46,9 +46,9 @@ pub const MAX_BUCKET_LEN: usize = 1024;
 ///
 /// Bucket names must be non-empty, at most [`MAX_BUCKET_LEN`] bytes and
 /// without `/` (S3's names never have one); others are
-/// [`BucketErrorKind::Invalid`]. The store does not know which buckets
+/// [invalid](tower_s3_cors::source::BucketError::is_invalid). The store does not know which buckets
 /// exist, so it never answers
-/// [`NoSuchBucket`](BucketErrorKind::NoSuchBucket).
+/// [NoSuchBucket](tower_s3_cors::source::BucketError::is_no_such_bucket).
 ///
 /// # Examples
 ///
@@ -134,7 +134,7 @@ impl EtcdStore {
     ///
     /// # Errors
     ///
-    /// [`BucketErrorKind::Invalid`] for a name the store does not accept:
+    /// [invalid](tower_s3_cors::source::BucketError::is_invalid) for a name the store does not accept:
     /// empty, longer than [`MAX_BUCKET_LEN`], or with a `/`.
     pub fn key(&self, bucket: &str) -> Result<String, BucketError> {
         match bucket_error(bucket) {
@@ -148,7 +148,7 @@ impl EtcdStore {
     ///
     /// # Errors
     ///
-    /// [`BucketErrorKind::Unavailable`] when etcd cannot be reached in time.
+    /// [unavailable](tower_s3_cors::source::BucketError::is_unavailable) when etcd cannot be reached in time.
     pub async fn current_revision(&self) -> Result<Version, BucketError> {
         let prefix = self.inner.config.key_prefix();
         let response = self

@@ -108,9 +108,9 @@ pub trait BucketCors: Clone + Send + Sync + 'static {
     ///
     /// # Errors
     ///
-    /// [`BucketErrorKind::NoSuchBucket`](super::BucketErrorKind::NoSuchBucket),
+    /// A bucket that [does not exist](BucketError::is_no_such_bucket),
     /// a store's error; the provided method answers
-    /// [`ReadOnly`](super::BucketErrorKind::ReadOnly).
+    /// [read-only](BucketError::is_read_only).
     fn get_document(
         &self,
         bucket: &str,
@@ -126,7 +126,7 @@ pub trait BucketCors: Clone + Send + Sync + 'static {
     ///
     /// # Errors
     ///
-    /// [`Document`](super::BucketErrorKind::Document) for a document S3
+    /// A [document](BucketError::is_document) error for a document S3
     /// would refuse (nothing changes), and as for
     /// [`get_document`](Self::get_document).
     fn put_document(

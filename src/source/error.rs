@@ -20,16 +20,25 @@ type Cause = Box<dyn std::error::Error + Send + Sync>;
 /// answer with [`status`](Self::status), [`s3_code`](Self::s3_code) and
 /// [`s3_message`](Self::s3_message), the one place that mapping is made.
 ///
-/// Opaque (its representation is private, so no impossible combination can
-/// be built), with a [`kind`](Self::kind) to match on, the refused
-/// document's [`ConfigError`] where there is one, and the underlying error
-/// as its [`source`](std::error::Error::source).
+/// Opaque, as `http`'s and `hyper`'s errors are (its representation is
+/// private, so no impossible combination can be built): ask what it is with
+/// the `is_*` methods, get the refused document's [`ConfigError`] where
+/// there is one, and the underlying error as its
+/// [`source`](std::error::Error::source).
+///
+/// | kind | S3's answer |
+/// |---|---|
+/// | [`is_document`](Self::is_document): a document S3 would refuse | `400` with the document's own code (`MalformedXML`, `InvalidRequest`, …) |
+/// | [`is_no_such_bucket`](Self::is_no_such_bucket) | `404 NoSuchBucket` |
+/// | [`is_unavailable`](Self::is_unavailable): the store cannot answer now (down, unreachable, [too slow](Self::is_timeout)); worth retrying | `503 ServiceUnavailable` |
+/// | [`is_invalid`](Self::is_invalid): the store holds something it should not (a document that does not validate, a name it cannot represent) | `500 InternalError` |
+/// | [`is_read_only`](Self::is_read_only): the source keeps no documents (a fixed [`Policy`](crate::Policy)) | `501 NotImplemented` |
 ///
 /// ```
-/// use tower_s3_cors::source::{BucketError, BucketErrorKind};
+/// use tower_s3_cors::source::BucketError;
 ///
 /// let error = BucketError::no_such_bucket();
-/// assert_eq!(error.kind(), BucketErrorKind::NoSuchBucket);
+/// assert!(error.is_no_such_bucket());
 /// assert_eq!((error.status().as_u16(), error.s3_code()), (404, "NoSuchBucket"));
 ///
 /// let io = std::io::Error::other("connection refused");
@@ -55,27 +64,6 @@ enum Repr {
     Unavailable(Option<Cause>),
     TimedOut(Duration),
     Invalid(Option<Cause>),
-    ReadOnly,
-}
-
-/// The kinds of [`BucketError`], each with its S3 answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum BucketErrorKind {
-    /// A document S3 would refuse; [`BucketError::config_error`] says why.
-    /// S3 answers `400` with the document's own code (`MalformedXML`,
-    /// `InvalidRequest`, …).
-    Document,
-    /// The bucket does not exist: `404 NoSuchBucket`.
-    NoSuchBucket,
-    /// The store cannot answer now (down, unreachable, too slow): `503
-    /// ServiceUnavailable`. Worth retrying.
-    Unavailable,
-    /// The store holds something it should not (a document that does not
-    /// read, a name it cannot represent): `500 InternalError`.
-    Invalid,
-    /// The source serves policies but keeps no documents (a fixed
-    /// [`Policy`](crate::Policy)): `501 NotImplemented`.
     ReadOnly,
 }
 
@@ -138,20 +126,39 @@ impl BucketError {
         self
     }
 
-    /// What kind of error this is.
+    /// Whether this is a document S3 would refuse.
     #[must_use]
-    pub fn kind(&self) -> BucketErrorKind {
-        match self.inner.repr {
-            Repr::Document(_) => BucketErrorKind::Document,
-            Repr::NoSuchBucket => BucketErrorKind::NoSuchBucket,
-            Repr::Unavailable(_) | Repr::TimedOut(_) => BucketErrorKind::Unavailable,
-            Repr::Invalid(_) | Repr::Stored(_) => BucketErrorKind::Invalid,
-            Repr::ReadOnly => BucketErrorKind::ReadOnly,
-        }
+    pub fn is_document(&self) -> bool {
+        matches!(self.inner.repr, Repr::Document(_))
     }
 
-    /// Why the document was refused: for [`BucketErrorKind::Document`], and
-    /// for an [`Invalid`](BucketErrorKind::Invalid) document in the store.
+    /// Whether the bucket does not exist.
+    #[must_use]
+    pub fn is_no_such_bucket(&self) -> bool {
+        matches!(self.inner.repr, Repr::NoSuchBucket)
+    }
+
+    /// Whether the store cannot answer now (a timeout included).
+    #[must_use]
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self.inner.repr, Repr::Unavailable(_) | Repr::TimedOut(_))
+    }
+
+    /// Whether the store holds something it should not.
+    #[must_use]
+    pub fn is_invalid(&self) -> bool {
+        matches!(self.inner.repr, Repr::Invalid(_) | Repr::Stored(_))
+    }
+
+    /// Whether the source keeps no documents.
+    #[must_use]
+    pub fn is_read_only(&self) -> bool {
+        matches!(self.inner.repr, Repr::ReadOnly)
+    }
+
+    /// Why the document was refused: for a [document](Self::is_document)
+    /// S3 would refuse, and for an [invalid](Self::is_invalid) document in
+    /// the store.
     #[must_use]
     pub fn config_error(&self) -> Option<&ConfigError> {
         match &self.inner.repr {
@@ -165,7 +172,7 @@ impl BucketError {
     }
 
     /// Whether the store did not answer in time (an
-    /// [`Unavailable`](BucketErrorKind::Unavailable) error).
+    /// [unavailable](Self::is_unavailable) store).
     #[must_use]
     pub fn is_timeout(&self) -> bool {
         matches!(self.inner.repr, Repr::TimedOut(_))
@@ -254,7 +261,7 @@ impl fmt::Display for BucketError {
 impl fmt::Debug for BucketError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut debug = f.debug_struct("BucketError");
-        debug.field("kind", &self.kind());
+        debug.field("code", &self.s3_code());
         if let Some(context) = &self.inner.context {
             debug.field("context", context);
         }
@@ -331,7 +338,7 @@ mod tests {
         assert!(error.to_string().ends_with(": refused"));
         let timeout = BucketError::timed_out(Duration::from_millis(1500));
         assert!(timeout.is_timeout());
-        assert_eq!(timeout.kind(), BucketErrorKind::Unavailable);
+        assert!(timeout.is_unavailable());
         assert_eq!(
             timeout.to_string(),
             "the CORS store did not answer in time (1.5s)"

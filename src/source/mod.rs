@@ -39,7 +39,7 @@ mod shared;
 
 pub use bucket_cors::BucketCors;
 pub use buckets::Buckets;
-pub use error::{BucketError, BucketErrorKind};
+pub use error::BucketError;
 pub use locate::{Addressing, Locate, Located};
 pub use pending::{Completer, Pending};
 #[cfg(feature = "store")]

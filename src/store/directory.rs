@@ -45,14 +45,14 @@ const MAX_BUCKET_LEN: usize = 250;
 /// - **Names:** a bucket's file is named in lower case: letters, digits,
 ///   `.`, `-` and `_`, not starting with `.` (temporary files, editors' swap
 ///   files and anything else in the directory are ignored). Other names are
-///   [`BucketErrorKind::Invalid`](crate::source::BucketErrorKind::Invalid).
+///   [invalid](crate::source::BucketError::is_invalid).
 /// - **Versions** are the files' modification times (nanoseconds since the
 ///   epoch). The absence of a file has no version ([`Version::UNKNOWN`]):
 ///   file times come from the kernel's coarse clock, so no clock reading
 ///   can be ordered with them.
 ///
 /// A `DirectoryStore` knows no buckets: it never answers
-/// [`NoSuchBucket`](crate::source::BucketErrorKind::NoSuchBucket). Several processes may
+/// [NoSuchBucket](crate::source::BucketError::is_no_such_bucket). Several processes may
 /// share the directory: each sees the others' writes through the watch.
 ///
 /// ```

@@ -25,7 +25,7 @@ const BACKLOG: usize = 1024;
 /// sent [`Change::Resync`] instead.
 ///
 /// A `MemoryStore` knows no buckets: it never answers
-/// [`NoSuchBucket`](crate::source::BucketErrorKind::NoSuchBucket). Clones share the
+/// [NoSuchBucket](crate::source::BucketError::is_no_such_bucket). Clones share the
 /// documents.
 ///
 /// ```

@@ -87,9 +87,9 @@ pub trait CorsStore: Send + Sync + fmt::Debug + 'static {
     ///
     /// # Errors
     ///
-    /// [`NoSuchBucket`](crate::source::BucketErrorKind::NoSuchBucket) when
+    /// [NoSuchBucket](crate::source::BucketError::is_no_such_bucket) when
     /// the store knows buckets and this one does not exist;
-    /// [`Unavailable`](crate::source::BucketErrorKind::Unavailable) when the
+    /// [Unavailable](crate::source::BucketError::is_unavailable) when the
     /// store cannot answer now.
     fn get(&self, bucket: &str) -> impl Future<Output = Result<Lookup, BucketError>> + Send;
 

@@ -52,7 +52,7 @@ use example_bucket_server::{
     Buckets, Config, DEMO_BUCKET, DEMO_DOCUMENT, banner, is_valid_bucket_name, serve_with_shutdown,
     shutdown_signal,
 };
-use tower_s3_cors::source::{BucketCors as _, BucketError, BucketErrorKind, ReadThrough};
+use tower_s3_cors::source::{BucketCors as _, BucketError, ReadThrough};
 use tower_s3_cors::store::{CorsStore, DirectoryStore};
 use tower_s3_cors::{Policy, SharedPolicy, VaryMode};
 #[cfg(feature = "etcd")]
@@ -284,7 +284,7 @@ impl Seed {
                 // A document that does not read is the store's all the
                 // same (reported when loaded): only a missing one is
                 // replaced.
-                Err(error) if error.kind() == BucketErrorKind::Invalid => Ok(()),
+                Err(error) if error.is_invalid() => Ok(()),
                 Err(error) => Err(error),
             },
         }
@@ -311,7 +311,7 @@ impl Seed {
 
 /// Whether `error` may go away by itself: the store is down or slow.
 fn is_transient(error: &BucketError) -> bool {
-    error.kind() == BucketErrorKind::Unavailable
+    error.is_unavailable()
 }
 
 /// Writes the start-up documents the store could not take at start-up,

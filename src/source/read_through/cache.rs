@@ -17,9 +17,7 @@ use super::entry::{Entry, State};
 use super::expiry::Expiry;
 use super::interner::Interner;
 use crate::policy::Policy;
-use crate::source::{
-    Addressing, BucketError, BucketErrorKind, BucketPolicy, Completer, Pending, Resolution,
-};
+use crate::source::{Addressing, BucketError, BucketPolicy, Completer, Pending, Resolution};
 use crate::store::{Change, DynExists, DynStore, Lookup, Version};
 
 /// The cached buckets, by name.
@@ -262,9 +260,7 @@ impl Inner {
                 .map(|compiled| (State::Configured(compiled), version))
                 .map_err(BucketError::invalid_document),
             Ok(Lookup::NotFound(version)) => Ok((State::NotConfigured, version)),
-            Err(error) if error.kind() == BucketErrorKind::NoSuchBucket => {
-                Ok((State::NoSuchBucket, Version::UNKNOWN))
-            }
+            Err(error) if error.is_no_such_bucket() => Ok((State::NoSuchBucket, Version::UNKNOWN)),
             Err(error) => Err(error),
         }
     }

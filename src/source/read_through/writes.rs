@@ -4,7 +4,7 @@
 use super::cache::Inner;
 use super::entry::State;
 use crate::config::CorsConfiguration;
-use crate::source::{BucketError, BucketErrorKind};
+use crate::source::BucketError;
 use crate::store::{Lookup, Version};
 
 impl Inner {
@@ -34,7 +34,7 @@ impl Inner {
                     return Err(BucketError::document(refused));
                 }
                 return match self.with_timeout(self.store.get(bucket)).await {
-                    Err(error) if error.kind() == BucketErrorKind::NoSuchBucket => Err(error),
+                    Err(error) if error.is_no_such_bucket() => Err(error),
                     Ok(_) | Err(_) => Err(BucketError::document(refused)),
                 };
             }
