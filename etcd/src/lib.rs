@@ -41,7 +41,7 @@
 //! let store = EtcdStore::connect(config).await?;
 //!
 //! // Subscribe before reading, so nothing written after the read is missed.
-//! let mut changes = store.changes().expect("etcd pushes changes");
+//! let mut changes = pin!(store.changes().expect("etcd pushes changes"));
 //! let _photos = store.get("photos").await?;
 //!
 //! // Elsewhere in the fleet: store.put("photos", document).await?
