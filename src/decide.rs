@@ -4,11 +4,12 @@
 //! future (a policy that had to be loaded); it knows nothing of either.
 
 use bytes::Bytes;
+use http::header::ACCESS_CONTROL_REQUEST_METHOD;
 use http::request::Parts;
 use http::{Extensions, HeaderValue, Response, StatusCode};
 
 use crate::headers::CorsHeaders;
-use crate::options::{Options, RefusalReason, RefusalReport, VaryMode};
+use crate::options::{Options, RefusalReport, VaryMode};
 use crate::policy::{
     Allowed, CorsRequest, Explanation, MAX_REQUEST_HEADERS_BYTES, Policy, Refusal,
 };
@@ -64,18 +65,18 @@ fn decide_preflight(
     policy: BucketPolicy,
     resource: ResourceType,
 ) -> Result<Allowed, (ErrorAnswer, Option<Report>)> {
-    let refuse = |answer: S3Error<'_>, reason, walked| {
-        let answer = S3Error {
-            ids: parts.extensions.get::<AmzRequestIds>(),
-            ..answer
-        };
-        (answer.into_answer(), report(options, reason, walked))
+    let cors = CorsRequest::new(&parts.method, &parts.headers);
+    let (refusal, walked) = match (cors, policy) {
+        (None, _) => (Refusal::NoOrigin, None),
+        (Some(_), BucketPolicy::NoSuchBucket) => (Refusal::NoSuchBucket, None),
+        (Some(_), BucketPolicy::NotConfigured) => (Refusal::NotConfigured, None),
+        (Some(_), BucketPolicy::Unavailable) => (Refusal::Unavailable, None),
+        (Some(cors), BucketPolicy::Configured(policy)) => match policy.first_match(&cors) {
+            Ok(index) => return Ok(Allowed::new(policy.into_shared(), index, &cors)),
+            Err(refusal) => (refusal, Some((policy, cors))),
+        },
     };
-    let Some(cors) = CorsRequest::new(&parts.method, &parts.headers) else {
-        let answer = S3Error::new(StatusCode::BAD_REQUEST, "BadRequest", messages::NO_ORIGIN);
-        return Err(refuse(answer, RefusalReason::NoOrigin, None));
-    };
-    let requested_method = cors.requested_method();
+    let requested_method = parts.headers.get(ACCESS_CONTROL_REQUEST_METHOD);
     let forbidden = |message, resource| S3Error {
         method_and_resource: Some((
             requested_method.map_or(&b"OPTIONS"[..], HeaderValue::as_bytes),
@@ -83,30 +84,17 @@ fn decide_preflight(
         )),
         ..S3Error::new(StatusCode::FORBIDDEN, "AccessForbidden", message)
     };
-    let policy = match policy {
-        BucketPolicy::Configured(policy) => policy,
-        BucketPolicy::NoSuchBucket => {
-            let answer = forbidden(messages::BUCKET_NOT_FOUND, ResourceType::Bucket);
-            return Err(refuse(answer, RefusalReason::NoSuchBucket, None));
-        }
-        BucketPolicy::NotConfigured => {
-            let answer = forbidden(messages::NOT_ENABLED, ResourceType::Bucket);
-            return Err(refuse(answer, RefusalReason::NotConfigured, None));
-        }
-        BucketPolicy::Unavailable => {
-            let answer = S3Error::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "ServiceUnavailable",
-                messages::SERVICE_UNAVAILABLE,
-            );
-            return Err(refuse(answer, RefusalReason::Unavailable, None));
-        }
-    };
-    let refusal = match policy.first_match(&cors) {
-        Ok(index) => return Ok(Allowed::new(policy.into_shared(), index, &cors)),
-        Err(refusal) => refusal,
-    };
     let answer = match refusal {
+        Refusal::NoOrigin => {
+            S3Error::new(StatusCode::BAD_REQUEST, "BadRequest", messages::NO_ORIGIN)
+        }
+        Refusal::NoSuchBucket => forbidden(messages::BUCKET_NOT_FOUND, ResourceType::Bucket),
+        Refusal::NotConfigured => forbidden(messages::NOT_ENABLED, ResourceType::Bucket),
+        Refusal::Unavailable => S3Error::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            messages::SERVICE_UNAVAILABLE,
+        ),
         Refusal::NoRuleMatched => forbidden(messages::NOT_ALLOWED, resource),
         Refusal::RequestHeadersTooLarge => S3Error {
             max_size_allowed: Some(MAX_REQUEST_HEADERS_BYTES),
@@ -125,11 +113,12 @@ fn decide_preflight(
             )
         },
     };
-    Err(refuse(
-        answer,
-        RefusalReason::Policy(refusal),
-        Some((&policy, &cors)),
-    ))
+    let answer = S3Error {
+        ids: parts.extensions.get::<AmzRequestIds>(),
+        ..answer
+    };
+    let walked = walked.as_ref().map(|(policy, cors)| (policy, cors));
+    Err((answer.into_answer(), report(options, refusal, walked)))
 }
 
 /// What to add to the inner response of an actual request with an
@@ -164,11 +153,7 @@ pub(crate) fn actual(
         Err(refusal) => OnResponse {
             cors: CorsHeaders::Cleared,
             vary: cache_safe,
-            report: report(
-                options,
-                RefusalReason::Policy(refusal),
-                Some((&policy, cors)),
-            ),
+            report: report(options, refusal, Some((&policy, cors))),
         },
     }
 }
@@ -178,7 +163,7 @@ pub(crate) fn actual(
 /// enabled.
 fn report(
     options: &Options,
-    reason: RefusalReason,
+    reason: Refusal,
     walked: Option<(&Policy, &CorsRequest<'_>)>,
 ) -> Option<Report> {
     #[cfg(feature = "tracing")]
@@ -239,9 +224,9 @@ impl OnResponse {
 #[derive(Debug)]
 pub(crate) enum Report {
     /// The reason alone.
-    Reason(RefusalReason),
+    Reason(Refusal),
     /// The reason and the rule-by-rule explanation.
-    Explanation(RefusalReason, Box<Explanation>),
+    Explanation(Refusal, Box<Explanation>),
 }
 
 impl Report {

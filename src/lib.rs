@@ -99,7 +99,7 @@
 //!
 //! A refusal costs no more than a match, and allocates nothing beyond a
 //! refused preflight's error body. To find out why a request was refused,
-//! have the layer put a [`RefusalReason`] (or the rule-by-rule
+//! have the layer put a [`Refusal`] (or the rule-by-rule
 //! [`Explanation`]) in the response's extensions with
 //! [`S3CorsLayer::report_refusals`]; with the `tracing` feature, refusals
 //! are also logged at debug level.
@@ -171,7 +171,7 @@ mod xml_text;
 
 pub use config::ConfigError;
 pub use layer::S3CorsLayer;
-pub use options::{RefusalReason, RefusalReport, VaryMode};
+pub use options::{RefusalReport, VaryMode};
 pub use policy::Policy;
 pub use service::S3Cors;
 pub use source::SharedPolicy;

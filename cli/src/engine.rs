@@ -13,7 +13,7 @@ use http_body::Body;
 use tower_layer::Layer;
 use tower_s3_cors::ConfigError;
 use tower_s3_cors::config::{ConfigErrorKind, CorsConfiguration};
-use tower_s3_cors::policy::{CorsRequest, Explanation, Policy, RuleOutcome};
+use tower_s3_cors::policy::{CorsRequest, Explanation, Policy, RuleVerdict};
 use tower_s3_cors::{S3CorsLayer, VaryMode};
 use tower_service::Service;
 
@@ -196,14 +196,15 @@ fn walk(explanation: &Explanation) -> Walk {
         rules: explanation
             .rules()
             .iter()
-            .map(|verdict| Verdict {
-                number: verdict.index() + 1,
-                id: verdict.id().map(str::to_owned),
-                outcome: match verdict.outcome() {
-                    RuleOutcome::Matched => Outcome::Matched,
-                    RuleOutcome::OriginNotAllowed => Outcome::OriginNotAllowed,
-                    RuleOutcome::MethodNotAllowed => Outcome::MethodNotAllowed,
-                    RuleOutcome::HeaderNotAllowed(name) => Outcome::HeaderNotAllowed(name.clone()),
+            .enumerate()
+            .map(|(index, verdict)| Verdict {
+                number: index + 1,
+                id: explanation.rule_id(index).map(str::to_owned),
+                outcome: match verdict {
+                    RuleVerdict::Matched => Outcome::Matched,
+                    RuleVerdict::OriginNotAllowed => Outcome::OriginNotAllowed,
+                    RuleVerdict::MethodNotAllowed => Outcome::MethodNotAllowed,
+                    RuleVerdict::HeaderNotAllowed(name) => Outcome::HeaderNotAllowed(name.clone()),
                     other => Outcome::Other(format!("{other:?}")),
                 },
             })

@@ -54,8 +54,7 @@ pub use validate::{
 
 /// The two document formats S3 users write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum DocumentFormat {
+pub(crate) enum DocumentFormat {
     /// S3's XML `CORSConfiguration` (the `PutBucketCors` body).
     Xml,
     /// JSON: `{"CORSRules": [...]}` (AWS CLI/SDK) or a bare array of rules
@@ -66,15 +65,7 @@ pub enum DocumentFormat {
 impl DocumentFormat {
     /// Guesses the format from the first character that is not white space
     /// (or a byte-order mark): `<` is XML, `{` or `[` is JSON.
-    ///
-    /// ```
-    /// use tower_s3_cors::config::DocumentFormat;
-    /// assert_eq!(DocumentFormat::detect("  <CORSConfiguration/>"), Some(DocumentFormat::Xml));
-    /// assert_eq!(DocumentFormat::detect("[]"), Some(DocumentFormat::Json));
-    /// assert_eq!(DocumentFormat::detect("CORSRules"), None);
-    /// ```
-    #[must_use]
-    pub fn detect(doc: &str) -> Option<Self> {
+    pub(crate) fn detect(doc: &str) -> Option<Self> {
         match doc
             .trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
             .as_bytes()
@@ -162,8 +153,9 @@ impl CorsConfiguration {
         json::parse(doc)
     }
 
-    /// Reads a document in either format, detected with
-    /// [`DocumentFormat::detect`].
+    /// Reads a document in either format, told apart by its first character
+    /// that is not white space (or a byte-order mark): `<` is XML, `{` or
+    /// `[` is JSON.
     ///
     /// # Errors
     ///

@@ -270,6 +270,21 @@ fn json_empty_arrays_mean_none() {
 }
 
 #[test]
+fn the_format_is_told_by_the_first_character() {
+    use super::DocumentFormat;
+    assert_eq!(
+        DocumentFormat::detect("  <CORSConfiguration/>"),
+        Some(DocumentFormat::Xml)
+    );
+    assert_eq!(
+        DocumentFormat::detect("\u{feff}[]"),
+        Some(DocumentFormat::Json)
+    );
+    assert_eq!(DocumentFormat::detect("{}"), Some(DocumentFormat::Json));
+    assert_eq!(DocumentFormat::detect("CORSRules"), None);
+}
+
+#[test]
 fn undetectable_document_is_malformed() {
     let err = put_err("CORSRules: []");
     assert_eq!(err.kind(), ConfigErrorKind::Malformed);

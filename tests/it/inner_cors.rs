@@ -11,7 +11,7 @@ use http_body_util::Full;
 use tower::{Layer, Service, service_fn};
 use tower_s3_cors::policy::{MAX_REQUEST_HEADERS_BYTES, Refusal};
 use tower_s3_cors::source::Buckets;
-use tower_s3_cors::{RefusalReason, RefusalReport, S3CorsLayer, SharedPolicy};
+use tower_s3_cors::{RefusalReport, S3CorsLayer, SharedPolicy};
 
 use crate::support::{self, Answer, Body, request};
 
@@ -132,8 +132,8 @@ async fn on_a_refusal_every_inner_cors_header_is_removed() {
     assert_eq!(cors_headers(&answer.headers), []);
     assert_eq!(answer.headers["x-inner"], "1");
     assert_eq!(
-        answer.extensions.get::<RefusalReason>(),
-        Some(&RefusalReason::Policy(Refusal::NoRuleMatched))
+        answer.extensions.get::<Refusal>(),
+        Some(&Refusal::NoRuleMatched)
     );
 }
 

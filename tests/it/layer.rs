@@ -9,10 +9,10 @@ use http::{Method, Request, Response, StatusCode};
 use http_body::Body as _;
 use http_body_util::Full;
 use tower::{Layer, ServiceExt, service_fn};
-use tower_s3_cors::policy::{Explanation, Refusal, RuleOutcome};
+use tower_s3_cors::policy::{Explanation, Refusal, RuleVerdict};
 use tower_s3_cors::s3::{AmzRequestIds, ResourceType};
 use tower_s3_cors::source::{BucketCors, Buckets};
-use tower_s3_cors::{Policy, RefusalReason, RefusalReport, S3CorsLayer, SharedPolicy};
+use tower_s3_cors::{Policy, RefusalReport, S3CorsLayer, SharedPolicy};
 
 use crate::support::{self, Answer, Body, echo, request};
 
@@ -50,23 +50,20 @@ async fn refused_preflight_carries_the_explanation_when_asked() {
     .await;
     assert_eq!(parts.status, StatusCode::FORBIDDEN);
     assert_eq!(
-        parts.extensions.get::<RefusalReason>(),
-        Some(&RefusalReason::Policy(Refusal::NoRuleMatched))
+        parts.extensions.get::<Refusal>(),
+        Some(&Refusal::NoRuleMatched)
     );
     let explanation = parts
         .extensions
         .get::<Explanation>()
         .expect("explanation attached");
     assert_eq!(explanation.refusal(), Some(Refusal::NoRuleMatched));
-    assert_eq!(explanation.rules()[0].id(), Some("uploads"));
+    assert_eq!(explanation.rule_id(0), Some("uploads"));
     assert_eq!(
-        explanation.rules()[0].outcome(),
-        &RuleOutcome::HeaderNotAllowed("authorization".into())
+        explanation.rules()[0],
+        RuleVerdict::HeaderNotAllowed("authorization".into())
     );
-    assert_eq!(
-        explanation.rules()[1].outcome(),
-        &RuleOutcome::MethodNotAllowed
-    );
+    assert_eq!(explanation.rules()[1], RuleVerdict::MethodNotAllowed);
 }
 
 #[tokio::test]
@@ -102,12 +99,12 @@ async fn refusals_carry_nothing_by_default_and_a_copy_reason_when_asked() {
     let layer = S3CorsLayer::new(SharedPolicy::from_document(RULES).unwrap());
     for make in [preflight, actual] {
         let (parts, _) = send(layer.clone(), make()).await;
-        assert!(parts.extensions.get::<RefusalReason>().is_none());
+        assert!(parts.extensions.get::<Refusal>().is_none());
         assert!(parts.extensions.get::<Explanation>().is_none());
         let (parts, _) = send(layer.clone().report_refusals(RefusalReport::Reason), make()).await;
         assert_eq!(
-            parts.extensions.get::<RefusalReason>(),
-            Some(&RefusalReason::Policy(Refusal::NoRuleMatched))
+            parts.extensions.get::<Refusal>(),
+            Some(&Refusal::NoRuleMatched)
         );
         assert!(parts.extensions.get::<Explanation>().is_none());
     }
@@ -124,7 +121,7 @@ async fn refusals_carry_nothing_by_default_and_a_copy_reason_when_asked() {
             parts.extensions.get::<Explanation>().is_none(),
             "no policy, nothing to explain"
         );
-        parts.extensions.get::<RefusalReason>().copied()
+        parts.extensions.get::<Refusal>().copied()
     };
     let buckets = Buckets::path_style();
     buckets.create("plain");
@@ -134,7 +131,7 @@ async fn refusals_carry_nothing_by_default_and_a_copy_reason_when_asked() {
     ];
     assert_eq!(
         reason(S3CorsLayer::new(buckets.clone()), "/plain/k", &[]).await,
-        Some(RefusalReason::NoOrigin)
+        Some(Refusal::NoOrigin)
     );
     assert_eq!(
         reason(
@@ -143,11 +140,11 @@ async fn refusals_carry_nothing_by_default_and_a_copy_reason_when_asked() {
             preflight_headers
         )
         .await,
-        Some(RefusalReason::NotConfigured)
+        Some(Refusal::NotConfigured)
     );
     assert_eq!(
         reason(S3CorsLayer::new(buckets), "/nope/k", preflight_headers).await,
-        Some(RefusalReason::NoSuchBucket)
+        Some(Refusal::NoSuchBucket)
     );
 }
 
