@@ -13,7 +13,7 @@ use md5::{Digest, Md5};
 use pin_project_lite::pin_project;
 
 use super::checksum::Checksum;
-use super::limits::IdleTimer;
+use super::timer::IdleTimer;
 use super::reply::{AdminError, Reply};
 use crate::body::ResponseBody;
 use crate::config::{ConfigError, ConfigErrorKind, MAX_DOCUMENT_BYTES};

@@ -33,11 +33,9 @@ impl<C> CorsAdminLayer<C> {
     /// period. Idle connections will be closed." Default: 20 seconds;
     /// `None` waits as long as the server lets the connection live.
     ///
-    /// The timer is tokio's: it runs when the service runs inside a tokio
-    /// runtime with its time driver enabled (as under hyper, axum or
-    /// tonic); outside any tokio runtime there is no timeout, and inside one
-    /// built without `enable_time` a stalled body would make tokio panic, so
-    /// pass `None` there.
+    /// The timer is the crate's own (one thread for the process, started
+    /// when a body first stalls): it needs no runtime, works under any
+    /// executor, and never panics.
     ///
     /// ```
     /// use std::time::Duration;

@@ -88,6 +88,7 @@ mod layer;
 mod limits;
 mod reply;
 mod service;
+mod timer;
 
 pub use layer::CorsAdminLayer;
 pub use limits::DEFAULT_BODY_TIMEOUT;
