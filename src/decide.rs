@@ -1,7 +1,8 @@
 //! What the layer answers, once it knows the policy: a preflight's response
-//! (`docs/s3-behaviour.md`, preflights), or what to do to an actual request's response (actual requests,
-//! [`OnResponse`]). Shared by the service (a policy known at once) and its
-//! future (a policy that had to be loaded); it knows nothing of either.
+//! (`docs/s3-behaviour.md`, §1), or what to do to an actual request's
+//! response (§4, [`OnResponse`]). Shared by the service (a policy known at
+//! once) and its future (a policy that had to be loaded); it knows nothing
+//! of either.
 
 use bytes::Bytes;
 use http::header::ACCESS_CONTROL_REQUEST_METHOD;
@@ -122,7 +123,7 @@ fn decide_preflight(
 }
 
 /// What to add to the inner response of an actual request with an
-/// `Origin` (actual requests).
+/// `Origin` (`docs/s3-behaviour.md`, §4).
 pub(crate) fn actual(
     options: &Options,
     policy: BucketPolicy,

@@ -2,7 +2,7 @@
 //! the fuzzer's bytes with `arbitrary` (origins and header names derived
 //! from the configuration's own patterns, so that allowed preflights with an
 //! echoed origin are reached, not only refusals), a reference model of S3's
-//! matching written from the specification (`shared/s3-cors-spec.md` §1–§4),
+//! matching written from the specification (`docs/s3-behaviour.md`, §1–§4),
 //! and the checks every target makes.
 
 use std::cell::RefCell;
@@ -417,7 +417,7 @@ pub fn reference_decision(
 }
 
 /// The `Access-Control-*` headers the specification gives rule `index`'s
-/// match of a request with `headers` (spec §2).
+/// match of a request with `headers` (`docs/s3-behaviour.md`, §2).
 #[must_use]
 pub fn reference_headers(
     config: &CorsConfiguration,

@@ -13,8 +13,8 @@ use md5::{Digest, Md5};
 use pin_project_lite::pin_project;
 
 use super::checksum::Checksum;
-use super::timer::IdleTimer;
 use super::reply::{AdminError, Reply};
+use super::timer::IdleTimer;
 use crate::body::ResponseBody;
 use crate::config::{ConfigError, ConfigErrorKind, MAX_DOCUMENT_BYTES};
 

@@ -148,10 +148,17 @@ impl TimerThread {
         let mut heap = lock(&self.heap);
         loop {
             let now = Instant::now();
-            while heap.peek().is_some_and(|Reverse(next)| next.deadline <= now) {
-                let Some(Reverse(entry)) = heap.pop() else { break };
+            while heap
+                .peek()
+                .is_some_and(|Reverse(next)| next.deadline <= now)
+            {
+                let Some(Reverse(entry)) = heap.pop() else {
+                    break;
+                };
                 // A timer whose request is gone is dropped here.
-                let Some(timer) = entry.timer.upgrade() else { continue };
+                let Some(timer) = entry.timer.upgrade() else {
+                    continue;
+                };
                 let mut state = lock(&timer.state);
                 if state.deadline > now {
                     // Pushed back since: wait again.
@@ -209,12 +216,18 @@ mod tests {
         let idle = Duration::from_millis(200);
         let mut timer = IdleTimer::new(Some(idle));
         let waker = Waker::noop();
-        assert!(timer.poll_expired(&mut Context::from_waker(waker)).is_pending());
+        assert!(
+            timer
+                .poll_expired(&mut Context::from_waker(waker))
+                .is_pending()
+        );
         std::thread::sleep(Duration::from_millis(150));
         timer.frame();
         std::thread::sleep(Duration::from_millis(150));
         assert!(
-            timer.poll_expired(&mut Context::from_waker(waker)).is_pending(),
+            timer
+                .poll_expired(&mut Context::from_waker(waker))
+                .is_pending(),
             "pushed back by the frame"
         );
         let waited = fired(&mut timer).await;
@@ -228,7 +241,11 @@ mod tests {
         assert!(waited >= Duration::from_millis(20), "{waited:?}");
         let mut never = IdleTimer::new(None);
         let waker = Waker::noop();
-        assert!(never.poll_expired(&mut Context::from_waker(waker)).is_pending());
+        assert!(
+            never
+                .poll_expired(&mut Context::from_waker(waker))
+                .is_pending()
+        );
     }
 
     /// Runs `future` on this thread, parking between polls: no runtime.

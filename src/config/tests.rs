@@ -1,4 +1,4 @@
-//! Reading, writing and validating documents (spec §5 and §6).
+//! Reading, writing and validating documents (`docs/s3-behaviour.md`, §5 and §6).
 
 #![allow(clippy::unwrap_used)]
 
@@ -141,7 +141,7 @@ fn values_keep_case_order_and_escapes_through_a_round_trip() {
     );
 }
 
-// ---- XML form (spec §5) ----
+// ---- XML form (`docs/s3-behaviour.md`, §5) ----
 
 #[test]
 fn xml_namespace_may_be_present_or_absent() {
@@ -291,7 +291,7 @@ fn undetectable_document_is_malformed() {
     assert!(err.to_string().contains("neither XML"), "{err}");
 }
 
-// ---- validation: one test per row of spec §6 ----
+// ---- validation: one test per row of `docs/s3-behaviour.md` §6 ----
 
 #[test]
 fn row_unsupported_method_names_the_first_offender() {

@@ -19,7 +19,7 @@ pub(crate) static WILDCARD: HeaderValue = HeaderValue::from_static("*");
 /// `Access-Control-Allow-Credentials: true`.
 static TRUE: HeaderValue = HeaderValue::from_static("true");
 
-/// A matched rule and the CORS headers of the answer (spec §2), ready to
+/// A matched rule and the CORS headers of the answer (`docs/s3-behaviour.md`, §2), ready to
 /// send: everything that depends only on the rule was built when the policy
 /// was compiled.
 #[derive(Clone)]

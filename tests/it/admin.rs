@@ -1,5 +1,5 @@
 //! The `?cors` sub-resource (feature `admin`): `PutBucketCors`,
-//! `GetBucketCors` and `DeleteBucketCors` as S3 answers them (spec §6).
+//! `GetBucketCors` and `DeleteBucketCors` as S3 answers them (`docs/s3-behaviour.md`, §6).
 
 #![cfg(feature = "admin")]
 
