@@ -88,7 +88,7 @@ impl Policy {
     /// place a [`Validation`] other than S3's comes in: to store a document
     /// validated differently, read it with
     /// [`CorsConfiguration::from_document`], compile it here and hand the
-    /// policy to [`SharedPolicy::store`](crate::SharedPolicy::store).
+    /// policy to [`SharedPolicy::put`](crate::SharedPolicy::put).
     ///
     /// ```
     /// use tower_s3_cors::{Policy, SharedPolicy};
@@ -117,11 +117,9 @@ impl Policy {
         })
     }
 
-    /// Reads a document in either format (S3's XML or either JSON shape,
-    /// detected with [`DocumentFormat::detect`]), validates it as S3 does
-    /// and compiles it.
-    ///
-    /// [`DocumentFormat::detect`]: crate::config::DocumentFormat::detect
+    /// Reads a document in either format (S3's XML or either JSON shape, as
+    /// [`CorsConfiguration::from_document`] tells them apart), validates it
+    /// as S3 does and compiles it.
     ///
     /// ```
     /// use tower_s3_cors::Policy;

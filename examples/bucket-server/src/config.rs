@@ -65,8 +65,10 @@ impl Config {
     /// Takes bucket CORS from `source` (a read-through cache over a store)
     /// instead of the in-memory policies of [`buckets`](Self::buckets),
     /// which then only says which buckets exist. `?cors` writes go through
-    /// the store. Build the source over an [`ExistingBuckets`](tower_s3_cors::store::ExistingBuckets)
-    /// store, so that it knows which buckets exist.
+    /// the store. Build the source with
+    /// [`bucket_exists`](tower_s3_cors::source::ReadThroughBuilder::bucket_exists)
+    /// asking [`buckets`](Self::buckets), so that it knows which buckets
+    /// exist.
     pub fn with_store(mut self, source: ReadThrough) -> Self {
         self.store = Some(source);
         self

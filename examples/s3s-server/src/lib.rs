@@ -3,7 +3,7 @@
 //!
 //! The stack, outermost first:
 //!
-//! 1. [`S3CorsLayer`]: answers preflights (before any signature check, so
+//! 1. `S3CorsLayer`: answers preflights (before any signature check, so
 //!    presigned URLs work from browsers) and adds CORS headers to every
 //!    answer of s3s, errors included.
 //! 2. s3s's `S3Service`: SigV4 authentication, S3's HTTP protocol.
@@ -87,9 +87,9 @@ impl Options {
 }
 
 fn existing_dir(path: &str) -> Result<PathBuf, String> {
-    let path = PathBuf::from(path);
-    path.is_dir()
-        .then_some(path)
+    let dir = PathBuf::from(path);
+    dir.is_dir()
+        .then_some(dir)
         .ok_or_else(|| "not a directory".to_owned())
 }
 
@@ -150,16 +150,14 @@ fn addressing(domain: Option<&str>, port: u16) -> Result<S3sAddressing, String> 
     let Some(domain) = domain else {
         return Ok(S3sAddressing::path_style());
     };
-    let invalid = |err| format!("--domain {domain}: {err}");
-    if domain.contains(':') {
-        return Ok(S3sAddressing::virtual_hosted(
-            SingleDomain::new(domain).map_err(invalid)?,
-        ));
-    }
     let with_port = format!("{domain}:{port}");
-    Ok(S3sAddressing::virtual_hosted(
-        MultiDomain::new([domain, with_port.as_str()]).map_err(invalid)?,
-    ))
+    let names = if domain.contains(':') {
+        vec![domain]
+    } else {
+        vec![domain, &with_port]
+    };
+    let hosts = MultiDomain::new(names).map_err(|err| format!("--domain {domain}: {err}"))?;
+    Ok(S3sAddressing::virtual_hosted(hosts))
 }
 
 /// Serves `service` on `listener` (HTTP/1.1) until `signal` completes, then
