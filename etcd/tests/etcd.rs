@@ -78,7 +78,7 @@ async fn expect_change(changes: &mut ChangeStream) -> Change {
 /// the watch is then known to be established.
 async fn watching(reader: &EtcdStore, writer: &EtcdStore) -> ChangeStream {
     reader.get("photos").await.unwrap();
-    let mut changes = changes_of(&reader);
+    let mut changes = changes_of(reader);
     put_and_see(writer, &mut changes, "photos", XML).await;
     changes
 }

@@ -468,7 +468,12 @@ mod read_through {
         assert!(body.contains("<Code>NoSuchBucket</Code>"), "{body}");
 
         // Made behind s3s's back (an implicit create, a directory by hand).
-        stack.backend.buckets.lock().unwrap().insert("late".to_owned());
+        stack
+            .backend
+            .buckets
+            .lock()
+            .unwrap()
+            .insert("late".to_owned());
         let (status, body) = stack.send(put_cors("/late?cors", RULES)).await;
         assert_eq!(status, 200, "{body}");
         let (status, _) = stack.send(preflight(DOMAIN, "/late/a.txt", PAGE)).await;

@@ -333,9 +333,7 @@ impl tower_s3_cors::source::BucketCors for Journal {
     }
 
     fn resolve(&self, _bucket: &str) -> tower_s3_cors::source::Resolution {
-        tower_s3_cors::source::Resolution::Ready(
-            tower_s3_cors::source::BucketPolicy::NotConfigured,
-        )
+        tower_s3_cors::source::Resolution::Ready(tower_s3_cors::source::BucketPolicy::NotConfigured)
     }
 
     async fn get_document(
@@ -356,7 +354,7 @@ impl tower_s3_cors::source::BucketCors for Journal {
 
     async fn put_document(&self, bucket: &str, document: &str) -> Result<(), BucketError> {
         self.calls.lock().unwrap().push(format!("put {bucket}"));
-        tower_s3_cors::Policy::from_document(document)?;
+        let _valid = tower_s3_cors::Policy::from_document(document)?;
         self.documents
             .lock()
             .unwrap()
@@ -388,7 +386,11 @@ async fn a_custom_source_is_driven_through_the_admin_layer() {
     assert_eq!(put.status, StatusCode::OK, "{}", put.body);
     let get = send(Method::GET, "/photos?cors", "").await;
     assert_eq!(get.status, StatusCode::OK);
-    assert!(get.body.contains("<AllowedOrigin>*</AllowedOrigin>"), "{}", get.body);
+    assert!(
+        get.body.contains("<AllowedOrigin>*</AllowedOrigin>"),
+        "{}",
+        get.body
+    );
     let refused = send(
         Method::PUT,
         "/photos?cors",
