@@ -20,9 +20,10 @@ use tower_service::Service;
 /// The largest document S3 accepts, in bytes.
 pub(crate) const MAX_DOCUMENT_BYTES: usize = tower_s3_cors::config::MAX_DOCUMENT_BYTES;
 
-/// Reads a document in either format (its form only; see [`validate`]).
+/// Reads a document in either format, of any size (its form only; see
+/// [`validate`]). S3's size limit is measured on [`to_xml`].
 pub(crate) fn parse(text: &str) -> Result<CorsConfiguration, ConfigError> {
-    CorsConfiguration::from_document(text)
+    CorsConfiguration::from_document_any_size(text)
 }
 
 /// Checks a configuration as S3's `PutBucketCors` does.
@@ -60,8 +61,15 @@ pub(crate) struct ErrorReport {
     pub(crate) field: Option<&'static str>,
     /// The value at fault, as written.
     pub(crate) value: Option<String>,
-    /// The library's own description (names rule, field, value and detail).
+    /// The library's own description (names rule, field, value and detail),
+    /// or where and what the reader found, for a document of the wrong shape.
     pub(crate) description: String,
+    /// The line of the document at fault, counted from 1.
+    pub(crate) line: Option<usize>,
+    /// The column, counted from 1 in characters.
+    pub(crate) column: Option<usize>,
+    /// What is expected there, or how to fix it.
+    pub(crate) hint: Option<String>,
 }
 
 impl From<&ConfigError> for ErrorReport {
@@ -74,6 +82,9 @@ impl From<&ConfigError> for ErrorReport {
             field: err.field(),
             value: err.value().map(str::to_owned),
             description: err.to_string(),
+            line: None,
+            column: None,
+            hint: crate::hints::for_error(err),
         }
     }
 }

@@ -48,6 +48,7 @@
 mod convert;
 mod engine;
 mod explain;
+mod hints;
 mod input;
 mod lint;
 mod report;

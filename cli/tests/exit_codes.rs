@@ -73,7 +73,10 @@ fn help_and_version_exit_0() {
 fn every_command_reads_standard_input() {
     let out = s3_cors(&["validate", "-"], Some(VALID_XML));
     assert_eq!(out.status, 0);
-    assert_eq!(out.stdout, "<stdin>: valid (xml document, 1 rule)\n");
+    assert_eq!(
+        out.stdout,
+        "<stdin>: valid (xml document, 1 rule, 213 bytes as S3's XML)\n"
+    );
 
     let out = s3_cors(&["lint", "-"], Some(VALID_XML));
     assert_eq!(
@@ -150,9 +153,10 @@ fn text_that_is_not_a_document_is_invalid_not_a_crash() {
         assert!(out.stdout.contains("MalformedXML"), "{}", out.stdout);
     }
 
-    // Larger than S3's 64 KiB: refused as S3 refuses it, with the real size.
-    let big = format!("{}{}", " ".repeat(200_000), VALID_XML);
-    let out = s3_cors(&["validate", "-", "--format", "json"], Some(&big));
+    // Larger than anything worth reading (1 MiB): refused as S3 refuses
+    // a document over its limit, with the size counted, not kept.
+    let huge = format!("{}{}", " ".repeat(2_000_000), VALID_XML);
+    let out = s3_cors(&["validate", "-", "--format", "json"], Some(&huge));
     assert_eq!(out.status, 1);
     let report = json(&out.stdout);
     let error = &report["files"][0]["error"];
@@ -161,10 +165,73 @@ fn text_that_is_not_a_document_is_invalid_not_a_crash() {
         error["message"],
         "The CORS XML document is limited to 64 KB in size."
     );
-    assert_eq!(
-        error["description"],
-        format!("document larger than 64 KiB: {} bytes", big.len())
+    assert!(
+        error["description"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("the input is {} bytes", huge.len())),
+        "{report}"
     );
+}
+
+/// S3's limit applies to the XML `PutBucketCors` receives: the document
+/// converted to S3's XML, whatever shape the file is in.
+#[test]
+fn the_64_kib_limit_is_measured_on_the_xml_s3_receives() {
+    let rule = |i: usize| {
+        format!(
+            r#"{{"AllowedOrigins": ["https://app{i}.example.com"], "AllowedMethods": ["GET"]}}"#
+        )
+    };
+    // 100 KB of indentation around 100 small rules: about 11 KB as XML.
+    let pretty = format!(
+        "{{\"CORSRules\": [{}]}}",
+        (0..100)
+            .map(|i| format!("\n{}{}", " ".repeat(1000), rule(i)))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    assert!(pretty.len() > 100_000);
+    let out = s3_cors(&["validate", "-", "--format", "json"], Some(&pretty));
+    assert_eq!(out.status, 0, "{}", out.stdout);
+    let xml_bytes = json(&out.stdout)["files"][0]["xml_bytes"].as_u64().unwrap();
+    assert!(xml_bytes < 16_000, "{xml_bytes}");
+    let xml = s3_cors(&["convert", "-", "--to", "xml"], Some(&pretty)).stdout;
+    assert!(xml.len() < 65_536);
+    assert_eq!(s3_cors(&["validate", "-"], Some(&xml)).status, 0);
+
+    // 40 KB of terse JSON: well over 64 KiB as XML (each value gets an
+    // element of its own), so S3 refuses it, and so does validate.
+    let origins: Vec<String> = (0..40)
+        .map(|j| format!("\"https://a{j}.example.com\""))
+        .collect();
+    let dense_rule = format!(
+        r#"{{"AllowedOrigins":[{}],"AllowedMethods":["GET","PUT"]}}"#,
+        origins.join(",")
+    );
+    let dense = format!("[{}]", vec![dense_rule; 36].join(","));
+    assert!(dense.len() < 50_000, "{}", dense.len());
+    let out = s3_cors(&["validate", "-", "--format", "json"], Some(&dense));
+    assert_eq!(out.status, 1, "{}", out.stdout);
+    let error = &json(&out.stdout)["files"][0]["error"];
+    assert_eq!(
+        error["message"],
+        "The CORS XML document is limited to 64 KB in size."
+    );
+    let described: usize = error["description"]
+        .as_str()
+        .unwrap()
+        .split_once("it is ")
+        .and_then(|(_, rest)| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(described > 65_536, "{error}");
+    // convert writes the same XML, one element a line.
+    let xml = s3_cors(&["convert", "-", "--to", "xml"], Some(&dense)).stdout;
+    assert!(xml.len() > described, "{}", xml.len());
+    assert_eq!(s3_cors(&["validate", "-"], Some(&xml)).status, 1);
+    // lint and explain refuse it too.
+    assert_eq!(s3_cors(&["lint", "-"], Some(&dense)).status, 1);
 }
 
 #[test]

@@ -1,0 +1,594 @@
+//! Why a JSON text is not a CORS configuration, in terms of the shape
+//! expected: the AWS CLI's `{"CORSRules": [...]}` or the console's `[...]`,
+//! each rule an object with the S3 API's keys.
+//!
+//! The library reads the document; this walk runs only when it refused
+//! one, to say where (serde_json's line and column) and what was meant:
+//! a bare rule object, a byte-order mark, CloudFormation's or Terraform's
+//! key names, a string where a list belongs.
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use super::{Problem, line_column};
+
+/// The keys of a rule, in the AWS CLI's order.
+const RULE_KEYS: [&str; 6] = [
+    "ID",
+    "AllowedHeaders",
+    "AllowedMethods",
+    "AllowedOrigins",
+    "ExposeHeaders",
+    "MaxAgeSeconds",
+];
+
+const DOCUMENT: &str = "{\"CORSRules\": [{\"AllowedOrigins\": [...], \"AllowedMethods\": [...], \
+                        ...}]} (the AWS CLI's shape) or the console's bare [...] of rules";
+
+/// The first thing in `text` that keeps it from being a CORS configuration
+/// in JSON, or `None` when this walk finds nothing (the library's own
+/// message then stands).
+pub(super) fn diagnose(text: &str) -> Option<Problem> {
+    if text.starts_with('\u{feff}') {
+        return Some(Problem::at(
+            text,
+            0,
+            "a byte-order mark (U+FEFF) before the JSON".to_owned(),
+            "JSON text without a byte-order mark: save the file as UTF-8 without BOM \
+             (JSON parsers may refuse it, as this one does)",
+        ));
+    }
+    if let Err(err) = serde_json::from_str::<IgnoredAny>(text) {
+        return Some(syntax(text, &err));
+    }
+    let err = serde_json::Deserializer::from_str(text)
+        .deserialize_any(DocumentShape)
+        .err()?;
+    let message = without_position(&err);
+    let (found, expected) = message.split_once('\n').unwrap_or((&message, DOCUMENT));
+    Some(Problem {
+        line: err.line(),
+        column: err.column(),
+        found: found.to_owned(),
+        expected: expected.to_owned(),
+    })
+}
+
+/// serde_json's message without the " at line L column C" it appends.
+fn without_position(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    let suffix = format!(" at line {} column {}", err.line(), err.column());
+    text.strip_suffix(&suffix).unwrap_or(&text).to_owned()
+}
+
+/// A text that is not JSON at all.
+fn syntax(text: &str, err: &serde_json::Error) -> Problem {
+    let message = without_position(err);
+    // serde_json counts columns in bytes; editors count characters.
+    let (line, column) = (err.line(), err.column());
+    let offset = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum::<usize>()
+        + column.saturating_sub(1);
+    let after_comma = text
+        .get(..offset.min(text.len()))
+        .is_some_and(|before| before.trim_end().ends_with(','));
+    let expected = if message.contains("trailing comma") || after_comma {
+        "no comma after the last item of a list or object"
+    } else if message.contains("key must be a string") {
+        "keys in double quotes (\"AllowedOrigins\")"
+    } else if message.contains("EOF") {
+        "the rest of the document: a '}' or ']' is missing"
+    } else {
+        "JSON: strings and keys in double quotes, no comments, no trailing commas"
+    };
+    let (line, column) = if line == 0 {
+        line_column(text, text.len())
+    } else {
+        line_column(text, offset)
+    };
+    Problem {
+        line,
+        column,
+        found: format!("not JSON: {message}"),
+        expected: expected.to_owned(),
+    }
+}
+
+/// An error whose message is `found`, a line break, and `expected`.
+fn problem<E: de::Error>(found: impl fmt::Display, expected: impl fmt::Display) -> E {
+    E::custom(format_args!("{found}\n{expected}"))
+}
+
+/// What `key`, unknown in a rule, was probably meant to be, and where that
+/// spelling comes from.
+fn rule_key_meant(key: &str) -> Option<(&'static str, &'static str)> {
+    let from = match key {
+        "ExposedHeaders" | "MaxAge" | "Id" => "CloudFormation's name",
+        _ if key.contains('_') => "Terraform's name",
+        _ => "the S3 API's keys are case-sensitive and plural",
+    };
+    let folded: String = key
+        .chars()
+        .filter(|c| !matches!(c, '_' | '-'))
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    let meant = match folded.as_str() {
+        "id" => "ID",
+        "allowedheaders" | "allowedheader" => "AllowedHeaders",
+        "allowedmethods" | "allowedmethod" => "AllowedMethods",
+        "allowedorigins" | "allowedorigin" => "AllowedOrigins",
+        "exposeheaders" | "exposeheader" | "exposedheaders" | "exposedheader" => "ExposeHeaders",
+        "maxageseconds" | "maxage" => "MaxAgeSeconds",
+        _ => return None,
+    };
+    Some((meant, from))
+}
+
+fn rule_keys() -> String {
+    RULE_KEYS.join(", ")
+}
+
+/// The whole document: an object with `CORSRules`, or an array of rules.
+struct DocumentShape;
+
+impl<'de> Visitor<'de> for DocumentShape {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(DOCUMENT)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut rules = false;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "CORSRules" if rules => {
+                    return Err(problem("\"CORSRules\" appears twice", DOCUMENT));
+                }
+                "CORSRules" => {
+                    map.next_value_seed(RulesShape)?;
+                    rules = true;
+                }
+                "CorsRules" | "corsRules" | "cors_rules" | "cors_rule" | "Rules" => {
+                    return Err(problem(
+                        format_args!("the key {key:?}"),
+                        "\"CORSRules\" (the S3 API's spelling; CloudFormation writes CorsRules, \
+                         Terraform cors_rule)",
+                    ));
+                }
+                "CORSConfiguration" | "CorsConfiguration" | "cors_configuration" => {
+                    return Err(problem(
+                        format_args!("the key {key:?} around the rules"),
+                        "{\"CORSRules\": [...]} at the top of the document: what the AWS CLI \
+                         takes (aws s3api put-bucket-cors --cors-configuration file://...)",
+                    ));
+                }
+                _ if RULE_KEYS.contains(&key.as_str()) || rule_key_meant(&key).is_some() => {
+                    return Err(problem(
+                        format_args!("a bare rule object (its key {key:?} is a rule's)"),
+                        "the rule inside a list: {\"CORSRules\": [{...}]}, or the console's \
+                         [{...}]",
+                    ));
+                }
+                _ => {
+                    return Err(problem(
+                        format_args!("the unknown key {key:?} at the top of the document"),
+                        DOCUMENT,
+                    ));
+                }
+            }
+        }
+        if rules {
+            Ok(())
+        } else {
+            Err(problem("an object without \"CORSRules\"", DOCUMENT))
+        }
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        RulesShape.visit_seq(seq)
+    }
+}
+
+/// The list of rules.
+#[derive(Clone, Copy)]
+struct RulesShape;
+
+impl<'de> de::DeserializeSeed<'de> for RulesShape {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RulesShape {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of rules [{...}, ...]")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut index = 0;
+        while seq.next_element_seed(RuleShape { index })?.is_some() {
+            index += 1;
+        }
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, _map: A) -> Result<(), A::Error> {
+        Err(problem(
+            "one rule object where a list of rules belongs",
+            "a list, even of one rule: \"CORSRules\": [{...}]",
+        ))
+    }
+}
+
+/// One rule; `index` counts from 0.
+#[derive(Clone, Copy)]
+struct RuleShape {
+    index: usize,
+}
+
+impl<'de> de::DeserializeSeed<'de> for RuleShape {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RuleShape {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "rule #{} as an object with the keys {}",
+            self.index + 1,
+            rule_keys()
+        )
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let rule = self.index + 1;
+        let mut seen: Vec<String> = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if seen.contains(&key) {
+                return Err(problem(
+                    format_args!("rule #{rule}: the key {key:?} appears twice"),
+                    "each key once; list every value in one array",
+                ));
+            }
+            match key.as_str() {
+                "ID" => map.next_value_seed(Text {
+                    rule,
+                    key: "ID",
+                    what: "a string",
+                })?,
+                "MaxAgeSeconds" => map.next_value_seed(Seconds { rule })?,
+                "AllowedHeaders" | "AllowedMethods" | "AllowedOrigins" | "ExposeHeaders" => {
+                    map.next_value_seed(List { rule, key: &key })?;
+                }
+                _ => {
+                    let expected = match rule_key_meant(&key) {
+                        Some((meant, from)) => format!("{meant:?} ({key:?} is {from})"),
+                        None => format!("one of the keys {}", rule_keys()),
+                    };
+                    return Err(problem(
+                        format_args!("rule #{rule}: the unknown key {key:?}"),
+                        expected,
+                    ));
+                }
+            }
+            seen.push(key);
+        }
+        Ok(())
+    }
+}
+
+/// A list of strings (`null` means none).
+struct List<'k> {
+    rule: usize,
+    key: &'k str,
+}
+
+impl<'de> de::DeserializeSeed<'de> for List<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for List<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a list of strings")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq
+            .next_element_seed(Text {
+                rule: self.rule,
+                key: self.key,
+                what: "a list of strings",
+            })?
+            .is_some()
+        {}
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<(), E> {
+        Err(problem(
+            format_args!(
+                "rule #{}: {:?} is the string {value:?}",
+                self.rule, self.key
+            ),
+            format_args!("a list, even of one value: {:?}: [{value:?}]", self.key),
+        ))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, _map: A) -> Result<(), A::Error> {
+        Err(self.wrong("an object"))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Err(self.wrong("a boolean"))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Err(self.wrong("a number"))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Err(self.wrong("a number"))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Err(self.wrong("a number"))
+    }
+}
+
+impl List<'_> {
+    fn wrong<E: de::Error>(&self, found: &str) -> E {
+        problem(
+            format_args!("rule #{}: {:?} is {found}", self.rule, self.key),
+            format_args!("a list of strings: {:?}: [\"...\"]", self.key),
+        )
+    }
+}
+
+/// One string: an `ID` (`null` means none), or an item of a list.
+struct Text<'k> {
+    rule: usize,
+    key: &'k str,
+    /// What the member is, for the message.
+    what: &'static str,
+}
+
+impl<'de> de::DeserializeSeed<'de> for Text<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Text<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        if self.key == "ID" {
+            Ok(())
+        } else {
+            Err(self.wrong("null"))
+        }
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, _seq: A) -> Result<(), A::Error> {
+        Err(self.wrong("a list"))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, _map: A) -> Result<(), A::Error> {
+        Err(self.wrong("an object"))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Err(self.wrong("a boolean"))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Err(self.wrong("a number"))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Err(self.wrong("a number"))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Err(self.wrong("a number"))
+    }
+}
+
+impl Text<'_> {
+    fn wrong<E: de::Error>(&self, found: &str) -> E {
+        let expected = if self.key == "ID" {
+            "a string: \"ID\": \"my-rule\"".to_owned()
+        } else {
+            format!("{} of strings, each in double quotes", self.what)
+        };
+        problem(
+            format_args!("rule #{}: {} holds {found}", self.rule, self.key),
+            expected,
+        )
+    }
+}
+
+/// `MaxAgeSeconds`: a number. Its range is the library's to check, with
+/// S3's error.
+struct Seconds {
+    rule: usize,
+}
+
+impl<'de> de::DeserializeSeed<'de> for Seconds {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Seconds {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a number of seconds")
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<(), E> {
+        Err(problem(
+            format_args!("rule #{}: MaxAgeSeconds is the string {value:?}", self.rule),
+            format_args!(
+                "a number, without quotes: \"MaxAgeSeconds\": {}",
+                value.trim()
+            ),
+        ))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, _seq: A) -> Result<(), A::Error> {
+        Err(self.wrong("a list"))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, _map: A) -> Result<(), A::Error> {
+        Err(self.wrong("an object"))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Err(self.wrong("a boolean"))
+    }
+}
+
+impl Seconds {
+    fn wrong<E: de::Error>(&self, found: &str) -> E {
+        problem(
+            format_args!("rule #{}: MaxAgeSeconds is {found}", self.rule),
+            "a whole number of seconds: \"MaxAgeSeconds\": 3000",
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::diagnose;
+
+    /// (line, column, found, expected) for `text`.
+    fn at(text: &str) -> (usize, usize, String, String) {
+        let p = diagnose(text).unwrap();
+        (p.line, p.column, p.found, p.expected)
+    }
+
+    #[test]
+    fn a_bare_rule_object_is_named_as_such() {
+        let (line, column, found, expected) =
+            at("{\"AllowedOrigins\": [\"*\"], \"AllowedMethods\": [\"GET\"]}");
+        assert_eq!((line, column), (1, 17));
+        assert!(found.contains("a bare rule object"), "{found}");
+        assert!(expected.contains("{\"CORSRules\": [{...}]}"), "{expected}");
+    }
+
+    #[test]
+    fn cloudformation_and_terraform_keys_get_the_s3_name() {
+        let doc = "{\"CORSRules\": [\n  {\"AllowedOrigins\": [\"*\"], \"AllowedMethods\": [\"GET\"],\n   \"ExposedHeaders\": [\"ETag\"], \"MaxAge\": 3000}\n]}";
+        let (line, column, found, expected) = at(doc);
+        assert_eq!((line, column), (3, 19));
+        assert_eq!(found, "rule #1: the unknown key \"ExposedHeaders\"");
+        assert_eq!(
+            expected,
+            "\"ExposeHeaders\" (\"ExposedHeaders\" is CloudFormation's name)"
+        );
+        let (_, _, _, expected) = at("[{\"allowed_origins\": [\"*\"]}]");
+        assert!(expected.starts_with("\"AllowedOrigins\""), "{expected}");
+        assert!(expected.contains("Terraform"), "{expected}");
+        let (_, _, _, expected) = at("[{\"AllowedOrigins\": [\"*\"], \"MaxAge\": 1}]");
+        assert!(expected.starts_with("\"MaxAgeSeconds\""), "{expected}");
+        let (_, _, found, _) = at("{\"CorsConfiguration\": {\"CorsRules\": []}}");
+        assert!(found.contains("CorsConfiguration"), "{found}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_named() {
+        let (line, column, found, _) = at("\u{feff}[]");
+        assert_eq!((line, column), (1, 1));
+        assert!(found.contains("byte-order mark"), "{found}");
+    }
+
+    #[test]
+    fn wrong_types_say_the_type_expected() {
+        let (_, _, found, expected) =
+            at("[{\"AllowedOrigins\": \"*\", \"AllowedMethods\": [\"GET\"]}]");
+        assert_eq!(found, "rule #1: \"AllowedOrigins\" is the string \"*\"");
+        assert_eq!(
+            expected,
+            "a list, even of one value: \"AllowedOrigins\": [\"*\"]"
+        );
+        let (_, _, found, _) = at("[{\"AllowedOrigins\": [\"*\"], \"MaxAgeSeconds\": \"3000\"}]");
+        assert!(found.contains("MaxAgeSeconds is the string"), "{found}");
+        let (_, _, found, _) = at("[{\"AllowedOrigins\": [1]}]");
+        assert!(found.contains("holds a number"), "{found}");
+        let (_, _, found, _) = at("{\"CORSRules\": {\"AllowedOrigins\": [\"*\"]}}");
+        assert!(found.contains("one rule object"), "{found}");
+    }
+
+    #[test]
+    fn syntax_errors_have_their_position_in_characters() {
+        let (line, column, found, expected) =
+            at("[\n  {\"ID\": \"é\", \"AllowedOrigins\": [\"*\",]}\n]");
+        assert_eq!(line, 2);
+        assert_eq!(column, 38, "{found}");
+        assert!(found.starts_with("not JSON"), "{found}");
+        assert!(expected.contains("comma"), "{expected}");
+    }
+
+    #[test]
+    fn a_document_the_library_reads_has_no_problem_here() {
+        assert!(diagnose("{\"CORSRules\": [{\"ID\": null, \"AllowedOrigins\": [\"*\"], \"AllowedHeaders\": null, \"MaxAgeSeconds\": 5}]}").is_none());
+        assert!(diagnose("[]").is_none());
+    }
+}
