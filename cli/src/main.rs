@@ -51,6 +51,7 @@ mod explain;
 mod hints;
 mod input;
 mod lint;
+mod pattern;
 mod report;
 mod validate;
 
@@ -111,9 +112,9 @@ enum Command {
     /// suggested fix. Exit status 1 when a finding is at or above --deny.
     #[command(after_help = LINT_EXAMPLES)]
     Lint {
-        /// The document ("-" for standard input)
+        /// The documents ("-" for standard input), each reported on its own
         #[arg(value_name = "FILE", required_unless_present = "explain")]
-        file: Option<String>,
+        files: Vec<String>,
 
         /// The lowest severity that fails the run (exit status 1)
         #[arg(long, value_enum, default_value_t = Severity::Warning, value_name = "SEVERITY")]
@@ -124,7 +125,7 @@ enum Command {
         allow: Vec<Code>,
 
         /// Print what CODE reports, why it matters and how to fix it
-        #[arg(long, value_name = "CODE", value_parser = parse_code, conflicts_with_all = ["file", "allow"])]
+        #[arg(long, value_name = "CODE", value_parser = parse_code, conflicts_with_all = ["files", "allow"])]
         explain: Option<Code>,
     },
 
@@ -287,12 +288,8 @@ fn run(cli: Cli) -> Output {
             out
         }
         Command::Lint {
-            file, deny, allow, ..
-        } => lint::run(
-            file.as_deref().unwrap_or("-"),
-            &lint::Options { deny, allow },
-            format,
-        ),
+            files, deny, allow, ..
+        } => lint::run(&files, &lint::Options { deny, allow }, format),
         Command::Explain {
             file,
             origin,
