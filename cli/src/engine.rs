@@ -13,7 +13,7 @@ use http_body::Body;
 use tower_layer::Layer;
 use tower_s3_cors::ConfigError;
 use tower_s3_cors::config::{ConfigErrorKind, CorsConfiguration};
-use tower_s3_cors::policy::{CorsRequest, Explanation, Policy, RuleOutcome};
+use tower_s3_cors::policy::{CorsRequest, Decision, Explanation, Policy, RuleOutcome};
 use tower_s3_cors::{S3CorsLayer, VaryMode};
 use tower_service::Service;
 
@@ -197,6 +197,93 @@ pub(crate) fn answer(
         headers: parts.headers,
         body: bytes,
         walk,
+    })
+}
+
+/// What a policy decides for one request: the matched rule (counted from
+/// 1) and the CORS headers it sends, or why it refuses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Decided {
+    pub(crate) rule: Option<usize>,
+    /// The library's reason, for a refusal.
+    pub(crate) refusal: Option<String>,
+    /// For a refusal, what stopped the rule that came closest: a header
+    /// (origin and method matched) before a method (the origin matched)
+    /// before an origin. `None` when no rule was consulted.
+    pub(crate) nearest: Option<Outcome>,
+    /// The CORS headers of the answer, in the order the engine writes them
+    /// (names in lower case).
+    pub(crate) headers: Vec<(String, String)>,
+}
+
+/// Decides one request with [`Policy::evaluate`]: a preflight (`OPTIONS`
+/// with `Access-Control-Request-Method: method`) or an actual request of
+/// `method`, from `origin`, listing `request_headers` in
+/// `Access-Control-Request-Headers` (none when empty). `None` when the
+/// request cannot be written (a value a header cannot hold).
+pub(crate) fn decide(
+    policy: &Policy,
+    origin: &str,
+    method: &str,
+    preflight: bool,
+    request_headers: &str,
+) -> Option<Decided> {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        http::header::ORIGIN,
+        http::HeaderValue::from_str(origin).ok()?,
+    );
+    let http_method = if preflight {
+        headers.insert(
+            http::header::ACCESS_CONTROL_REQUEST_METHOD,
+            http::HeaderValue::from_str(method).ok()?,
+        );
+        http::Method::OPTIONS
+    } else {
+        http::Method::from_bytes(method.as_bytes()).ok()?
+    };
+    if !request_headers.is_empty() {
+        headers.insert(
+            http::header::ACCESS_CONTROL_REQUEST_HEADERS,
+            http::HeaderValue::from_str(request_headers).ok()?,
+        );
+    }
+    let request = CorsRequest::new(&http_method, &headers)?;
+    Some(match policy.evaluate(&request) {
+        Decision::Allowed(allowed) => {
+            let rule = allowed.rule_index() + 1;
+            let mut answer = HeaderMap::new();
+            allowed.write_headers(&mut answer);
+            Decided {
+                rule: Some(rule),
+                refusal: None,
+                nearest: None,
+                headers: answer
+                    .iter()
+                    .map(|(name, value)| {
+                        (
+                            name.as_str().to_owned(),
+                            String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                        )
+                    })
+                    .collect(),
+            }
+        }
+        Decision::Refused(refusal) => Decided {
+            rule: None,
+            refusal: Some(refusal.to_string()),
+            nearest: walk(&policy.explain(&request))
+                .rules
+                .into_iter()
+                .map(|verdict| verdict.outcome)
+                .max_by_key(|outcome| match outcome {
+                    Outcome::HeaderNotAllowed(_) => 3,
+                    Outcome::MethodNotAllowed => 2,
+                    Outcome::OriginNotAllowed => 1,
+                    Outcome::Matched | Outcome::Other(_) => 0,
+                }),
+            headers: Vec::new(),
+        },
     })
 }
 

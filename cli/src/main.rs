@@ -46,6 +46,7 @@
 //! refused header, `header`.
 
 mod convert;
+mod diff;
 mod engine;
 mod explain;
 mod hints;
@@ -185,6 +186,31 @@ enum Command {
         request_headers: Vec<String>,
     },
 
+    /// Show which requests two documents answer differently
+    ///
+    /// Decides the same requests with both documents (every class of origin
+    /// their patterns make, each of S3's five methods, and the header sets
+    /// that tell their rules apart) and compares the answers as a browser
+    /// reads them. Changes are grouped by the rule and origin pattern that
+    /// decide on each side, each with an example request. Reordered origins,
+    /// rules reordered without changing a winner, and another spelling of a
+    /// header pattern are no change.
+    ///
+    /// Exit status: 0 if every request gets the same answer, 1 if some
+    /// change, 2 if a document cannot be read or is not valid.
+    #[command(after_help = "Examples:\n  s3-cors diff live.json cors.json\n  \
+                            aws s3api get-bucket-cors --bucket b | s3-cors diff - cors.json\n  \
+                            s3-cors diff old.xml new.xml --format json")]
+    Diff {
+        /// The document as it is ("-" for standard input)
+        #[arg(value_name = "OLD")]
+        old: String,
+
+        /// The document as it would be ("-" for standard input)
+        #[arg(value_name = "NEW")]
+        new: String,
+    },
+
     /// Convert a document to S3 XML, AWS CLI JSON or the console's array
     ///
     /// Conversion is lossless: every rule, value, order and ID is kept, and
@@ -312,6 +338,7 @@ fn run(cli: Cli) -> Output {
             },
             format,
         ),
+        Command::Diff { old, new } => diff::run(&old, &new, format),
         Command::Convert { file, to } => convert::convert(&file, to.into(), format),
         Command::Fmt {
             file,

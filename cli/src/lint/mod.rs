@@ -15,6 +15,13 @@ use serde::Serialize;
 
 pub(crate) use check::{Finding, check};
 pub(crate) use code::{Code, Severity};
+pub(crate) use headers::never_requested;
+
+/// Whether a browser may send `origin` as its `Origin`: `null`, or an
+/// origin (no `*`) in which no check finds a problem.
+pub(crate) fn browser_may_send(origin: &str) -> bool {
+    origin == "null" || (!origin.contains('*') && origin::problems(origin).is_empty())
+}
 
 use crate::engine::ErrorReport;
 use crate::input::{self, LoadError};
