@@ -47,12 +47,45 @@ pub(super) fn diagnose(text: &str) -> Option<Problem> {
         .err()?;
     let message = without_position(&err);
     let (found, expected) = message.split_once('\n').unwrap_or((&message, DOCUMENT));
-    Some(Problem {
-        line: err.line(),
-        column: err.column(),
-        found: found.to_owned(),
-        expected: expected.to_owned(),
-    })
+    // serde_json stops just after the key or value at fault: point at its
+    // start.
+    let offset = byte_offset(text, err.line(), err.column());
+    let start = text.get(..offset).and_then(string_start).unwrap_or(offset);
+    Some(Problem::at(text, start, found.to_owned(), expected))
+}
+
+/// The byte offset of serde_json's line and column (both counted from 1,
+/// the column in bytes), which points just after what it read.
+fn byte_offset(text: &str, line: usize, column: usize) -> usize {
+    text.split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum::<usize>()
+        + column
+}
+
+/// Where the JSON string that `before` ends with starts, if it ends with
+/// one.
+fn string_start(before: &str) -> Option<usize> {
+    let body = before.strip_suffix('"')?;
+    let bytes = body.as_bytes();
+    let mut at = bytes.len();
+    while at > 0 {
+        at -= 1;
+        if bytes.get(at) == Some(&b'"') {
+            let backslashes = bytes
+                .get(..at)
+                .unwrap_or_default()
+                .iter()
+                .rev()
+                .take_while(|&&b| b == b'\\')
+                .count();
+            if backslashes % 2 == 0 {
+                return Some(at);
+            }
+        }
+    }
+    None
 }
 
 /// serde_json's message without the " at line L column C" it appends.
@@ -67,12 +100,7 @@ fn syntax(text: &str, err: &serde_json::Error) -> Problem {
     let message = without_position(err);
     // serde_json counts columns in bytes; editors count characters.
     let (line, column) = (err.line(), err.column());
-    let offset = text
-        .split_inclusive('\n')
-        .take(line.saturating_sub(1))
-        .map(str::len)
-        .sum::<usize>()
-        + column.saturating_sub(1);
+    let offset = byte_offset(text, line, column).saturating_sub(1);
     let after_comma = text
         .get(..offset.min(text.len()))
         .is_some_and(|before| before.trim_end().ends_with(','));
@@ -528,7 +556,7 @@ mod tests {
     fn a_bare_rule_object_is_named_as_such() {
         let (line, column, found, expected) =
             at("{\"AllowedOrigins\": [\"*\"], \"AllowedMethods\": [\"GET\"]}");
-        assert_eq!((line, column), (1, 17));
+        assert_eq!((line, column), (1, 2), "the key's opening quote");
         assert!(found.contains("a bare rule object"), "{found}");
         assert!(expected.contains("{\"CORSRules\": [{...}]}"), "{expected}");
     }
@@ -537,7 +565,7 @@ mod tests {
     fn cloudformation_and_terraform_keys_get_the_s3_name() {
         let doc = "{\"CORSRules\": [\n  {\"AllowedOrigins\": [\"*\"], \"AllowedMethods\": [\"GET\"],\n   \"ExposedHeaders\": [\"ETag\"], \"MaxAge\": 3000}\n]}";
         let (line, column, found, expected) = at(doc);
-        assert_eq!((line, column), (3, 19));
+        assert_eq!((line, column), (3, 4));
         assert_eq!(found, "rule #1: the unknown key \"ExposedHeaders\"");
         assert_eq!(
             expected,

@@ -150,7 +150,7 @@ fn check_origins(index: usize, rule: &CorsRule, findings: &mut Vec<Finding>) {
     }
 }
 
-fn never_why(code: Code) -> &'static str {
+pub(super) fn never_why(code: Code) -> &'static str {
     match code {
         Code::OriginTrailingSlash => "an Origin never ends with '/'",
         Code::OriginHasPath => "an Origin has no path, query or fragment",

@@ -20,7 +20,20 @@ pub(crate) use headers::never_requested;
 /// Whether a browser may send `origin` as its `Origin`: `null`, or an
 /// origin (no `*`) in which no check finds a problem.
 pub(crate) fn browser_may_send(origin: &str) -> bool {
-    origin == "null" || (!origin.contains('*') && origin::problems(origin).is_empty())
+    never_sent(origin).is_none()
+}
+
+/// Why no browser sends `origin` as its `Origin`, and the origin it would
+/// send instead when one can be told; `None` for an origin a browser may
+/// send.
+pub(crate) fn never_sent(origin: &str) -> Option<(&'static str, Option<String>)> {
+    if origin.contains('*') {
+        return Some(("it is a pattern, not an origin", None));
+    }
+    let code = origin::problems(origin)
+        .into_iter()
+        .find(|c| *c != Code::OriginNull)?;
+    Some((check::never_why(code), origin::corrected(origin)))
 }
 
 use crate::engine::ErrorReport;

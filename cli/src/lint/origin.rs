@@ -313,6 +313,19 @@ pub(crate) fn fix(pattern: &str) -> String {
     }
 }
 
+/// The origin a browser would send where `value` is written, when one can
+/// be told (not for a list, an empty value or a `file:` URL).
+pub(crate) fn corrected(value: &str) -> Option<String> {
+    let trimmed = value.trim();
+    let unfixable = trimmed.is_empty()
+        || trimmed.contains(',')
+        || trimmed.contains(char::is_whitespace)
+        || trimmed
+            .get(..5)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("file:"));
+    (!unfixable).then(|| suggestion(trimmed))
+}
+
 /// The value with every problem above fixed, as a suggestion: a scheme
 /// added, lower case, Punycode hosts, no path, no default port.
 fn suggestion(pattern: &str) -> String {
