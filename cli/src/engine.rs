@@ -207,10 +207,6 @@ pub(crate) struct Decided {
     pub(crate) rule: Option<usize>,
     /// The library's reason, for a refusal.
     pub(crate) refusal: Option<String>,
-    /// For a refusal, what stopped the rule that came closest: a header
-    /// (origin and method matched) before a method (the origin matched)
-    /// before an origin. `None` when no rule was consulted.
-    pub(crate) nearest: Option<Outcome>,
     /// The CORS headers of the answer, in the order the engine writes them
     /// (names in lower case).
     pub(crate) headers: Vec<(String, String)>,
@@ -228,6 +224,67 @@ pub(crate) fn decide(
     preflight: bool,
     request_headers: &str,
 ) -> Option<Decided> {
+    let (http_method, headers) = cors_request(origin, method, preflight, request_headers)?;
+    let request = CorsRequest::new(&http_method, &headers)?;
+    Some(match policy.evaluate(&request) {
+        Decision::Allowed(allowed) => {
+            let rule = allowed.rule_index() + 1;
+            let mut answer = HeaderMap::new();
+            allowed.write_headers(&mut answer);
+            Decided {
+                rule: Some(rule),
+                refusal: None,
+                headers: answer
+                    .iter()
+                    .map(|(name, value)| {
+                        (
+                            name.as_str().to_owned(),
+                            String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                        )
+                    })
+                    .collect(),
+            }
+        }
+        Decision::Refused(refusal) => Decided {
+            rule: None,
+            refusal: Some(refusal.to_string()),
+            headers: Vec::new(),
+        },
+    })
+}
+
+/// For a request [`decide`] refuses, what stopped the rule that came
+/// closest ([`Policy::explain`]): a header (origin and method matched)
+/// before a method (the origin matched) before an origin. `None` when no
+/// rule was consulted, or the request cannot be written.
+pub(crate) fn nearest_refusal(
+    policy: &Policy,
+    origin: &str,
+    method: &str,
+    preflight: bool,
+    request_headers: &str,
+) -> Option<Outcome> {
+    let (http_method, headers) = cors_request(origin, method, preflight, request_headers)?;
+    let request = CorsRequest::new(&http_method, &headers)?;
+    walk(&policy.explain(&request))
+        .rules
+        .into_iter()
+        .map(|verdict| verdict.outcome)
+        .max_by_key(|outcome| match outcome {
+            Outcome::HeaderNotAllowed(_) => 3,
+            Outcome::MethodNotAllowed => 2,
+            Outcome::OriginNotAllowed => 1,
+            Outcome::Matched | Outcome::Other(_) => 0,
+        })
+}
+
+/// The method and headers of the request [`decide`] describes.
+fn cors_request(
+    origin: &str,
+    method: &str,
+    preflight: bool,
+    request_headers: &str,
+) -> Option<(http::Method, HeaderMap)> {
     let mut headers = HeaderMap::new();
     headers.insert(
         http::header::ORIGIN,
@@ -248,43 +305,7 @@ pub(crate) fn decide(
             http::HeaderValue::from_str(request_headers).ok()?,
         );
     }
-    let request = CorsRequest::new(&http_method, &headers)?;
-    Some(match policy.evaluate(&request) {
-        Decision::Allowed(allowed) => {
-            let rule = allowed.rule_index() + 1;
-            let mut answer = HeaderMap::new();
-            allowed.write_headers(&mut answer);
-            Decided {
-                rule: Some(rule),
-                refusal: None,
-                nearest: None,
-                headers: answer
-                    .iter()
-                    .map(|(name, value)| {
-                        (
-                            name.as_str().to_owned(),
-                            String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                        )
-                    })
-                    .collect(),
-            }
-        }
-        Decision::Refused(refusal) => Decided {
-            rule: None,
-            refusal: Some(refusal.to_string()),
-            nearest: walk(&policy.explain(&request))
-                .rules
-                .into_iter()
-                .map(|verdict| verdict.outcome)
-                .max_by_key(|outcome| match outcome {
-                    Outcome::HeaderNotAllowed(_) => 3,
-                    Outcome::MethodNotAllowed => 2,
-                    Outcome::OriginNotAllowed => 1,
-                    Outcome::Matched | Outcome::Other(_) => 0,
-                }),
-            headers: Vec::new(),
-        },
-    })
+    Some((http_method, headers))
 }
 
 fn walk(explanation: &Explanation) -> Walk {

@@ -58,7 +58,7 @@ fn equivalent_documents_exit_0() {
     assert_eq!(status, 0, "{report}");
     assert_eq!(report["equivalent"], true);
     assert_eq!(report["complete"], true);
-    assert!(report["requests"].as_u64().unwrap() > 10);
+    assert!(report["requests"].as_u64().unwrap() > 0);
 }
 
 #[test]
@@ -74,7 +74,10 @@ fn a_narrowed_origin() {
     let change = &changes[0];
     assert_eq!(change["change"], "allowed-to-refused");
     assert_eq!(change["why"], "origin");
-    assert_eq!(change["old"]["origin"], "https://*.example.com");
+    assert_eq!(
+        change["old"]["origins"],
+        serde_json::json!(["https://*.example.com"])
+    );
     assert_eq!(change["new"], Value::Null);
     let origin = change["example"]["origin"].as_str().unwrap();
     assert!(
@@ -236,4 +239,43 @@ fn either_document_may_come_from_standard_input() {
     assert_eq!(out.status, 1, "{}", out.stderr);
     assert!(out.stdout.starts_with("--- <stdin>\n"), "{}", out.stdout);
     assert!(out.stdout.contains("HEAD"), "{}", out.stdout);
+}
+
+/// A document at S3's size limit, of 1,200 wildcard origins and 150 header
+/// patterns, is compared completely, in a few thousand requests.
+#[test]
+fn a_document_at_the_size_limit_is_compared_completely() {
+    let origins: Vec<String> = (0..1200)
+        .map(|i| format!("\"https://*.d{i}.co\""))
+        .collect();
+    let headers: Vec<String> = (0..150).map(|i| format!("\"x-{i}-*\"")).collect();
+    let doc = |origins: &[String], headers: &[String]| {
+        format!(
+            r#"[{{"AllowedOrigins": [{}], "AllowedMethods": ["GET", "PUT"], "AllowedHeaders": [{}]}}]"#,
+            origins.join(","),
+            headers.join(",")
+        )
+    };
+    let old = doc(&origins, &headers);
+    let mut reversed = origins.clone();
+    reversed.reverse();
+    let mut narrowed = headers.clone();
+    narrowed[3] = "\"x-3-a\"".to_owned();
+    let new = doc(&reversed, &narrowed);
+    let dir = Dir::new("limit");
+    let out = s3_cors(&["validate", &dir.file("old.json", &old)], None);
+    assert_eq!(out.status, 0, "{}", out.stdout);
+
+    let (status, report) = diff("limit", &old, &new);
+    assert_eq!(status, 1);
+    assert_eq!(report["complete"], true);
+    assert!(
+        report["requests"].as_u64().unwrap() < 20_000,
+        "{}",
+        report["requests"]
+    );
+    let changes = report["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0]["why"], "header");
+    assert_eq!(changes[0]["old"]["origins"].as_array().unwrap().len(), 1200);
 }

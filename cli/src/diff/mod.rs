@@ -18,7 +18,7 @@
 
 mod probe;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 
 use serde::Serialize;
@@ -61,7 +61,7 @@ pub(crate) fn run(old: &str, new: &str, format: Format) -> Output {
         let _ = writeln!(
             out.stderr,
             "s3-cors: the documents have too many patterns to try every class of request: \
-             {MAX_REQUESTS} requests were compared, and others may differ"
+             {MAX_REQUESTS} requests were decided, and others may differ"
         );
     }
     out
@@ -137,13 +137,15 @@ impl Side {
 impl Side {
     /// The rules whose origins and methods admit `origin` and `method`, in
     /// order.
-    fn reaching(&self, origin: &str, method: &str) -> Vec<&SideRule> {
+    fn reaching(&self, origin: &str, method: &str) -> Vec<usize> {
         self.rules
             .iter()
-            .filter(|rule| {
+            .enumerate()
+            .filter(|(_, rule)| {
                 rule.methods.iter().any(|m| m == method)
                     && rule.origins.iter().any(|p| p.matches(origin))
             })
+            .map(|(index, _)| index)
             .collect()
     }
 
@@ -230,8 +232,16 @@ enum Why {
 }
 
 impl Why {
-    fn of(decided: &Decided) -> Option<Self> {
-        match decided.nearest.as_ref()? {
+    /// Why `side` refuses `probe`.
+    fn of(side: &Side, probe: &Probe) -> Option<Self> {
+        let nearest = engine::nearest_refusal(
+            &side.policy,
+            &probe.origin,
+            probe.method,
+            probe.preflight(),
+            &probe.headers.join(", "),
+        )?;
+        match nearest {
             Outcome::OriginNotAllowed => Some(Self::Origin),
             Outcome::MethodNotAllowed => Some(Self::Method),
             Outcome::HeaderNotAllowed(_) => Some(Self::Header),
@@ -264,15 +274,24 @@ impl Why {
 }
 
 /// What a group of changes has in common: the change, why the refusing
-/// side refuses, and on each side the rule that decides (counted from 1)
-/// with the index of its origin pattern that matched, or `None` for a
-/// refusal.
+/// side refuses, and on each side the rule that decides (counted from 1),
+/// or `None` for a refusal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 struct Key {
     change: Change,
     why: Option<Why>,
-    old: Option<(usize, usize)>,
-    new: Option<(usize, usize)>,
+    old: Option<usize>,
+    new: Option<usize>,
+}
+
+/// One change: its key, the two answers, and on each side the index of the
+/// deciding rule's origin pattern that matched.
+struct Found {
+    key: Key,
+    old: Decided,
+    new: Decided,
+    old_origin: Option<usize>,
+    new_origin: Option<usize>,
 }
 
 /// The changes of one [`Key`].
@@ -287,6 +306,10 @@ struct Group {
     methods: BTreeSet<&'static str>,
     /// The CORS headers whose values differ, across the group.
     headers: BTreeSet<String>,
+    /// The origin patterns of the deciding rule that matched, on each side
+    /// (indexes into the rule's `AllowedOrigin`s).
+    old_origins: BTreeSet<usize>,
+    new_origins: BTreeSet<usize>,
 }
 
 /// What the search found.
@@ -341,27 +364,29 @@ fn differing(old: &Decided, new: &Decided) -> BTreeSet<String> {
 }
 
 /// How `probe` changes between the two sides, if it does.
-fn compare(probe: &Probe, old: &Side, new: &Side) -> Option<(Key, Decided, Decided)> {
+fn compare(probe: &Probe, old: &Side, new: &Side) -> Option<Found> {
     let (a, b) = (probe.decide(old)?, probe.decide(new)?);
     let (change, why) = match (a.rule, b.rule) {
-        (Some(_), None) => (Change::AllowedToRefused, Why::of(&b)),
-        (None, Some(_)) => (Change::RefusedToAllowed, Why::of(&a)),
+        (Some(_), None) => (Change::AllowedToRefused, Why::of(new, probe)),
+        (None, Some(_)) => (Change::RefusedToAllowed, Why::of(old, probe)),
         (None, None) if a.refusal == b.refusal => return None,
         (None, None) => (Change::AnswerChanged, None),
         (Some(_), Some(_)) if differing(&a, &b).is_empty() => return None,
         (Some(_), Some(_)) => (Change::AnswerChanged, None),
     };
-    let at = |side: &Side, d: &Decided| {
-        d.rule
-            .and_then(|rule| Some((rule, side.origin_at(rule, &probe.origin)?)))
-    };
-    let key = Key {
-        change,
-        why,
-        old: at(old, &a),
-        new: at(new, &b),
-    };
-    Some((key, a, b))
+    let at = |side: &Side, d: &Decided| d.rule.and_then(|rule| side.origin_at(rule, &probe.origin));
+    Some(Found {
+        key: Key {
+            change,
+            why,
+            old: a.rule,
+            new: b.rule,
+        },
+        old_origin: at(old, &a),
+        new_origin: at(new, &b),
+        old: a,
+        new: b,
+    })
 }
 
 fn search(old: &Side, new: &Side) -> Search {
@@ -388,6 +413,9 @@ fn search(old: &Side, new: &Side) -> Search {
             .collect()
     };
 
+    type Reached = (Vec<usize>, Vec<usize>);
+    let mut sets_for: HashMap<Reached, Vec<Vec<usize>>> = HashMap::new();
+    let mut changed: HashMap<(Reached, &str), Vec<usize>> = HashMap::new();
     let mut groups: Vec<Group> = Vec::new();
     let mut requests = 0;
     let mut complete = true;
@@ -398,9 +426,34 @@ fn search(old: &Side, new: &Side) -> Search {
             if old_rules.is_empty() && new_rules.is_empty() {
                 continue; // both refuse every such request, alike
             }
-            let old_sets: Vec<Vec<usize>> = old_rules.iter().map(|r| admitted(r)).collect();
-            let new_sets: Vec<Vec<usize>> = new_rules.iter().map(|r| admitted(r)).collect();
-            for set in probe::header_sets(names.len(), &old_sets, &new_sets) {
+            // Many origins and methods reach the same rules ("*" reaches
+            // them all): their header sets are made once. And an origin
+            // that reaches the same rules as one tried before, for the same
+            // method, gets the same answers from both sides (an answer
+            // depends on the origin only through the rules it reaches, and
+            // echoes it alike on both): only the sets that changed then are
+            // tried again, for this origin's own example and patterns.
+            let reached = (old_rules, new_rules);
+            let known = changed.get(&(reached.clone(), method)).cloned();
+            let sets =
+                sets_for
+                    .entry(reached.clone())
+                    .or_insert_with_key(|(old_rules, new_rules)| {
+                        let of = |side: &Side, rules: &[usize]| -> Vec<Vec<usize>> {
+                            rules
+                                .iter()
+                                .filter_map(|&r| side.rules.get(r))
+                                .map(&admitted)
+                                .collect()
+                        };
+                        probe::header_sets(&of(old, old_rules), &of(new, new_rules))
+                    });
+            let tried: Vec<usize> = known.unwrap_or_else(|| (0..sets.len()).collect());
+            let mut changed_here = Vec::new();
+            for at in tried {
+                let Some(set) = sets.get(at) else {
+                    continue;
+                };
                 if requests >= MAX_REQUESTS {
                     complete = false;
                     break 'search;
@@ -411,27 +464,37 @@ fn search(old: &Side, new: &Side) -> Search {
                     method,
                     headers: set.iter().filter_map(|&n| names.get(n).cloned()).collect(),
                 };
-                let Some((key, a, b)) = compare(&probe, old, new) else {
+                let Some(found) = compare(&probe, old, new) else {
                     continue;
                 };
-                let headers = differing(&a, &b);
-                match groups.iter_mut().find(|g| g.key == key) {
-                    Some(group) => {
-                        group.requests += 1;
-                        group.methods.insert(method);
-                        group.headers.extend(headers);
+                changed_here.push(at);
+                let headers = differing(&found.old, &found.new);
+                let group = match groups.iter_mut().position(|g| g.key == found.key) {
+                    Some(index) => groups.get_mut(index),
+                    None => {
+                        groups.push(Group {
+                            key: found.key,
+                            example: probe,
+                            old: found.old,
+                            new: found.new,
+                            requests: 0,
+                            methods: BTreeSet::new(),
+                            headers: BTreeSet::new(),
+                            old_origins: BTreeSet::new(),
+                            new_origins: BTreeSet::new(),
+                        });
+                        groups.last_mut()
                     }
-                    None => groups.push(Group {
-                        key,
-                        example: probe,
-                        old: a,
-                        new: b,
-                        requests: 1,
-                        methods: BTreeSet::from([method]),
-                        headers,
-                    }),
+                };
+                if let Some(group) = group {
+                    group.requests += 1;
+                    group.methods.insert(method);
+                    group.headers.extend(headers);
+                    group.old_origins.extend(found.old_origin);
+                    group.new_origins.extend(found.new_origin);
                 }
             }
+            changed.entry((reached, method)).or_insert(changed_here);
         }
     }
     for group in &mut groups {
@@ -452,10 +515,10 @@ fn shrink(group: &mut Group, old: &Side, new: &Side) {
         let mut smaller = group.example.clone();
         smaller.headers.remove(at);
         match compare(&smaller, old, new) {
-            Some((key, a, b)) if key == group.key => {
+            Some(found) if found.key == group.key => {
                 group.example = smaller;
-                group.old = a;
-                group.new = b;
+                group.old = found.old;
+                group.new = found.new;
             }
             _ => at += 1,
         }
@@ -463,24 +526,41 @@ fn shrink(group: &mut Group, old: &Side, new: &Side) {
 }
 
 impl Side {
-    /// The rule (counted from 1), its `ID` and the origin pattern of a
-    /// [`Key`]'s side.
-    fn at(&self, at: Option<(usize, usize)>) -> Option<(usize, Option<&str>, &str)> {
-        let (number, origin) = at?;
+    /// Rule `number` (counted from 1), its `ID`, and its origin patterns at
+    /// `origins`.
+    fn at(&self, number: usize, origins: &BTreeSet<usize>) -> Option<(Option<&str>, Vec<&str>)> {
         let rule = self.rules.get(number.checked_sub(1)?)?;
-        Some((number, rule.id.as_deref(), rule.origin_values.get(origin)?))
+        let patterns = origins
+            .iter()
+            .filter_map(|&at| rule.origin_values.get(at).map(String::as_str))
+            .collect();
+        Some((rule.id.as_deref(), patterns))
     }
 }
 
+/// How many origin patterns a group names in text before "and N more".
+const NAMED_ORIGINS: usize = 3;
+
 /// `rule #2 (ID "app"), AllowedOrigin "https://*.example.com"`, or `no rule`.
-fn decider_text(side: &Side, at: Option<(usize, usize)>) -> String {
-    match side.at(at) {
-        None => "no rule".to_owned(),
-        Some((number, id, origin)) => format!(
-            "{}, AllowedOrigin {origin:?}",
-            report::rule_label(number, id)
-        ),
+fn decider_text(side: &Side, number: Option<usize>, origins: &BTreeSet<usize>) -> String {
+    let Some((number, (id, patterns))) =
+        number.and_then(|number| Some((number, side.at(number, origins)?)))
+    else {
+        return "no rule".to_owned();
+    };
+    let mut named: Vec<String> = patterns
+        .iter()
+        .take(NAMED_ORIGINS)
+        .map(|p| format!("{p:?}"))
+        .collect();
+    if patterns.len() > NAMED_ORIGINS {
+        named.push(format!("{} more", patterns.len() - NAMED_ORIGINS));
     }
+    format!(
+        "{}, AllowedOrigin {}",
+        report::rule_label(number, id),
+        named.join(", ")
+    )
 }
 
 fn request_text(probe: &Probe) -> String {
@@ -556,8 +636,8 @@ fn text(old: &Side, new: &Side, search: &Search) -> String {
             "{}. {}{why}: {} → {}",
             n + 1,
             group.key.change.text(),
-            decider_text(old, group.key.old),
-            decider_text(new, group.key.new)
+            decider_text(old, group.key.old, &group.old_origins),
+            decider_text(new, group.key.new, &group.new_origins)
         );
         let _ = writeln!(out, "   e.g. {}", request_text(&group.example));
         let only = (group.key.change == Change::AnswerChanged).then_some(&group.headers);
@@ -566,7 +646,7 @@ fn text(old: &Side, new: &Side, search: &Search) -> String {
         let methods: Vec<&str> = group.methods.iter().copied().collect();
         let _ = writeln!(
             out,
-            "   {} of the requests compared change{} this way ({})",
+            "   {} of the requests decided change{} this way ({})",
             group.requests,
             if group.requests == 1 { "s" } else { "" },
             methods.join(", ")
@@ -574,7 +654,7 @@ fn text(old: &Side, new: &Side, search: &Search) -> String {
     }
     let _ = writeln!(
         out,
-        "{} → {}: {} ({} requests compared{})",
+        "{} → {}: {} ({} requests decided by both{})",
         old.name,
         new.name,
         match search.changes.len() {
@@ -602,7 +682,8 @@ struct Json<'a> {
     /// Every class of request was tried (false only for documents with too
     /// many patterns).
     complete: bool,
-    /// How many requests were compared.
+    /// How many requests both documents decided (a request an earlier one
+    /// shows to be answered alike is not decided again).
     requests: usize,
     changes: Vec<ChangeJson<'a>>,
 }
@@ -634,7 +715,8 @@ struct DeciderJson<'a> {
     /// Counted from 1.
     rule: usize,
     id: Option<&'a str>,
-    origin: &'a str,
+    /// The rule's origin patterns that matched the changed requests.
+    origins: Vec<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -682,9 +764,13 @@ impl<'a> AnswerJson<'a> {
 
 impl<'a> Json<'a> {
     fn new(old: &'a Side, new: &'a Side, search: &'a Search) -> Self {
-        let decider = |side: &'a Side, at: Option<(usize, usize)>| {
-            side.at(at)
-                .map(|(rule, id, origin)| DeciderJson { rule, id, origin })
+        let decider = |side: &'a Side, number: Option<usize>, origins: &BTreeSet<usize>| {
+            let number = number?;
+            side.at(number, origins).map(|(id, origins)| DeciderJson {
+                rule: number,
+                id,
+                origins,
+            })
         };
         Self {
             old: &old.name,
@@ -698,8 +784,8 @@ impl<'a> Json<'a> {
                 .map(|g| ChangeJson {
                     change: g.key.change.name(),
                     why: g.key.why.map(Why::name),
-                    old: decider(old, g.key.old),
-                    new: decider(new, g.key.new),
+                    old: decider(old, g.key.old, &g.old_origins),
+                    new: decider(new, g.key.new, &g.new_origins),
                     methods: g.methods.iter().copied().collect(),
                     requests: g.requests,
                     headers: g.headers.iter().map(String::as_str).collect(),
@@ -842,8 +928,8 @@ mod tests {
             panic!("{:?}", found.changes)
         };
         assert_eq!(group.key.change, Change::AnswerChanged);
-        assert_eq!(group.key.old, Some((1, 0)));
-        assert_eq!(group.key.new, Some((1, 0)));
+        assert_eq!(group.key.old, Some(1));
+        assert_eq!(group.key.new, Some(1));
         assert_eq!(group.example.origin, "https://app.example.com");
         assert_eq!(group.example.method, "GET");
         assert!(group.headers.contains("access-control-allow-origin"));

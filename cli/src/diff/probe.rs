@@ -175,19 +175,24 @@ fn distinct(patterns: impl Iterator<Item = Pattern>) -> Vec<Pattern> {
 }
 
 /// The sets of header names to try for one origin and method, as indexes
-/// into the names: none, each name alone, each rule's whole admitted set,
-/// and each intersection of an old rule's set with a new rule's.
+/// into the names: none, each name some rule admits alone, each rule's
+/// whole admitted set, and each intersection of an old rule's set with a
+/// new rule's.
 ///
 /// `old` and `new` hold, for each rule that the origin and method reach,
-/// the names it admits. For a request whose names the old document's rule
-/// `i` decides and the new document's rule `k`, the intersection of their
-/// admitted sets is decided by the same two rules (an earlier rule
-/// admitting it would admit the request too), so the intersections cover
-/// every pair of deciding rules; the whole sets cover a request that one
-/// side refuses.
-pub(super) fn header_sets(names: usize, old: &[Vec<usize>], new: &[Vec<usize>]) -> Vec<Vec<usize>> {
+/// the names it admits. A request listing a name no such rule admits is
+/// refused alike by both, so only the admitted names matter. For a request
+/// whose names the old document's rule `i` decides and the new document's
+/// rule `k`, the intersection of their admitted sets is decided by the same
+/// two rules (an earlier rule admitting it would admit the request too), so
+/// the intersections cover every pair of deciding rules; the whole sets
+/// cover a request that one side refuses.
+pub(super) fn header_sets(old: &[Vec<usize>], new: &[Vec<usize>]) -> Vec<Vec<usize>> {
+    let mut admitted: Vec<usize> = old.iter().chain(new).flatten().copied().collect();
+    admitted.sort_unstable();
+    admitted.dedup();
     let mut sets: Vec<Vec<usize>> = vec![Vec::new()];
-    sets.extend((0..names).map(|n| vec![n]));
+    sets.extend(admitted.into_iter().map(|n| vec![n]));
     sets.extend(old.iter().cloned());
     sets.extend(new.iter().cloned());
     for a in old {
@@ -243,11 +248,16 @@ mod tests {
 
     #[test]
     fn header_sets_include_intersections() {
-        let sets = header_sets(3, &[vec![0, 1]], &[vec![1, 2]]);
+        let sets = header_sets(&[vec![0, 1]], &[vec![1, 2]]);
         assert!(sets.contains(&vec![]));
         assert!(sets.contains(&vec![1]));
         assert!(sets.contains(&vec![0, 1]));
         assert!(sets.contains(&vec![1, 2]));
+        assert!(sets.contains(&vec![2]));
+        assert!(
+            !sets.iter().any(|s| s.contains(&3)),
+            "no rule admits name 3"
+        );
         let unique: std::collections::HashSet<_> = sets.iter().collect();
         assert_eq!(unique.len(), sets.len());
     }
