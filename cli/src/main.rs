@@ -74,6 +74,8 @@ mod input;
 mod lint;
 mod pattern;
 mod report;
+#[cfg(test)]
+mod testing;
 mod validate;
 
 use std::io::Write as _;

@@ -390,20 +390,15 @@ fn compare(probe: &Probe, old: &Side, new: &Side) -> Option<Found> {
 }
 
 fn search(old: &Side, new: &Side) -> Search {
-    let origin_values: Vec<&str> = old
-        .rules
-        .iter()
-        .chain(&new.rules)
-        .flat_map(|r| r.origin_values.iter().map(String::as_str))
-        .collect();
-    let header_values: Vec<&str> = old
-        .rules
-        .iter()
-        .chain(&new.rules)
-        .flat_map(|r| r.header_values.iter().map(String::as_str))
-        .collect();
-    let origins = probe::origins(&origin_values);
-    let names = probe::header_names(&header_values);
+    let values = |member: fn(&SideRule) -> &[String]| -> Vec<&str> {
+        old.rules
+            .iter()
+            .chain(&new.rules)
+            .flat_map(|r| member(r).iter().map(String::as_str))
+            .collect()
+    };
+    let origins = probe::origins(&values(|r| &r.origin_values));
+    let names = probe::header_names(&values(|r| &r.header_values));
     let admitted = |rule: &SideRule| -> Vec<usize> {
         names
             .iter()
@@ -810,6 +805,7 @@ mod tests {
     use tower_s3_cors::config::{CorsConfiguration, CorsRule};
 
     use super::{Change, METHODS, Probe, Side, Why, compare, search};
+    use crate::testing::Numbers;
 
     fn side(rules: Vec<CorsRule>) -> Side {
         let config = rules
@@ -935,55 +931,25 @@ mod tests {
         assert!(group.headers.contains("access-control-allow-origin"));
     }
 
-    /// A deterministic stream of numbers (a linear congruential generator).
-    struct Numbers(u64);
+    /// Documents for the search: one to four rules of [`Numbers::rule`],
+    /// some exposing `ETag`.
+    trait Documents {
+        fn rules(&mut self) -> Vec<CorsRule>;
+        fn mutate(&mut self, rules: Vec<CorsRule>) -> Vec<CorsRule>;
+    }
 
-    impl Numbers {
-        fn below(&mut self, n: usize) -> usize {
-            self.0 = self
-                .0
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            ((self.0 >> 33) as usize) % n
-        }
-
-        fn text(&mut self, alphabet: &[char], star: bool) -> String {
-            let len = self.below(3);
-            let mut text: String = (0..len)
-                .map(|_| alphabet[self.below(alphabet.len())])
-                .collect();
-            if star && self.below(2) == 0 {
-                text.insert(self.below(text.len() + 1), '*');
-            }
-            text
-        }
-
-        fn rule(&mut self) -> CorsRule {
-            let mut rule = CorsRule::new();
-            for _ in 0..=self.below(2) {
-                let origin = self.text(&['a', 'b'], true);
-                rule = rule.allowed_origin(if origin.is_empty() {
-                    "a".to_owned()
-                } else {
-                    origin
-                });
-            }
-            rule = match self.below(3) {
-                0 => rule.allowed_method("GET"),
-                1 => rule.allowed_method("PUT"),
-                _ => rule.allowed_methods(["GET", "PUT"]),
-            };
-            for _ in 0..self.below(3) {
-                rule = rule.allowed_header(self.text(&['x', 'X', 'y'], true));
-            }
-            if self.below(3) == 0 {
-                rule = rule.expose_header("ETag");
-            }
-            rule
-        }
-
+    impl Documents for Numbers {
         fn rules(&mut self) -> Vec<CorsRule> {
-            (0..=self.below(3)).map(|_| self.rule()).collect()
+            (0..=self.below(3))
+                .map(|_| {
+                    let rule = self.rule();
+                    if self.below(3) == 0 {
+                        rule.expose_header("ETag")
+                    } else {
+                        rule
+                    }
+                })
+                .collect()
         }
 
         /// `rules` changed a little: two rules swapped, a rule's origins
@@ -1009,7 +975,7 @@ mod tests {
                     rules[at].allowed_origins.remove(0);
                 }
                 _ => {
-                    let extra = self.rule();
+                    let extra = Numbers::rule(self);
                     rules.insert(at, extra);
                 }
             }

@@ -131,6 +131,40 @@ fn problem<E: de::Error>(found: impl fmt::Display, expected: impl fmt::Display) 
     E::custom(format_args!("{found}\n{expected}"))
 }
 
+/// `visit_*` methods of a visitor that refuse a value of the wrong type,
+/// with the visitor's own `wrong(found)` error.
+macro_rules! refuse {
+    ($de:lifetime; $($kind:ident),*) => { $(refuse!(@ $de; $kind);)* };
+    (@ $de:lifetime; map) => {
+        fn visit_map<A: MapAccess<$de>>(self, _map: A) -> Result<(), A::Error> {
+            Err(self.wrong("an object"))
+        }
+    };
+    (@ $de:lifetime; seq) => {
+        fn visit_seq<A: SeqAccess<$de>>(self, _seq: A) -> Result<(), A::Error> {
+            Err(self.wrong("a list"))
+        }
+    };
+    (@ $de:lifetime; bool) => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+            Err(self.wrong("a boolean"))
+        }
+    };
+    (@ $de:lifetime; number) => {
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+            Err(self.wrong("a number"))
+        }
+
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+            Err(self.wrong("a number"))
+        }
+
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+            Err(self.wrong("a number"))
+        }
+    };
+}
+
 /// What `key`, unknown in a rule, was probably meant to be, and where that
 /// spelling comes from.
 fn rule_key_meant(key: &str) -> Option<(&'static str, &'static str)> {
@@ -367,25 +401,7 @@ impl<'de> Visitor<'de> for List<'_> {
         ))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, _map: A) -> Result<(), A::Error> {
-        Err(self.wrong("an object"))
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        Err(self.wrong("a boolean"))
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Err(self.wrong("a number"))
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Err(self.wrong("a number"))
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Err(self.wrong("a number"))
-    }
+    refuse!('de; map, bool, number);
 }
 
 impl List<'_> {
@@ -432,29 +448,7 @@ impl<'de> Visitor<'de> for Text<'_> {
         }
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, _seq: A) -> Result<(), A::Error> {
-        Err(self.wrong("a list"))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, _map: A) -> Result<(), A::Error> {
-        Err(self.wrong("an object"))
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        Err(self.wrong("a boolean"))
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Err(self.wrong("a number"))
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Err(self.wrong("a number"))
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Err(self.wrong("a number"))
-    }
+    refuse!('de; seq, map, bool, number);
 }
 
 impl Text<'_> {
@@ -518,17 +512,7 @@ impl<'de> Visitor<'de> for Seconds {
         ))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, _seq: A) -> Result<(), A::Error> {
-        Err(self.wrong("a list"))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, _map: A) -> Result<(), A::Error> {
-        Err(self.wrong("an object"))
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        Err(self.wrong("a boolean"))
-    }
+    refuse!('de; seq, map, bool);
 }
 
 impl Seconds {
@@ -546,10 +530,8 @@ mod tests {
 
     use super::diagnose;
 
-    /// (line, column, found, expected) for `text`.
     fn at(text: &str) -> (usize, usize, String, String) {
-        let p = diagnose(text).unwrap();
-        (p.line, p.column, p.found, p.expected)
+        diagnose(text).unwrap().parts()
     }
 
     #[test]

@@ -214,6 +214,12 @@ impl Problem {
         }
     }
 
+    /// Line, column, what was found and what was expected, for tests.
+    #[cfg(test)]
+    fn parts(self) -> (usize, usize, String, String) {
+        (self.line, self.column, self.found, self.expected)
+    }
+
     /// A text that starts with neither `<` nor `{` nor `[`.
     fn neither(text: &str) -> Self {
         let start = text.len()

@@ -40,6 +40,15 @@ struct Rule {
     max_age: bool,
 }
 
+/// A member element being read: the rule it is in, its name, where it
+/// opened, and its text so far.
+struct Member {
+    rule: Rule,
+    name: &'static str,
+    open: usize,
+    text: String,
+}
+
 /// Where the walk is.
 enum Place {
     /// Before the root element.
@@ -48,13 +57,8 @@ enum Place {
     Root,
     /// Inside a `<CORSRule>`, between members.
     Rule(Rule),
-    /// Inside a member element opened at `open`.
-    Member {
-        rule: Rule,
-        name: &'static str,
-        open: usize,
-        text: String,
-    },
+    /// Inside a member element.
+    Member(Member),
     /// After the root element.
     Epilog,
 }
@@ -66,7 +70,7 @@ impl Place {
             Self::Prolog | Self::Epilog => "the document".to_owned(),
             Self::Root => "<CORSConfiguration>".to_owned(),
             Self::Rule(_) => "<CORSRule>".to_owned(),
-            Self::Member { name, .. } => format!("<{name}>"),
+            Self::Member(member) => format!("<{}>", member.name),
         }
     }
 }
@@ -107,7 +111,7 @@ pub(super) fn diagnose(text: &str) -> Option<Problem> {
             }
             (place, Event::Text(t))
                 if t.iter().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-                    && !matches!(place, Place::Member { .. }) =>
+                    && !matches!(place, Place::Member(_)) =>
             {
                 place
             }
@@ -188,7 +192,7 @@ pub(super) fn diagnose(text: &str) -> Option<Problem> {
                         &format!("at most one <{member}> per rule"),
                     );
                 }
-                Place::Member {
+                Place::Member(Member {
                     rule: Rule {
                         id: rule.id || member == "ID",
                         max_age: rule.max_age || member == "MaxAgeSeconds",
@@ -197,102 +201,54 @@ pub(super) fn diagnose(text: &str) -> Option<Problem> {
                     name: member,
                     open: at,
                     text: String::new(),
-                }
+                })
             }
-            (Place::Member { name, .. }, Event::Start(e)) => {
+            (Place::Member(member), Event::Start(e)) => {
                 let inner = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                let name = member.name;
                 return problem(
                     at,
                     format!("<{inner}> inside <{name}>"),
                     &format!("text only inside <{name}>, one value per element"),
                 );
             }
-            (
-                Place::Member {
-                    rule,
-                    name,
-                    open,
-                    mut text,
-                },
-                Event::Text(t),
-            ) => {
-                text.push_str(&t.decode().unwrap_or_default());
-                Place::Member {
-                    rule,
-                    name,
-                    open,
-                    text,
-                }
+            (Place::Member(mut member), Event::Text(t)) => {
+                member.text.push_str(&t.decode().unwrap_or_default());
+                Place::Member(member)
             }
-            (
-                Place::Member {
-                    rule,
-                    name,
-                    open,
-                    mut text,
-                },
-                Event::CData(t),
-            ) => {
-                text.push_str(&t.decode().unwrap_or_default());
-                Place::Member {
-                    rule,
-                    name,
-                    open,
-                    text,
-                }
+            (Place::Member(mut member), Event::CData(t)) => {
+                member.text.push_str(&t.decode().unwrap_or_default());
+                Place::Member(member)
             }
-            (
-                Place::Member {
-                    rule,
-                    name,
-                    open,
-                    mut text,
-                },
-                Event::GeneralRef(r),
-            ) => {
-                let resolved = match r.resolve_char_ref() {
-                    Ok(Some(c)) => Some(c),
-                    Ok(None) => r
-                        .decode()
-                        .ok()
-                        .and_then(|name| quick_xml::escape::resolve_predefined_entity(&name))
-                        .and_then(|s| s.chars().next()),
-                    Err(_) => None,
-                };
-                let Some(c) = resolved else {
-                    let entity = String::from_utf8_lossy(r.as_ref()).into_owned();
+            (Place::Member(mut member), Event::GeneralRef(r)) => {
+                let entity = r
+                    .decode()
+                    .ok()
+                    .and_then(|name| quick_xml::escape::resolve_predefined_entity(&name));
+                match (r.resolve_char_ref(), entity) {
+                    (Ok(Some(c)), _) => member.text.push(c),
+                    (Ok(None), Some(text)) => member.text.push_str(text),
+                    _ => {
+                        let entity = String::from_utf8_lossy(r.as_ref()).into_owned();
+                        return problem(
+                            at,
+                            format!("the entity &{entity}; in <{}>", member.name),
+                            "&amp; &lt; &gt; &quot; &apos; or a character reference such as &#38;",
+                        );
+                    }
+                }
+                Place::Member(member)
+            }
+            (Place::Member(member), Event::End(_)) => {
+                if member.name == "MaxAgeSeconds" && !is_max_age(member.text.trim()) {
                     return problem(
-                        at,
-                        format!("the entity &{entity}; in <{name}>"),
-                        "&amp; &lt; &gt; &quot; &apos; or a character reference such as &#38;",
-                    );
-                };
-                text.push(c);
-                Place::Member {
-                    rule,
-                    name,
-                    open,
-                    text,
-                }
-            }
-            (
-                Place::Member {
-                    rule,
-                    name,
-                    open,
-                    text,
-                },
-                Event::End(_),
-            ) => {
-                if name == "MaxAgeSeconds" && !is_max_age(text.trim()) {
-                    return problem(
-                        open,
-                        format!("<MaxAgeSeconds>{text}</MaxAgeSeconds>"),
+                        member.open,
+                        format!("<MaxAgeSeconds>{}</MaxAgeSeconds>", member.text),
                         "a whole number of seconds from 0 to 2147483647: \
                          <MaxAgeSeconds>3000</MaxAgeSeconds>",
                     );
                 }
-                Place::Rule(rule)
+                Place::Rule(member.rule)
             }
             (Place::Rule(_), Event::End(_)) => Place::Root,
             (Place::Root, Event::End(_)) => Place::Epilog,
@@ -304,7 +260,7 @@ pub(super) fn diagnose(text: &str) -> Option<Problem> {
                 let (open, element) = match &place {
                     Place::Root => (root_open, "CORSConfiguration"),
                     Place::Rule(rule) => (rule.open, "CORSRule"),
-                    Place::Member { name, open, .. } => (*open, *name),
+                    Place::Member(member) => (member.open, member.name),
                     Place::Prolog | Place::Epilog => (0, "CORSConfiguration"),
                 };
                 let (line, column) = super::line_column(text, open);
@@ -402,8 +358,7 @@ mod tests {
     use super::diagnose;
 
     fn at(text: &str) -> (usize, usize, String, String) {
-        let p = diagnose(text).unwrap();
-        (p.line, p.column, p.found, p.expected)
+        diagnose(text).unwrap().parts()
     }
 
     #[test]

@@ -57,6 +57,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
     use super::shadows;
+    use crate::testing::Numbers;
     use tower_s3_cors::config::CorsRule;
 
     fn rule(origins: &[&str], methods: &[&str], headers: &[&str]) -> CorsRule {
@@ -64,52 +65,6 @@ mod tests {
             .allowed_origins(origins.iter().copied())
             .allowed_methods(methods.iter().copied())
             .allowed_headers(headers.iter().copied())
-    }
-
-    /// A deterministic stream of numbers (a linear congruential generator).
-    struct Numbers(u64);
-
-    impl Numbers {
-        fn below(&mut self, n: usize) -> usize {
-            self.0 = self
-                .0
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            ((self.0 >> 33) as usize) % n
-        }
-
-        fn pattern(&mut self, alphabet: &[char], star: bool) -> String {
-            let len = self.below(3);
-            let mut text: String = (0..len)
-                .map(|_| alphabet[self.below(alphabet.len())])
-                .collect();
-            if star && self.below(2) == 0 {
-                text.insert(self.below(text.len() + 1), '*');
-            }
-            text
-        }
-
-        fn rule(&mut self) -> CorsRule {
-            let mut rule = CorsRule::new();
-            for _ in 0..=self.below(2) {
-                let origin = self.pattern(&['a', 'b'], true);
-                rule = rule.allowed_origin(if origin.is_empty() {
-                    "a".to_owned()
-                } else {
-                    origin
-                });
-            }
-            rule = match self.below(3) {
-                0 => rule.allowed_method("GET"),
-                1 => rule.allowed_method("PUT"),
-                _ => rule.allowed_methods(["GET", "PUT"]),
-            };
-            for _ in 0..self.below(3) {
-                let header = self.pattern(&['x', 'X', 'y'], true);
-                rule = rule.allowed_header(header);
-            }
-            rule
-        }
     }
 
     /// Soundness against the real engine: when `shadows(first, second)`, no
