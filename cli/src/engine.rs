@@ -70,6 +70,9 @@ pub(crate) struct ErrorReport {
     pub(crate) column: Option<usize>,
     /// What is expected there, or how to fix it.
     pub(crate) hint: Option<String>,
+    /// Whether `hint` is the shape expected where the reader stopped (a
+    /// document of the wrong shape), rather than a fix for S3's refusal.
+    pub(crate) expected: bool,
 }
 
 impl From<&ConfigError> for ErrorReport {
@@ -85,6 +88,7 @@ impl From<&ConfigError> for ErrorReport {
             line: None,
             column: None,
             hint: crate::hints::for_error(err),
+            expected: false,
         }
     }
 }

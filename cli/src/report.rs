@@ -140,8 +140,7 @@ pub(crate) fn error_text(name: &str, report: &ErrorReport) -> String {
         let _ = writeln!(out, "  value:    {value:?}");
     }
     if let Some(hint) = &report.hint {
-        // Where the reader stopped, the hint is the shape expected there.
-        let label = if report.line.is_some() {
+        let label = if report.expected {
             "expected:"
         } else {
             "fix:     "

@@ -30,7 +30,7 @@ fn validate_exits_0_1_or_2() {
         out.stderr
     );
     assert!(
-        out.stdout.contains("bad-method.json: invalid"),
+        out.stdout.contains("bad-method.json:3:92: invalid"),
         "{}",
         out.stdout
     );

@@ -11,6 +11,7 @@ use std::fmt;
 
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use super::places::{Places, member_of_key};
 use super::{Problem, line_column};
 
 /// The keys of a rule, in the AWS CLI's order.
@@ -86,6 +87,167 @@ fn string_start(before: &str) -> Option<usize> {
         }
     }
     None
+}
+
+/// Where each rule of a document the library read, and each of its values,
+/// starts (a scan of the JSON text; serde_json keeps no positions).
+pub(super) fn places(text: &str) -> Places {
+    let mut places = Places::default();
+    let mut scan = Scan { text, at: 0 };
+    scan.space();
+    if scan.peek() == Some(b'[') {
+        scan.rules(&mut places);
+    } else {
+        scan.object(|scan, key| {
+            if key == "CORSRules" {
+                scan.rules(&mut places);
+            } else {
+                scan.skip();
+            }
+        });
+    }
+    places
+}
+
+/// A scan through a JSON text that is known to be well-formed.
+struct Scan<'t> {
+    text: &'t str,
+    at: usize,
+}
+
+impl Scan<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.at).copied()
+    }
+
+    fn space(&mut self) {
+        while self.peek().is_some_and(|b| b.is_ascii_whitespace()) {
+            self.at += 1;
+        }
+    }
+
+    /// The string that starts here (`"`): where, and its value.
+    fn string(&mut self) -> Option<(usize, String)> {
+        let start = self.at;
+        let bytes = self.text.as_bytes();
+        let mut end = start + 1;
+        loop {
+            match bytes.get(end)? {
+                b'\\' => end += 2,
+                b'"' => break,
+                _ => end += 1,
+            }
+        }
+        self.at = end + 1;
+        let value = serde_json::from_str(self.text.get(start..=end)?).ok()?;
+        Some((start, value))
+    }
+
+    /// Passes the value that starts here.
+    fn skip(&mut self) {
+        let mut depth = 0usize;
+        while let Some(b) = self.peek() {
+            match b {
+                b'"' => {
+                    if self.string().is_none() {
+                        self.at = self.text.len();
+                    }
+                }
+                b'{' | b'[' => {
+                    depth += 1;
+                    self.at += 1;
+                }
+                b'}' | b']' if depth == 0 => return,
+                b'}' | b']' => {
+                    depth -= 1;
+                    self.at += 1;
+                }
+                b',' if depth == 0 => return,
+                _ => self.at += 1,
+            }
+            if depth == 0 && matches!(self.peek(), Some(b',' | b'}' | b']') | None) {
+                return;
+            }
+        }
+    }
+
+    /// The members of the object that starts here, each given to `member`
+    /// with the scan at its value.
+    fn object(&mut self, mut member: impl FnMut(&mut Self, &str)) {
+        self.items(b'{', b'}', |scan| {
+            let Some((_, key)) = scan.string() else {
+                scan.skip();
+                return;
+            };
+            scan.space();
+            if scan.peek() == Some(b':') {
+                scan.at += 1;
+            }
+            scan.space();
+            member(scan, &key);
+        });
+    }
+
+    /// The items of the list or object that starts here (`open`), each
+    /// given to `item` with the scan at its start.
+    fn items(&mut self, open: u8, close: u8, mut item: impl FnMut(&mut Self)) {
+        if self.peek() != Some(open) {
+            self.skip();
+            return;
+        }
+        self.at += 1;
+        loop {
+            self.space();
+            match self.peek() {
+                None => return,
+                Some(b) if b == close => {
+                    self.at += 1;
+                    return;
+                }
+                Some(b',') => self.at += 1,
+                Some(_) => {
+                    let before = self.at;
+                    item(self);
+                    if self.at == before {
+                        self.at += 1; // never stall
+                    }
+                }
+            }
+        }
+    }
+
+    /// The list of rules that starts here.
+    fn rules(&mut self, places: &mut Places) {
+        self.items(b'[', b']', |scan| {
+            places.rule_at(scan.at);
+            scan.object(|scan, key| {
+                let Some(member) = member_of_key(key) else {
+                    scan.skip();
+                    return;
+                };
+                match scan.peek() {
+                    Some(b'"') => {
+                        if let Some((at, value)) = scan.string() {
+                            places.value_at(member, value, at);
+                        }
+                    }
+                    Some(b'[') => scan.items(b'[', b']', |scan| {
+                        if scan.peek() != Some(b'"') {
+                            scan.skip();
+                        } else if let Some((at, value)) = scan.string() {
+                            places.value_at(member, value, at);
+                        }
+                    }),
+                    _ => {
+                        let at = scan.at;
+                        scan.skip();
+                        let token = scan.text.get(at..scan.at).unwrap_or_default().trim();
+                        places.value_at(member, token.to_owned(), at);
+                    }
+                }
+            });
+        });
+    }
 }
 
 /// serde_json's message without the " at line L column C" it appends.
@@ -594,6 +756,25 @@ mod tests {
         assert_eq!(column, 38, "{found}");
         assert!(found.starts_with("not JSON"), "{found}");
         assert!(expected.contains("comma"), "{expected}");
+    }
+
+    #[test]
+    fn places_of_rules_and_values() {
+        let text = "{\"Other\": [1, {\"a\": \"]\"}], \"CORSRules\": [\n  {\"ID\": \"x\\\"y\", \"AllowedOrigins\": [\"https://a\", \"*\"],\n   \"MaxAgeSeconds\": 30, \"Unknown\": {\"k\": [\"v\"]}},\n  {\"AllowedMethods\": [\"PUT\"]}\n]}";
+        let places = super::places(text);
+        let at = |rule, member, value| {
+            places
+                .find(rule, member, value)
+                .map(|offset| crate::input::line_column(text, offset))
+        };
+        assert_eq!(at(1, Some("AllowedOrigin"), Some("*")), Some((2, 50)));
+        assert_eq!(at(1, Some("ID"), Some("x\"y")), Some((2, 10)));
+        assert_eq!(at(1, Some("MaxAgeSeconds"), Some("30")), Some((3, 21)));
+        assert_eq!(at(2, Some("AllowedMethod"), Some("PUT")), Some((4, 23)));
+        assert_eq!(at(2, Some("AllowedOrigin"), None), Some((4, 3)), "the rule");
+        assert_eq!(at(3, None, None), None);
+        let console = super::places("[{\"AllowedOrigins\": [\"*\"]}]");
+        assert_eq!(console.find(1, Some("AllowedOrigin"), Some("*")), Some(21));
     }
 
     #[test]

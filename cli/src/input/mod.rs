@@ -6,6 +6,7 @@
 //! JSON file may be much larger than its XML, and a terse one much smaller.
 
 mod json;
+mod places;
 mod position;
 mod xml;
 
@@ -16,6 +17,7 @@ use tower_s3_cors::config::{ConfigErrorKind, CorsConfiguration};
 
 use crate::engine::{self, ErrorReport};
 
+pub(crate) use places::Places;
 pub(crate) use position::line_column;
 
 /// The three shapes a document comes in.
@@ -142,6 +144,7 @@ fn decode(bytes: Vec<u8>, total: u64) -> Result<String, Box<ErrorReport>> {
         report.line = Some(line);
         report.column = Some(column);
         report.hint = Some("UTF-8 text: save the file as UTF-8".to_owned());
+        report.expected = true;
         report
     })
 }
@@ -162,9 +165,20 @@ pub(crate) fn parse(text: &str) -> Result<CorsConfiguration, Box<ErrorReport>> {
             report.line = Some(problem.line);
             report.column = Some(problem.column);
             report.hint = Some(problem.expected);
+            report.expected = true;
         }
         report
     })
+}
+
+/// Where each rule of `text` (a document the library read), and each of
+/// its values, starts.
+pub(crate) fn places(text: &str) -> Places {
+    match Shape::detect(text) {
+        Some(Shape::Xml) => xml::places(text),
+        Some(Shape::Json | Shape::Console) => json::places(text),
+        None => Places::default(),
+    }
 }
 
 /// Checks `config` as S3's `PutBucketCors` does: the size of its XML first,
@@ -274,7 +288,19 @@ pub(crate) fn load(path: &str, validated: bool) -> Result<Document, LoadError> {
     let text = input.text.as_ref().map_err(|e| invalid(e.clone()))?;
     let config = parse(text).map_err(invalid)?;
     let xml_bytes = if validated {
-        Some(validate(&config).map_err(invalid)?)
+        let checked = validate(&config).map_err(|mut error| {
+            // S3's refusal of a rule: where in the file.
+            if let Some(at) = error
+                .rule
+                .and_then(|rule| places(text).find(rule, error.field, error.value.as_deref()))
+            {
+                let (line, column) = line_column(text, at);
+                error.line = Some(line);
+                error.column = Some(column);
+            }
+            invalid(error)
+        });
+        Some(checked?)
     } else {
         None
     };

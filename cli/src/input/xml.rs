@@ -12,6 +12,7 @@ use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 
 use super::Problem;
+use super::places::Places;
 
 /// S3's namespace, which a document may use or leave out.
 const S3_NAMESPACE: &[u8] = b"http://s3.amazonaws.com/doc/2006-03-01/";
@@ -79,12 +80,25 @@ impl Place {
 /// in XML, or `None` when this walk finds nothing (the library's own message
 /// then stands).
 pub(super) fn diagnose(text: &str) -> Option<Problem> {
+    walk(text).err()
+}
+
+/// Where each rule of a document the library read, and each of its values,
+/// starts.
+pub(super) fn places(text: &str) -> Places {
+    walk(text).unwrap_or_default()
+}
+
+/// Reads `text` as the library does, keeping where each rule and value
+/// starts; or the first problem, with where it is.
+fn walk(text: &str) -> Result<Places, Problem> {
     let mut reader = NsReader::from_str(text);
     reader.config_mut().expand_empty_elements = true;
     let mut place = Place::Prolog;
     let mut root_open = 0;
+    let mut places = Places::default();
     let problem =
-        |at: usize, found: String, expected: &str| Some(Problem::at(text, at, found, expected));
+        |at: usize, found: String, expected: &str| Err(Problem::at(text, at, found, expected));
     loop {
         let at = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
         let event = match reader.read_event() {
@@ -142,6 +156,7 @@ pub(super) fn diagnose(text: &str) -> Option<Problem> {
                 let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
                 let local = String::from_utf8_lossy(local.as_ref()).into_owned();
                 if in_s3_namespace(&ns) && local == "CORSRule" {
+                    places.rule_at(at);
                     Place::Rule(Rule {
                         open: at,
                         id: false,
@@ -248,11 +263,12 @@ pub(super) fn diagnose(text: &str) -> Option<Problem> {
                          <MaxAgeSeconds>3000</MaxAgeSeconds>",
                     );
                 }
+                places.value_at(member.name, member.text, member.open);
                 Place::Rule(member.rule)
             }
             (Place::Rule(_), Event::End(_)) => Place::Root,
             (Place::Root, Event::End(_)) => Place::Epilog,
-            (Place::Epilog, Event::Eof) => return None,
+            (Place::Epilog, Event::Eof) => return Ok(places),
             (Place::Prolog, Event::Eof) => {
                 return problem(at, "an empty document".to_owned(), SHAPE);
             }

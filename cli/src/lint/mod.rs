@@ -145,7 +145,21 @@ pub(crate) fn run(paths: &[String], options: &Options, format: Format) -> Output
 /// The report of one file.
 fn lint(path: &str, options: &Options) -> Report {
     let (name, findings) = match input::load(path, true) {
-        Ok(doc) => (doc.name, check(&doc.config)),
+        Ok(doc) => {
+            let mut findings = check(&doc.config);
+            let places = input::places(&doc.text);
+            for finding in &mut findings {
+                if let Some(at) = finding
+                    .rule
+                    .and_then(|rule| places.find(rule, finding.field, finding.value.as_deref()))
+                {
+                    let (line, column) = input::line_column(&doc.text, at);
+                    finding.line = Some(line);
+                    finding.column = Some(column);
+                }
+            }
+            (doc.name, findings)
+        }
         Err(LoadError::Invalid { name, error }) => (name, vec![invalid(&error)]),
         Err(LoadError::Read(err)) => {
             return Report {
@@ -217,11 +231,11 @@ fn invalid(error: &ErrorReport) -> Finding {
             "S3 refuses this document ({}); S3 says {}: {}",
             error.description, error.code, error.message
         ),
-        fix: match (&error.hint, error.line) {
-            (Some(hint), Some(_)) => {
+        fix: match (&error.hint, error.expected) {
+            (Some(hint), true) => {
                 format!("{hint} (expected here); no other check runs until then")
             }
-            (Some(hint), None) => format!("{hint}; no other check runs until then"),
+            (Some(hint), false) => format!("{hint}; no other check runs until then"),
             (None, _) => {
                 "correct this first: no other check runs on a document S3 refuses".to_owned()
             }
