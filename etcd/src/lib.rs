@@ -74,10 +74,6 @@ mod members;
 mod store;
 mod watch;
 
-#[cfg(feature = "test-support")]
-#[cfg_attr(docsrs, doc(cfg(feature = "test-support")))]
-pub mod test_support;
-
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

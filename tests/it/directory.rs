@@ -4,7 +4,6 @@
 
 #![cfg(feature = "dir-store")]
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,34 +12,14 @@ use tokio::time::Instant;
 use tower_s3_cors::source::PolicySource;
 use tower_s3_cors::source::{ReadThrough, RequestHead, Resolution};
 use tower_s3_cors::store::{CorsStore, DirectoryStore, Lookup, StoreErrorKind};
+use tower_s3_cors_test_support::{TempDir, temp_dir};
 
 const XML: &str = "<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>\
                    <AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>";
 const JSON: &str = r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["GET", "PUT"]}]"#;
 
-/// A fresh directory under the system's temporary directory, removed at
-/// the end.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let path = std::env::temp_dir().join(format!(
-            "tower-s3-cors-{name}-{}-{:?}",
-            std::process::id(),
-            std::time::SystemTime::now()
-        ));
-        Self(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn entries(dir: &TempDir) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(&dir.0)
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
@@ -81,12 +60,12 @@ async fn until_methods(source: &ReadThrough, bucket: &str, expected: Option<&[&s
 
 #[tokio::test]
 async fn writes_are_atomic_files_in_the_document_s_own_format() {
-    let dir = TempDir::new("write");
-    let store = DirectoryStore::open(&dir.0).unwrap();
+    let dir = temp_dir("write");
+    let store = DirectoryStore::open(dir.path()).unwrap();
     let v1 = store.put("photos", XML).await.unwrap();
     assert_eq!(entries(&dir), ["photos.xml"], "no temporary file left");
     assert_eq!(
-        std::fs::read_to_string(dir.0.join("photos.xml")).unwrap(),
+        std::fs::read_to_string(dir.path().join("photos.xml")).unwrap(),
         XML
     );
     let v2 = store.put("photos", JSON).await.unwrap();
@@ -110,8 +89,8 @@ async fn writes_are_atomic_files_in_the_document_s_own_format() {
 
 #[tokio::test]
 async fn names_that_could_escape_the_directory_are_refused() {
-    let dir = TempDir::new("names");
-    let store = DirectoryStore::open(&dir.0).unwrap();
+    let dir = temp_dir("names");
+    let store = DirectoryStore::open(dir.path()).unwrap();
     for name in [
         "../x",
         "a/b",
@@ -141,8 +120,8 @@ async fn names_that_could_escape_the_directory_are_refused() {
 
 #[tokio::test]
 async fn hand_edits_bad_files_and_removals_reach_the_cache() {
-    let dir = TempDir::new("edits");
-    let store = DirectoryStore::open(&dir.0).unwrap();
+    let dir = temp_dir("edits");
+    let store = DirectoryStore::open(dir.path()).unwrap();
     store.put("demo", XML).await.unwrap();
     let reported = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&reported);
@@ -157,12 +136,12 @@ async fn hand_edits_bad_files_and_removals_reach_the_cache() {
     until_methods(&source, "demo", Some(&["GET"])).await;
 
     // An editor writes the file in place.
-    std::fs::write(dir.0.join("demo.xml"), XML.replace("GET", "PUT")).unwrap();
+    std::fs::write(dir.path().join("demo.xml"), XML.replace("GET", "PUT")).unwrap();
     let took = until_methods(&source, "demo", Some(&["PUT"])).await;
     assert!(took < Duration::from_secs(1), "picked up in {took:?}");
 
     // A bad file: reported, and the last good policy serves.
-    std::fs::write(dir.0.join("demo.xml"), XML.replace("GET", "PATCH")).unwrap();
+    std::fs::write(dir.path().join("demo.xml"), XML.replace("GET", "PATCH")).unwrap();
     let started = Instant::now();
     while !reported.lock().unwrap().iter().any(|(b, _)| b == "demo") {
         assert!(
@@ -183,22 +162,26 @@ async fn hand_edits_bad_files_and_removals_reach_the_cache() {
 
     // A file of another format, written as a deployment tool would (a
     // temporary file renamed into place), replaces it.
-    std::fs::remove_file(dir.0.join("demo.xml")).unwrap();
-    std::fs::write(dir.0.join(".demo.json.tmp"), JSON).unwrap();
-    std::fs::rename(dir.0.join(".demo.json.tmp"), dir.0.join("demo.json")).unwrap();
+    std::fs::remove_file(dir.path().join("demo.xml")).unwrap();
+    std::fs::write(dir.path().join(".demo.json.tmp"), JSON).unwrap();
+    std::fs::rename(
+        dir.path().join(".demo.json.tmp"),
+        dir.path().join("demo.json"),
+    )
+    .unwrap();
     until_methods(&source, "demo", Some(&["GET", "PUT"])).await;
 
     // Removing the file turns CORS off.
-    std::fs::remove_file(dir.0.join("demo.json")).unwrap();
+    std::fs::remove_file(dir.path().join("demo.json")).unwrap();
     until_methods(&source, "demo", None).await;
 }
 
 #[tokio::test]
 async fn a_new_file_serves_a_bucket_cached_as_having_no_cors() {
-    let dir = TempDir::new("new");
-    let store = DirectoryStore::open(&dir.0).unwrap();
+    let dir = temp_dir("new");
+    let store = DirectoryStore::open(dir.path()).unwrap();
     let source = ReadThrough::builder(store).build().unwrap();
     until_methods(&source, "late", None).await;
-    std::fs::write(dir.0.join("late.json"), JSON).unwrap();
+    std::fs::write(dir.path().join("late.json"), JSON).unwrap();
     until_methods(&source, "late", Some(&["GET", "PUT"])).await;
 }

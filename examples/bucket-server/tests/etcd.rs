@@ -19,10 +19,11 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Server, fixture, request};
+use common::{Server, fixture, request, start};
 use tower_s3_cors::store::{Change, CorsStore, Lookup, StoredDocument};
-use tower_s3_cors_etcd::test_support::{EtcdServer, TcpProxy};
 use tower_s3_cors_etcd::{EtcdConfig, EtcdStore};
+use tower_s3_cors_test_support::etcd::Etcd;
+use tower_s3_cors_test_support::proxy::TcpProxy;
 
 /// The key prefix the fleets of these tests use.
 const PREFIX: &str = "fleet";
@@ -122,7 +123,7 @@ fn instance(url: &str, buckets: &[&str]) -> Server {
     for bucket in buckets {
         args.extend(["--bucket", bucket]);
     }
-    Server::start(&args)
+    start(&args)
 }
 
 /// `p` (0..=100) percentile of sorted `values`.
@@ -147,7 +148,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// A store over the fleet's etcd and prefix, to read what etcd holds.
-fn etcd_store(runtime: &tokio::runtime::Runtime, etcd: &EtcdServer) -> EtcdStore {
+fn etcd_store(runtime: &tokio::runtime::Runtime, etcd: &Etcd) -> EtcdStore {
     let config = EtcdConfig::new([etcd.endpoint()]).prefix(PREFIX);
     runtime.block_on(EtcdStore::connect(config)).unwrap()
 }
@@ -159,8 +160,7 @@ fn in_etcd(runtime: &tokio::runtime::Runtime, store: &EtcdStore, bucket: &str) -
 
 #[test]
 fn put_and_delete_on_one_instance_reach_the_others() {
-    let Some(etcd) = EtcdServer::start_or_skip("put_and_delete_on_one_instance_reach_the_others")
-    else {
+    let Some(etcd) = Etcd::start_or_skip("put_and_delete_on_one_instance_reach_the_others") else {
         return;
     };
     let url = etcd.url(PREFIX);
@@ -210,7 +210,7 @@ fn put_and_delete_on_one_instance_reach_the_others() {
 
 #[test]
 fn start_up_rules_hold_with_etcd() {
-    let Some(etcd) = EtcdServer::start_or_skip("start_up_rules_hold_with_etcd") else {
+    let Some(etcd) = Etcd::start_or_skip("start_up_rules_hold_with_etcd") else {
         return;
     };
     let url = etcd.url(PREFIX);
@@ -251,7 +251,7 @@ fn start_up_rules_hold_with_etcd() {
 
 #[test]
 fn changes_propagate_within_milliseconds() {
-    let Some(etcd) = EtcdServer::start_or_skip("changes_propagate_within_milliseconds") else {
+    let Some(etcd) = Etcd::start_or_skip("changes_propagate_within_milliseconds") else {
         return;
     };
     let url = etcd.url(PREFIX);
@@ -312,7 +312,7 @@ fn changes_propagate_within_milliseconds() {
 #[test]
 fn an_etcd_outage_keeps_cached_buckets_serving_and_refuses_writes() {
     let Some(mut etcd) =
-        EtcdServer::start_or_skip("an_etcd_outage_keeps_cached_buckets_serving_and_refuses_writes")
+        Etcd::start_or_skip("an_etcd_outage_keeps_cached_buckets_serving_and_refuses_writes")
     else {
         return;
     };
@@ -389,7 +389,7 @@ fn an_etcd_outage_keeps_cached_buckets_serving_and_refuses_writes() {
 #[test]
 fn an_instance_cut_off_from_etcd_catches_up_when_reconnected() {
     let Some(etcd) =
-        EtcdServer::start_or_skip("an_instance_cut_off_from_etcd_catches_up_when_reconnected")
+        Etcd::start_or_skip("an_instance_cut_off_from_etcd_catches_up_when_reconnected")
     else {
         return;
     };
@@ -434,7 +434,7 @@ fn an_instance_cut_off_from_etcd_catches_up_when_reconnected() {
 #[test]
 fn concurrent_writers_end_with_the_highest_revision_everywhere() {
     let Some(etcd) =
-        EtcdServer::start_or_skip("concurrent_writers_end_with_the_highest_revision_everywhere")
+        Etcd::start_or_skip("concurrent_writers_end_with_the_highest_revision_everywhere")
     else {
         return;
     };
@@ -516,16 +516,16 @@ fn concurrent_writers_end_with_the_highest_revision_everywhere() {
 
 #[test]
 fn an_instance_starts_while_etcd_is_down_and_serves_once_it_is_back() {
-    let Some(mut etcd) = EtcdServer::start_or_skip(
-        "an_instance_starts_while_etcd_is_down_and_serves_once_it_is_back",
-    ) else {
+    let Some(mut etcd) =
+        Etcd::start_or_skip("an_instance_starts_while_etcd_is_down_and_serves_once_it_is_back")
+    else {
         return;
     };
     let url = etcd.url(PREFIX);
     etcd.stop().unwrap();
     // No --bucket: the demo bucket, whose built-in document is to be
     // written once etcd has none.
-    let mut server = Server::start(&["--store", &url]);
+    let mut server = start(&["--store", &url]);
     let example = |server: &Server| {
         server
             .send(
