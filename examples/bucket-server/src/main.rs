@@ -4,7 +4,7 @@
 //! Run with:
 //!
 //! ```text
-//! cargo run --release -p example-bucket-server -- [--listen ADDR] [--bucket NAME[=FILE]]... [--store DIR|etcd://HOST:PORT[/PREFIX]] [--s3-exact]
+//! cargo run --release -p example-bucket-server -- [--listen ADDR] [--bucket NAME[=FILE]]... [--store DIR|etcd://HOST:PORT[,HOST:PORT...][/PREFIX]] [--s3-exact]
 //! ```
 //!
 //! - `--listen ADDR`: where to listen (default `127.0.0.1:8080`; port `0`
@@ -19,9 +19,10 @@
 //!   survives a restart, and editing a file by hand changes the answers
 //!   within a second (a file that does not validate is reported and the
 //!   last good policy keeps serving).
-//! - `--store etcd://HOST:PORT[/PREFIX]` (feature `etcd`: `cargo run
-//!   --release -p example-bucket-server --features etcd -- …`, which needs
-//!   `protoc` to build): keep bucket CORS in etcd, under the key prefix
+//! - `--store etcd://HOST:PORT[,HOST:PORT...][/PREFIX]` (feature `etcd`:
+//!   `cargo run --release -p example-bucket-server --features etcd -- …`,
+//!   which needs `protoc` to build): keep bucket CORS in etcd (the members
+//!   of a cluster separated by commas), under the key prefix
 //!   PREFIX (`tower-s3-cors/buckets/` by default), read through a cache
 //!   kept fresh by an etcd watch. Every instance started with the same URL
 //!   serves the same CORS: a `PUT ?cors` on any of them reaches all of
@@ -39,18 +40,19 @@
 //!   adds it to every response of a bucket with CORS, which is cache-safe).
 //!
 //! A bad document exits with status 2 after printing the file name and S3's
-//! error code and message; so do bad arguments (with the usage). Ctrl-C or
-//! `SIGTERM` stops the server cleanly (status 0). The HTTP interface is
-//! described in the library's documentation (`src/lib.rs`).
+//! error code and message; so do bad arguments (with the usage; arguments
+//! are read with clap, and `--help` says all of this). Ctrl-C or `SIGTERM`
+//! stops the server cleanly (status 0). The HTTP interface is described in
+//! the library's documentation (`src/lib.rs`).
 
-use std::net::ToSocketAddrs as _;
+mod cli;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use example_bucket_server::{
-    Buckets, Config, DEMO_BUCKET, DEMO_DOCUMENT, banner, is_valid_bucket_name, serve_with_shutdown,
-    shutdown_signal,
+    Buckets, Config, DEMO_BUCKET, DEMO_DOCUMENT, banner, serve_with_shutdown, shutdown_signal,
 };
 use tower_s3_cors::source::{ReadThrough, ReadThroughError, ReadThroughErrorKind};
 use tower_s3_cors::store::{CorsStore, DirectoryStore, ExistingBuckets, StoreErrorKind};
@@ -58,61 +60,10 @@ use tower_s3_cors::{Policy, SharedPolicy, VaryMode};
 #[cfg(feature = "etcd")]
 use tower_s3_cors_etcd::{EtcdConfig, EtcdStore};
 
-const USAGE: &str = "\
-usage: example-bucket-server [--listen ADDR] [--bucket NAME[=FILE]]... [--store DIR|etcd://HOST:PORT[/PREFIX]] [--s3-exact]
-
-  --listen ADDR        address to listen on (default 127.0.0.1:8080)
-  --bucket NAME=FILE   a bucket whose CORS configuration (S3 XML or JSON) is in FILE
-  --bucket NAME        a bucket without CORS (with --store: left as the store has it)
-                       (no --bucket at all: bucket \"demo\" with a built-in configuration)
-  --store DIR          keep bucket CORS in DIR ({bucket}.xml or .json): PUT ?cors
-                       survives restarts, hand edits apply within a second
-  --store etcd://HOST:PORT[/PREFIX]
-                       keep bucket CORS in etcd, shared by every instance with the
-                       same URL (needs the `etcd` feature: --features etcd)
-  --s3-exact           add Vary only on CORS matches, as S3 does
-  -h, --help           print this help";
-
-const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
-
-/// The parsed command line.
-#[derive(Debug, PartialEq, Eq)]
-struct Args {
-    listen: String,
-    buckets: Vec<(String, Option<PathBuf>)>,
-    store: Option<StoreArg>,
-    s3_exact: bool,
-}
-
-/// Where `--store` keeps bucket CORS.
-#[derive(Debug, PartialEq, Eq)]
-enum StoreArg {
-    /// A directory of documents.
-    Directory(PathBuf),
-    /// etcd, from an `etcd://` URL.
-    #[cfg(feature = "etcd")]
-    Etcd(EtcdConfig),
-}
-
-/// What the command line asks for.
-#[derive(Debug, PartialEq, Eq)]
-enum Command {
-    Run(Args),
-    Help,
-}
+use crate::cli::{Args, BucketArg, StoreArg};
 
 fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1)) {
-        Ok(Command::Run(args)) => args,
-        Ok(Command::Help) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("error: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+    let args = Args::from_env();
     let vary = if args.s3_exact {
         VaryMode::S3Exact
     } else {
@@ -219,7 +170,7 @@ enum WhenUnavailable {
 async fn with_store<S: CorsStore + 'static>(
     shown: &str,
     documents: S,
-    specs: &[(String, Option<PathBuf>)],
+    specs: &[BucketArg],
     when_unavailable: WhenUnavailable,
 ) -> Result<Config, String> {
     let buckets = Buckets::path_style();
@@ -228,7 +179,7 @@ async fn with_store<S: CorsStore + 'static>(
         buckets.create(DEMO_BUCKET);
         seeds.push(Seed::DemoUnlessPresent);
     }
-    for (name, file) in specs {
+    for BucketArg { name, file } in specs {
         buckets.create(name);
         if let Some(file) = file {
             seeds.push(Seed::Document {
@@ -432,109 +383,11 @@ fn print_ignoring_errors(text: &str) {
     let _ = stdout.flush();
 }
 
-/// Parses the arguments (without the program name).
-fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
-    let mut parsed = Args {
-        listen: DEFAULT_LISTEN.to_owned(),
-        buckets: Vec::new(),
-        store: None,
-        s3_exact: false,
-    };
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_owned())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = |name: &str| {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        match flag {
-            "-h" | "--help" => return Ok(Command::Help),
-            "--s3-exact" if inline.is_none() => parsed.s3_exact = true,
-            "--listen" => {
-                let listen = value("--listen")?;
-                check_listen(&listen)?;
-                parsed.listen = listen;
-            }
-            "--store" => parsed.store = Some(parse_store(value("--store")?)?),
-            "--bucket" => {
-                let spec = value("--bucket")?;
-                let (name, file) = match spec.split_once('=') {
-                    Some((name, "")) => {
-                        return Err(format!("--bucket {name}=: the file name is missing"));
-                    }
-                    Some((name, file)) => (name.to_owned(), Some(PathBuf::from(file))),
-                    None => (spec, None),
-                };
-                if !is_valid_bucket_name(&name) {
-                    return Err(format!(
-                        "invalid bucket name {name:?}: use 1 to 63 letters, digits, '.', '-' or '_'"
-                    ));
-                }
-                if parsed
-                    .buckets
-                    .iter()
-                    .any(|(n, _)| n.eq_ignore_ascii_case(&name))
-                {
-                    return Err(format!("bucket {name:?} is given twice"));
-                }
-                parsed.buckets.push((name, file));
-            }
-            _ => return Err(format!("unknown argument {arg:?}")),
-        }
-    }
-    Ok(Command::Run(parsed))
-}
-
-/// `--store`'s value: a directory, or (feature `etcd`) an `etcd://` URL.
-fn parse_store(store: String) -> Result<StoreArg, String> {
-    if store.is_empty() {
-        return Err("--store needs a directory or an etcd://HOST:PORT[/PREFIX] URL".to_owned());
-    }
-    let Some((scheme, _)) = store.split_once("://") else {
-        return Ok(StoreArg::Directory(PathBuf::from(store)));
-    };
-    if scheme != "etcd" {
-        return Err(format!(
-            "--store {store}: {scheme}:// is not a store; use a directory or etcd://HOST:PORT[/PREFIX]"
-        ));
-    }
-    #[cfg(feature = "etcd")]
-    {
-        EtcdConfig::from_url(&store)
-            .map(StoreArg::Etcd)
-            .map_err(|e| format!("--store {store}: {e}"))
-    }
-    #[cfg(not(feature = "etcd"))]
-    {
-        Err(format!(
-            "--store {store}: this build keeps CORS in a directory only; for etcd, build with the \
-             `etcd` feature (cargo run --release -p example-bucket-server --features etcd -- …), \
-             which needs protoc (Debian: apt-get install protobuf-compiler)"
-        ))
-    }
-}
-
-/// Checks that `--listen` names a socket address (`host:port`).
-fn check_listen(listen: &str) -> Result<(), String> {
-    match listen.to_socket_addrs() {
-        Ok(mut addrs) => match addrs.next() {
-            Some(_) => Ok(()),
-            None => Err(format!("--listen {listen}: the name has no address")),
-        },
-        Err(error) => Err(format!("--listen {listen}: {error} (expected HOST:PORT)")),
-    }
-}
-
 /// Creates the buckets and loads their documents (no store). The error
 /// names the file and S3's error code and message.
-fn load_buckets(specs: &[(String, Option<PathBuf>)]) -> Result<Buckets, String> {
+fn load_buckets(specs: &[BucketArg]) -> Result<Buckets, String> {
     let buckets = Buckets::path_style();
-    for (name, file) in specs {
+    for BucketArg { name, file } in specs {
         let cors = match file {
             None => SharedPolicy::empty(),
             Some(file) => SharedPolicy::from_document(&read_document(file)?)
@@ -545,119 +398,15 @@ fn load_buckets(specs: &[(String, Option<PathBuf>)]) -> Result<Buckets, String> 
     Ok(buckets)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "etcd"))]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
-    fn parse(args: &[&str]) -> Result<Command, String> {
-        parse_args(args.iter().map(|a| (*a).to_owned()))
-    }
-
     #[test]
-    fn defaults() {
-        assert_eq!(
-            parse(&[]),
-            Ok(Command::Run(Args {
-                listen: DEFAULT_LISTEN.to_owned(),
-                buckets: vec![],
-                store: None,
-                s3_exact: false,
-            }))
-        );
-    }
-
-    #[test]
-    fn all_flags_in_both_spellings() {
-        let expected = Command::Run(Args {
-            listen: "127.0.0.1:0".to_owned(),
-            buckets: vec![
-                ("photos".to_owned(), Some(PathBuf::from("cors.xml"))),
-                ("plain".to_owned(), None),
-            ],
-            store: Some(StoreArg::Directory(PathBuf::from("cors.d"))),
-            s3_exact: true,
-        });
-        let spaced = [
-            "--listen",
-            "127.0.0.1:0",
-            "--bucket",
-            "photos=cors.xml",
-            "--bucket",
-            "plain",
-            "--store",
-            "cors.d",
-            "--s3-exact",
-        ];
-        assert_eq!(parse(&spaced), Ok(expected));
-        let joined = [
-            "--s3-exact",
-            "--listen=127.0.0.1:0",
-            "--bucket=photos=cors.xml",
-            "--bucket=plain",
-        ];
-        assert!(
-            matches!(parse(&joined), Ok(Command::Run(args)) if args.buckets.len() == 2 && args.s3_exact)
-        );
-    }
-
-    #[test]
-    fn help_wins() {
-        assert_eq!(parse(&["--bucket", "x", "--help"]), Ok(Command::Help));
-        assert_eq!(parse(&["-h"]), Ok(Command::Help));
-    }
-
-    #[test]
-    fn bad_arguments_are_errors() {
-        for args in [
-            &["--listen"][..],
-            &["--listen", "nonsense"],
-            &["--bucket"],
-            &["--bucket", "a/b"],
-            &["--bucket", "x="],
-            &["--bucket", "x", "--bucket", "X"],
-            &["--s3-exact=yes"],
-            &["--verbose"],
-            &["--store"],
-            &["--store", ""],
-            &["--store", "http://127.0.0.1:2379"],
-            &["demo"],
-        ] {
-            assert!(parse(args).is_err(), "{args:?}");
-        }
-    }
-
-    #[cfg(not(feature = "etcd"))]
-    #[test]
-    fn etcd_urls_say_how_to_get_the_feature() {
-        let Err(error) = parse(&["--store", "etcd://127.0.0.1:2379/fleet"]) else {
-            panic!("an etcd URL needs the feature");
-        };
-        assert!(error.contains("--features etcd"), "{error}");
-        assert!(error.contains("protobuf-compiler"), "{error}");
-    }
-
-    #[cfg(feature = "etcd")]
-    #[test]
-    fn etcd_urls_are_read_as_the_etcd_crate_reads_them() {
-        let Ok(Command::Run(args)) = parse(&["--store", "etcd://127.0.0.1:2379/fleet"]) else {
-            panic!("an etcd URL is a store");
-        };
-        let Some(StoreArg::Etcd(config)) = &args.store else {
-            panic!("{:?}", args.store);
-        };
-        assert_eq!(config.endpoints(), ["http://127.0.0.1:2379"]);
-        assert_eq!(config.key_prefix(), "fleet/");
-        assert_eq!(etcd_url(config), "etcd://127.0.0.1:2379/fleet");
-        for bad in [
-            "etcd://",
-            "etcd://127.0.0.1:99999",
-            "etcd://h/a b",
-            "etcd://u@h",
-        ] {
-            let Err(error) = parse(&["--store", bad]) else {
-                panic!("{bad} is not a store");
-            };
-            assert!(error.starts_with(&format!("--store {bad}: ")), "{error}");
-        }
+    fn etcd_urls_are_shown_as_given() {
+        let config = EtcdConfig::from_url("etcd://127.0.0.1:2379,h:1/fleet").unwrap();
+        assert_eq!(etcd_url(&config), "etcd://127.0.0.1:2379,h:1/fleet");
     }
 }

@@ -647,25 +647,29 @@ fn a_bad_document_at_start_exits_2_naming_the_file_and_the_s3_error() {
 
 #[test]
 fn bad_arguments_exit_2_with_usage_and_help_exits_0() {
+    let usage = "Usage: example-bucket-server [--listen ADDR] [--bucket NAME[=FILE]]... \
+                 [--store DIR|etcd://HOST:PORT[,HOST:PORT...][/PREFIX]] [--s3-exact]";
     for args in [
         &["--verbose"][..],
         &["--listen"],
         &["--listen", "not an address"],
         &["--bucket", "a/b"],
+        &["--bucket", "a", "--bucket", "A"],
     ] {
         let (status, stdout, stderr) = run_to_exit(args);
         assert_eq!(status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stdout.is_empty());
-        assert!(stderr.contains("usage: example-bucket-server"), "{stderr}");
+        assert!(stderr.starts_with("error: "), "{stderr}");
+        assert!(stderr.contains(usage), "{stderr}");
     }
-    let (status, stdout, _) = run_to_exit(&["--help"]);
-    assert_eq!(status.code(), Some(0));
-    assert!(
-        stdout.starts_with(
-            "usage: example-bucket-server [--listen ADDR] [--bucket NAME[=FILE]]... [--store DIR|etcd://HOST:PORT[/PREFIX]] [--s3-exact]"
-        ),
-        "{stdout}"
-    );
+    for help in ["--help", "-h"] {
+        let (status, stdout, stderr) = run_to_exit(&[help]);
+        assert_eq!(status.code(), Some(0), "{stderr}");
+        assert!(stdout.contains(usage), "{stdout}");
+        for flag in ["--listen", "--bucket", "--store", "--s3-exact"] {
+            assert!(stdout.contains(flag), "{flag}: {stdout}");
+        }
+    }
 }
 
 #[test]
@@ -688,7 +692,7 @@ fn an_etcd_store_without_the_feature_exits_2_saying_how_to_get_it() {
     assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(stdout.is_empty());
     assert!(
-        stderr.contains("--store etcd://127.0.0.1:2379: ")
+        stderr.contains("'etcd://127.0.0.1:2379' for '--store")
             && stderr.contains("--features etcd")
             && stderr.contains("protobuf-compiler"),
         "{stderr}"
@@ -701,7 +705,7 @@ fn a_bad_etcd_url_exits_2_saying_what_is_wrong() {
     let (status, _, stderr) = run_to_exit(&["--store", "etcd://127.0.0.1:99999"]);
     assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("--store etcd://127.0.0.1:99999: "),
+        stderr.contains("'etcd://127.0.0.1:99999' for '--store") && stderr.contains("65535"),
         "{stderr}"
     );
 }
