@@ -44,6 +44,25 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct EtcdBuilder {
     members: usize,
     args: Vec<String>,
+    tls: Option<ServerTls>,
+}
+
+/// The files of an etcd that serves its clients over TLS and asks them for
+/// a certificate (mutual TLS): `--cert-file`, `--key-file`,
+/// `--trusted-ca-file`, `--client-cert-auth`. The client certificate is the
+/// one [`Etcd::etcdctl`] uses.
+#[derive(Clone, Debug)]
+pub struct ServerTls {
+    /// The authority clients' certificates must be signed by.
+    pub ca: PathBuf,
+    /// The members' certificate.
+    pub cert: PathBuf,
+    /// Its key.
+    pub key: PathBuf,
+    /// A client certificate for `etcdctl`.
+    pub client_cert: PathBuf,
+    /// Its key.
+    pub client_key: PathBuf,
 }
 
 impl EtcdBuilder {
@@ -51,6 +70,26 @@ impl EtcdBuilder {
     pub fn members(mut self, members: usize) -> Self {
         self.members = members.max(1);
         self
+    }
+
+    /// Serves clients over mutual TLS with `tls`'s files (the peers still
+    /// speak plain HTTP to each other; `/health` and `/metrics` stay on
+    /// plain HTTP ports).
+    pub fn server_tls(mut self, tls: ServerTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Serves clients over mutual TLS with the certificates of `pki`.
+    #[cfg(feature = "tls")]
+    pub fn tls(self, pki: &crate::tls::Pki) -> Self {
+        self.server_tls(ServerTls {
+            ca: pki.ca.clone(),
+            cert: pki.server.clone(),
+            key: pki.server_key.clone(),
+            client_cert: pki.client.clone(),
+            client_key: pki.client_key.clone(),
+        })
     }
 
     /// Adds a command-line argument for every member
@@ -85,6 +124,8 @@ impl EtcdBuilder {
         let mut etcd = Etcd {
             binary: binary.to_owned(),
             args: self.args,
+            tls: self.tls,
+            root_password: None,
             members: Vec::new(),
             dir: temp_dir("etcd"),
         };
@@ -126,6 +167,9 @@ impl EtcdBuilder {
 pub struct Etcd {
     binary: PathBuf,
     args: Vec<String>,
+    tls: Option<ServerTls>,
+    /// Once [`enable_auth`](Self::enable_auth) ran: the root user's.
+    root_password: Option<String>,
     members: Vec<Member>,
     dir: TempDir,
 }
@@ -145,6 +189,7 @@ impl Etcd {
         EtcdBuilder {
             members: 1,
             args: Vec::new(),
+            tls: None,
         }
     }
 
@@ -195,10 +240,116 @@ impl Etcd {
             .collect()
     }
 
-    /// An `etcd://` URL of every member with `prefix`.
+    /// An `etcd://` URL of every member with `prefix` (`etcds://` over
+    /// TLS).
     #[must_use]
     pub fn url(&self, prefix: &str) -> String {
-        format!("etcd://{}/{prefix}", self.endpoints().join(","))
+        let scheme = if self.tls.is_some() { "etcds" } else { "etcd" };
+        format!("{scheme}://{}/{prefix}", self.endpoints().join(","))
+    }
+
+    /// Runs `etcdctl ARGS…` against every running member (over TLS with the
+    /// client certificate when etcd has TLS; as root once
+    /// [`enable_auth`](Self::enable_auth) ran): its output.
+    ///
+    /// # Errors
+    ///
+    /// When there is no `etcdctl` ([`ETCDCTL`](crate::ETCDCTL)) or it
+    /// fails (with what it said).
+    pub fn etcdctl(&self, args: &[&str]) -> Result<String, String> {
+        let binary = crate::ETCDCTL
+            .find()
+            .ok_or("no etcdctl (Debian: apt-get install etcd-client)")?;
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let endpoints: Vec<String> = (0..self.members.len())
+            .filter(|&index| self.member(index).child.is_some())
+            .map(|index| format!("{scheme}://{}", self.member_endpoint(index)))
+            .collect();
+        let mut command = Command::new(binary);
+        command
+            .env("ETCDCTL_API", "3")
+            .arg(format!("--endpoints={}", endpoints.join(",")))
+            .arg("--dial-timeout=5s")
+            .arg("--command-timeout=10s");
+        if let Some(tls) = &self.tls {
+            command
+                .arg(format!("--cacert={}", tls.ca.display()))
+                .arg(format!("--cert={}", tls.client_cert.display()))
+                .arg(format!("--key={}", tls.client_key.display()));
+        }
+        if let Some(password) = &self.root_password {
+            command.arg(format!("--user=root:{password}"));
+        }
+        let output = command
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("etcdctl: {e}"))?;
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        if output.status.success() {
+            Ok(stdout)
+        } else {
+            Err(format!(
+                "etcdctl {args:?} failed ({}): {stdout}{}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            ))
+        }
+    }
+
+    /// Adds the user `name` with `password` and, with a `prefix`, a role
+    /// of the same name that may read and write the keys under `prefix`
+    /// and nothing else (without one, the user may do nothing).
+    ///
+    /// # Panics
+    ///
+    /// When `etcdctl` fails.
+    pub fn add_user(&self, name: &str, password: &str, prefix: Option<&str>) {
+        let run = |args: &[&str]| {
+            if let Err(error) = self.etcdctl(args) {
+                panic!("{error}");
+            }
+        };
+        run(&[
+            "user",
+            "add",
+            name,
+            &format!("--new-user-password={password}"),
+            "--interactive=false",
+        ]);
+        if let Some(prefix) = prefix {
+            run(&["role", "add", name]);
+            run(&[
+                "role",
+                "grant-permission",
+                name,
+                "readwrite",
+                prefix,
+                "--prefix=true",
+            ]);
+            run(&["user", "grant-role", name, name]);
+        }
+    }
+
+    /// Turns etcd's authentication on, with a root user (whose password
+    /// only this harness knows): from now on every client must log in as a
+    /// user ([`add_user`](Self::add_user)).
+    ///
+    /// # Panics
+    ///
+    /// When `etcdctl` fails.
+    pub fn enable_auth(&mut self) {
+        let password = format!("root-{}", crate::free_port());
+        self.add_user("root", &password, None);
+        for args in [
+            &["user", "grant-role", "root", "root"][..],
+            &["auth", "enable"],
+        ] {
+            if let Err(error) = self.etcdctl(args) {
+                panic!("{error}");
+            }
+        }
+        self.root_password = Some(password);
     }
 
     /// The directory of the members' data (`{name}.data/`) and logs
@@ -407,13 +558,22 @@ impl Etcd {
             );
         }
         let member = self.member(index);
-        let client = format!("http://127.0.0.1:{}", member.client_port);
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let client = format!("{scheme}://127.0.0.1:{}", member.client_port);
         let peer = format!("http://127.0.0.1:{}", member.peer_port);
         let log = File::options()
             .create(true)
             .append(true)
             .open(self.log_file(member))?;
-        let child = Command::new(&self.binary)
+        let mut command = Command::new(&self.binary);
+        if let Some(tls) = &self.tls {
+            command
+                .arg(format!("--cert-file={}", tls.cert.display()))
+                .arg(format!("--key-file={}", tls.key.display()))
+                .arg(format!("--trusted-ca-file={}", tls.ca.display()))
+                .arg("--client-cert-auth");
+        }
+        let child = command
             .arg(format!("--name={}", member.name))
             .arg(format!("--data-dir={}", self.data_dir(member).display()))
             .arg(format!("--listen-client-urls={client}"))

@@ -15,6 +15,7 @@
 //! - [`Tool`]: external programs (etcd, Chromium) found on `PATH` or named
 //!   by an environment variable; a test without them is skipped loudly,
 //!   except under `CI=true`, where that is a failure;
+//! - [`tls`] (feature `tls`): certificates made by the test (`rcgen`);
 //! - [`free_port`], [`temp_dir`] (the `tempfile` crate) and [`say`].
 //!
 //! Everything here panics with a message on a broken environment: it is
@@ -25,6 +26,8 @@ pub mod etcd;
 pub mod http;
 pub mod process;
 pub mod proxy;
+#[cfg(feature = "tls")]
+pub mod tls;
 mod tool;
 
 use std::io::{self, Write as _};
@@ -32,7 +35,7 @@ use std::net::{Ipv4Addr, TcpListener};
 
 pub use dir::temp_dir;
 pub use tempfile::TempDir;
-pub use tool::{CHROMIUM, ETCD, Tool};
+pub use tool::{CHROMIUM, ETCD, ETCDCTL, Tool};
 
 /// Whether this run is a CI run (`CI=true` or `CI=1`): a missing tool is
 /// then an error, never a reason to skip.

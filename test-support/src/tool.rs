@@ -27,6 +27,14 @@ pub const ETCD: Tool = Tool {
     install: "apt-get install etcd-server",
 };
 
+/// etcdctl, etcd's command line: `$ETCDCTL`, or `etcdctl` on `PATH`.
+pub const ETCDCTL: Tool = Tool {
+    name: "etcdctl",
+    env: "ETCDCTL",
+    candidates: &["etcdctl"],
+    install: "apt-get install etcd-client",
+};
+
 /// Chromium: `$CHROMIUM`, or the first of `chromium`, `chromium-browser`,
 /// `google-chrome`, `google-chrome-stable` on `PATH`.
 pub const CHROMIUM: Tool = Tool {
