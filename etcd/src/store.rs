@@ -259,24 +259,77 @@ impl EtcdStore {
         Ok(left)
     }
 
-    /// The key's value and mod revision (0 when absent), read now.
+    /// The key's value and mod revision (0 when absent), read now
+    /// (`Linearizable`: as of a moment within the call, through the
+    /// leader), or as the member has it (`Serializable`: maybe behind,
+    /// without the cluster's quorum).
     async fn read_key(
         &self,
         doing: &str,
         key: &str,
+        read: Read,
         timeout: Duration,
     ) -> Result<Current, StoreError> {
         let mut response = self
             .call(doing, timeout, |mut kv| {
                 let key = key.to_owned();
-                async move { kv.get(key, None).await }
+                let options = match read {
+                    Read::Linearizable => None,
+                    Read::Serializable => Some(GetOptions::new().with_serializable()),
+                };
+                async move { kv.get(key, options).await }
             })
             .await?;
         let read_at = self.inner.note(response.header());
-        Ok(Current::new(
-            response.take_kvs().into_iter().next(),
-            read_at,
-        ))
+        let kv = response.take_kvs().into_iter().next();
+        Ok(Current::new(kv, read_at, read == Read::Linearizable))
+    }
+
+    /// Writes `document` on `key` (a delete for `None`), guarded by the
+    /// key's mod revision, until it lands or the key holds `document`
+    /// already (read linearizably, so that "already" holds when the answer
+    /// is given); see "Writes and their answers" on [`EtcdStore`].
+    async fn write(
+        &self,
+        doing: &str,
+        key: &str,
+        document: Option<&str>,
+    ) -> Result<Version, StoreError> {
+        let timeout = self.inner.config.request_timeout;
+        let deadline = Instant::now() + timeout;
+        let operation = match document {
+            Some(document) => TxnOp::put(key, document, None),
+            None => TxnOp::delete(key, None),
+        };
+        // The member's own view first: a write then needs no quorum to be
+        // sent, and a guard from a view that is behind only fails (the
+        // transaction then reads the key through the leader).
+        let mut current = self
+            .read_key(doing, key, Read::Serializable, timeout)
+            .await?;
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            let left = Self::left(doing, deadline, timeout)?;
+            if current.value.as_deref() == document.map(str::as_bytes) {
+                if current.linearizable {
+                    // Nothing to write: the key's version (or, absent,
+                    // etcd's revision as of the read).
+                    return Ok(version(match document {
+                        Some(_) => current.mod_revision,
+                        None => current.read_at,
+                    }));
+                }
+                current = self.read_key(doing, key, Read::Linearizable, left).await?;
+                continue;
+            }
+            match self
+                .write_if_unchanged(doing, key, &current, &operation, left)
+                .await?
+            {
+                Ok(revision) => return Ok(version(revision)),
+                Err(now) => current = now,
+            }
+        }
+        Err(contended(doing))
     }
 
     /// Writes `operation` on `key` unless the key changed since `current`
@@ -310,8 +363,19 @@ impl EtcdStore {
                 TxnOpResponse::Get(mut get) => get.take_kvs().into_iter().next(),
                 _ => None,
             });
-        Ok(Err(Current::new(now, revision)))
+        // A transaction that writes is ordered by the leader: what it read
+        // is current.
+        Ok(Err(Current::new(now, revision, true)))
     }
+}
+
+/// How a key is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Read {
+    /// Through the leader: as of a moment within the call.
+    Linearizable,
+    /// As the member has it, maybe behind.
+    Serializable,
 }
 
 /// What a key holds as of a read.
@@ -322,25 +386,25 @@ struct Current {
     mod_revision: i64,
     /// The revision of the read.
     read_at: i64,
+    /// Whether the read was linearizable.
+    linearizable: bool,
 }
 
 impl Current {
-    fn new(kv: Option<KeyValue>, read_at: i64) -> Self {
-        match kv {
+    fn new(kv: Option<KeyValue>, read_at: i64, linearizable: bool) -> Self {
+        let (value, mod_revision) = match kv {
             Some(kv) => {
                 let mod_revision = kv.mod_revision();
                 let (_, value) = kv.into_key_value();
-                Self {
-                    value: Some(value),
-                    mod_revision,
-                    read_at,
-                }
+                (Some(value), mod_revision)
             }
-            None => Self {
-                value: None,
-                mod_revision: 0,
-                read_at,
-            },
+            None => (None, 0),
+        };
+        Self {
+            value,
+            mod_revision,
+            read_at,
+            linearizable,
         }
     }
 }
@@ -380,7 +444,9 @@ impl CorsStore for EtcdStore {
             let key = self.key(bucket)?;
             let doing = format!("read bucket {bucket:?}");
             let timeout = self.inner.config.request_timeout;
-            let current = self.read_key(&doing, &key, timeout).await?;
+            let current = self
+                .read_key(&doing, &key, Read::Linearizable, timeout)
+                .await?;
             let Some(value) = current.value else {
                 // Not there as of the read's revision.
                 return Ok(Lookup::NotFound(version(current.read_at)));
@@ -404,25 +470,8 @@ impl CorsStore for EtcdStore {
     fn put<'a>(&'a self, bucket: &'a str, document: &'a str) -> StoreFuture<'a, Version> {
         Box::pin(async move {
             let key = self.key(bucket)?;
-            let doing = format!("write bucket {bucket:?}");
-            let timeout = self.inner.config.request_timeout;
-            let deadline = Instant::now() + timeout;
-            let write = TxnOp::put(key.as_str(), document, None);
-            let mut current = self.read_key(&doing, &key, timeout).await?;
-            for _ in 0..MAX_WRITE_ATTEMPTS {
-                if current.value.as_deref() == Some(document.as_bytes()) {
-                    return Ok(version(current.mod_revision));
-                }
-                let left = Self::left(&doing, deadline, timeout)?;
-                match self
-                    .write_if_unchanged(&doing, &key, &current, &write, left)
-                    .await?
-                {
-                    Ok(revision) => return Ok(version(revision)),
-                    Err(now) => current = now,
-                }
-            }
-            Err(contended(&doing))
+            self.write(&format!("write bucket {bucket:?}"), &key, Some(document))
+                .await
         })
     }
 
@@ -432,25 +481,8 @@ impl CorsStore for EtcdStore {
     fn delete<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Version> {
         Box::pin(async move {
             let key = self.key(bucket)?;
-            let doing = format!("delete bucket {bucket:?}");
-            let timeout = self.inner.config.request_timeout;
-            let deadline = Instant::now() + timeout;
-            let delete = TxnOp::delete(key.as_str(), None);
-            let mut current = self.read_key(&doing, &key, timeout).await?;
-            for _ in 0..MAX_WRITE_ATTEMPTS {
-                if current.value.is_none() {
-                    return Ok(version(current.read_at));
-                }
-                let left = Self::left(&doing, deadline, timeout)?;
-                match self
-                    .write_if_unchanged(&doing, &key, &current, &delete, left)
-                    .await?
-                {
-                    Ok(revision) => return Ok(version(revision)),
-                    Err(now) => current = now,
-                }
-            }
-            Err(contended(&doing))
+            self.write(&format!("delete bucket {bucket:?}"), &key, None)
+                .await
         })
     }
 

@@ -605,6 +605,39 @@ async fn a_store_made_while_etcd_is_down_works_once_it_is_up() {
 }
 
 #[tokio::test]
+async fn writing_what_is_there_already_is_a_no_op() {
+    let Some(etcd) = Etcd::start_or_skip("writing_what_is_there_already_is_a_no_op") else {
+        return;
+    };
+    let reader = store(&etcd.endpoint(), "cors").await;
+    let writer = store(&etcd.endpoint(), "cors").await;
+    reader.get("photos").await.unwrap();
+    let mut changes = reader.changes().unwrap();
+
+    let first = put_and_see(&writer, &mut changes, "photos", XML).await;
+    // A retried write of the same document: same version, nothing written.
+    assert_eq!(writer.put("photos", XML).await.unwrap(), first);
+    assert_eq!(reader.put("photos", XML).await.unwrap(), first);
+    expect_quiet(&mut changes, Duration::from_millis(200)).await;
+    assert_eq!(
+        writer.current_revision().await.unwrap(),
+        first,
+        "etcd wrote nothing"
+    );
+    // Another document is a write.
+    let second = put_and_see(&writer, &mut changes, "photos", JSON).await;
+    assert!(first.is_older_than(second));
+    // A delete, then a delete of nothing: no second change.
+    let removed = writer.delete("photos").await.unwrap();
+    assert_eq!(
+        expect_change(&mut changes).await,
+        deleted("photos", removed)
+    );
+    assert_eq!(writer.delete("photos").await.unwrap(), removed);
+    expect_quiet(&mut changes, Duration::from_millis(200)).await;
+}
+
+#[tokio::test]
 async fn two_writers_of_one_bucket_end_with_the_last_write_everywhere() {
     let Some(etcd) = Etcd::start_or_skip("two_writers_of_one_bucket") else {
         return;
