@@ -185,3 +185,65 @@ async fn a_new_file_serves_a_bucket_cached_as_having_no_cors() {
     std::fs::write(dir.path().join("late.json"), JSON).unwrap();
     until_methods(&source, "late", Some(&["GET", "PUT"])).await;
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn open_removes_the_leftovers_of_writers_that_are_gone_and_nothing_else() {
+    use std::process::Command;
+
+    let dir = temp_dir("leftovers");
+    // A process that has exited (its pid is free), one that runs, ours.
+    let mut exited = Command::new("true").spawn().unwrap();
+    exited.wait().unwrap();
+    let gone = exited.id();
+    let mut running = Command::new("sleep").arg("30").spawn().unwrap();
+    let alive = running.id();
+    let ours = std::process::id();
+
+    let removed = [
+        format!(".photos.{gone}.0.tmp"),
+        format!(".my-bucket.v2.{gone}.17.tmp"),
+    ];
+    let kept = [
+        // Writes in progress: of this process, of one that runs.
+        format!(".photos.{ours}.3.tmp"),
+        format!(".photos.{alive}.1.tmp"),
+        // Not named as the store names its temporary files.
+        format!("photos.{gone}.0.tmp"),
+        format!(".photos.{gone}.x.tmp"),
+        format!(".photos.{gone}.tmp"),
+        format!(".Photos.{gone}.0.tmp"),
+        format!(".photos.{gone}.0.tmp~"),
+        ".demo.json.tmp".to_owned(),
+        "notes.txt".to_owned(),
+        "photos.xml".to_owned(),
+    ];
+    for name in removed.iter().chain(&kept) {
+        std::fs::write(dir.path().join(name), "partial").unwrap();
+    }
+    // A directory and a link with a leftover's name are not files of the
+    // store's.
+    let directory = format!(".videos.{gone}.1.tmp");
+    std::fs::create_dir(dir.path().join(&directory)).unwrap();
+    let link = format!(".videos.{gone}.2.tmp");
+    std::os::unix::fs::symlink(dir.path().join("notes.txt"), dir.path().join(&link)).unwrap();
+
+    let store = DirectoryStore::open(dir.path()).unwrap();
+    let mut expected: Vec<_> = removed.iter().map(|n| dir.path().join(n)).collect();
+    expected.sort();
+    assert_eq!(store.cleaned_up(), expected);
+    let mut left: Vec<String> = kept.to_vec();
+    left.extend([directory, link]);
+    left.sort();
+    assert_eq!(entries(&dir), left);
+
+    // Opening again finds nothing more to remove.
+    assert!(
+        DirectoryStore::open(dir.path())
+            .unwrap()
+            .cleaned_up()
+            .is_empty()
+    );
+    running.kill().unwrap();
+    running.wait().unwrap();
+}
