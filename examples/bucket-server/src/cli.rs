@@ -23,12 +23,20 @@ pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 #[command(
     name = "example-bucket-server",
     override_usage = "example-bucket-server [--listen ADDR] [--bucket NAME[=FILE]]... \
-                      [--store DIR|etcd://HOST:PORT[,HOST:PORT...][/PREFIX]] [--s3-exact]",
+                      [--store DIR|etcd://HOST:PORT[,HOST:PORT...][/PREFIX]] [--s3-exact]\n       \
+                      example-bucket-server --store etcds://HOST:PORT[,HOST:PORT...][/PREFIX] \
+                      --etcd-cacert FILE [--etcd-cert FILE --etcd-key FILE] \
+                      [--etcd-user NAME [--etcd-password-file FILE]] ...",
     // A flag given twice: the last one counts.
     args_override_self = true,
-    after_help = "Exit status: 0 after Ctrl-C or SIGTERM; 2 for bad arguments or a bad \
-                  CORS document (the file and S3's error code and message are printed); \
-                  1 when the server cannot run."
+    after_help = "The etcd user's password is read from the environment variable \
+                  ETCD_PASSWORD, or from the file given with --etcd-password-file; it is \
+                  never printed. Logs (a failing store, a 503 answered, an etcd watch lost, \
+                  moved and resynced, a member back) go to stderr.\n\n\
+                  Exit status: 0 after Ctrl-C or SIGTERM; 2 for bad arguments, a bad CORS \
+                  document (the file and S3's error code and message are printed), or an \
+                  etcd that refuses the certificates or credentials at start-up; 1 when the \
+                  server cannot run."
 )]
 pub(crate) struct Args {
     /// Address to listen on (port 0 picks a free one)
@@ -52,12 +60,42 @@ pub(crate) struct Args {
     /// survives restarts and hand edits apply within a second.
     ///
     /// etcd://HOST:PORT[,HOST:PORT...][/PREFIX]: the members of an etcd
-    /// cluster (port 2379 when left out), and the key prefix of the
-    /// documents (tower-s3-cors/buckets/ by default); every instance started
-    /// with the same URL serves the same CORS (needs the `etcd` feature:
-    /// cargo run -p example-bucket-server --features etcd).
-    #[arg(long, value_name = "DIR|URL", value_parser = store)]
+    /// cluster, separated by commas (port 2379 when left out), and the key
+    /// prefix of the documents (tower-s3-cors/buckets/ by default); every
+    /// instance started with the same URL serves the same CORS (needs the
+    /// `etcd` feature: cargo run -p example-bucket-server --features etcd).
+    /// etcds://…: the same over TLS (with --etcd-cacert).
+    #[arg(long = "store", value_name = "DIR|URL")]
+    store_text: Option<String>,
+
+    /// `--store`, read (after clap, so that an error never echoes a
+    /// password someone put in the URL).
+    #[arg(skip)]
     pub(crate) store: Option<StoreArg>,
+
+    /// The certificate authority etcd's members must be signed by (PEM;
+    /// with --store etcds://)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) etcd_cacert: Option<PathBuf>,
+
+    /// A client certificate for etcd's --client-cert-auth (PEM; with
+    /// --etcd-key)
+    #[arg(long, value_name = "FILE", requires = "etcd_key")]
+    pub(crate) etcd_cert: Option<PathBuf>,
+
+    /// The client certificate's private key (PEM; with --etcd-cert)
+    #[arg(long, value_name = "FILE", requires = "etcd_cert")]
+    pub(crate) etcd_key: Option<PathBuf>,
+
+    /// The etcd user to log in as; the password comes from $ETCD_PASSWORD or
+    /// --etcd-password-file
+    #[arg(long, value_name = "NAME")]
+    pub(crate) etcd_user: Option<String>,
+
+    /// A file whose first line is the etcd user's password (instead of
+    /// $ETCD_PASSWORD)
+    #[arg(long, value_name = "FILE", requires = "etcd_user")]
+    pub(crate) etcd_password_file: Option<PathBuf>,
 
     /// Send Vary only on CORS matches, as S3 does
     ///
@@ -79,9 +117,9 @@ pub(crate) struct BucketArg {
 pub(crate) enum StoreArg {
     /// A directory of documents.
     Directory(PathBuf),
-    /// etcd, from an `etcd://` URL.
+    /// etcd, from an `etcd://` or `etcds://` URL.
     #[cfg(feature = "etcd")]
-    Etcd(EtcdConfig),
+    Etcd(Box<EtcdConfig>),
 }
 
 impl Args {
@@ -106,7 +144,19 @@ impl Args {
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
-        let args = <Self as Parser>::try_parse_from(args)?;
+        let mut args = <Self as Parser>::try_parse_from(args)?;
+        if let Some(text) = args.store_text.take() {
+            let store = store(&text).map_err(|why| {
+                Self::command().error(
+                    ErrorKind::ValueValidation,
+                    format!("invalid value for --store: {why}"),
+                )
+            })?;
+            args.store = Some(store);
+        }
+        if let Some(message) = args.etcd_flags_mismatch() {
+            return Err(Self::command().error(ErrorKind::ArgumentConflict, message));
+        }
         for (i, bucket) in args.buckets.iter().enumerate() {
             let twice = args.buckets[..i]
                 .iter()
@@ -119,6 +169,48 @@ impl Args {
             }
         }
         Ok(args)
+    }
+}
+
+impl Args {
+    /// What is wrong with the `--etcd-*` flags given with this `--store`,
+    /// if anything.
+    fn etcd_flags_mismatch(&self) -> Option<String> {
+        let flags = [
+            ("--etcd-cacert", self.etcd_cacert.is_some()),
+            ("--etcd-cert", self.etcd_cert.is_some()),
+            ("--etcd-key", self.etcd_key.is_some()),
+            ("--etcd-user", self.etcd_user.is_some()),
+            ("--etcd-password-file", self.etcd_password_file.is_some()),
+        ];
+        let given = flags
+            .iter()
+            .find(|(_, given)| *given)
+            .map(|(flag, _)| *flag);
+        match &self.store {
+            #[cfg(feature = "etcd")]
+            Some(StoreArg::Etcd(config)) => {
+                let tls = config.endpoints().iter().all(|e| e.starts_with("https://"));
+                match (tls, self.etcd_cacert.is_some()) {
+                    (true, false) => Some(
+                        "--store etcds://… needs --etcd-cacert FILE, the authority etcd's \
+                         certificates are signed by"
+                            .to_owned(),
+                    ),
+                    (false, true) => Some(
+                        "--etcd-cacert is for TLS: give the members as etcds://HOST:PORT,…"
+                            .to_owned(),
+                    ),
+                    (false, false) if self.etcd_cert.is_some() => Some(
+                        "--etcd-cert is for TLS: give the members as etcds://HOST:PORT,… with \
+                         --etcd-cacert"
+                            .to_owned(),
+                    ),
+                    _ => None,
+                }
+            }
+            _ => given.map(|flag| format!("{flag} is for --store etcd://… or etcds://…")),
+        }
     }
 }
 
@@ -173,15 +265,23 @@ fn store(store: &str) -> Result<StoreArg, String> {
     let Some((scheme, _)) = store.split_once("://") else {
         return Ok(StoreArg::Directory(PathBuf::from(store)));
     };
-    if scheme != "etcd" {
+    if scheme != "etcd" && scheme != "etcds" {
         return Err(format!(
-            "{scheme}:// is not a store; use a directory or etcd://HOST:PORT[/PREFIX]"
+            "{scheme}:// is not a store; use a directory, etcd://HOST:PORT[/PREFIX] or \
+             etcds://HOST:PORT[/PREFIX] (TLS)"
+        ));
+    }
+    // Said before the URL is read: the error must not show a password.
+    if store.contains('@') {
+        return Err(format!(
+            "{scheme}://…: the URL has user information; give the user with --etcd-user \
+             and the password in $ETCD_PASSWORD or with --etcd-password-file"
         ));
     }
     #[cfg(feature = "etcd")]
     {
         EtcdConfig::from_url(store)
-            .map(StoreArg::Etcd)
+            .map(|config| StoreArg::Etcd(Box::new(config)))
             .map_err(|e| e.to_string())
     }
     #[cfg(not(feature = "etcd"))]
@@ -217,8 +317,14 @@ mod tests {
             Args {
                 listen: DEFAULT_LISTEN.to_owned(),
                 buckets: vec![],
+                store_text: None,
                 store: None,
                 s3_exact: false,
+                etcd_cacert: None,
+                etcd_cert: None,
+                etcd_key: None,
+                etcd_user: None,
+                etcd_password_file: None,
             }
         );
     }
@@ -237,8 +343,14 @@ mod tests {
                     file: None,
                 },
             ],
+            store_text: None,
             store: Some(StoreArg::Directory(PathBuf::from("cors.d"))),
             s3_exact: true,
+            etcd_cacert: None,
+            etcd_cert: None,
+            etcd_key: None,
+            etcd_user: None,
+            etcd_password_file: None,
         };
         let spaced = [
             "--listen",
@@ -287,6 +399,12 @@ mod tests {
             &["--store", ""],
             &["--store", "http://127.0.0.1:2379"],
             &["demo"],
+            // The etcd flags need an etcd store.
+            &["--etcd-cacert", "ca.pem"],
+            &["--store", "cors.d", "--etcd-user", "fleet"],
+            // A certificate needs its key, a password file its user.
+            &["--etcd-cert", "c.pem"],
+            &["--etcd-password-file", "pw"],
         ] {
             let error = parse(args).unwrap_err();
             assert_eq!(error.exit_code(), 2, "{args:?}");
@@ -325,7 +443,56 @@ mod tests {
             "etcd://u@h",
         ] {
             let error = parse(&["--store", bad]).unwrap_err().to_string();
-            assert!(error.contains(&format!("'{bad}' for '--store")), "{error}");
+            assert!(error.contains("invalid value for --store"), "{error}");
         }
+        // A password in the URL is refused and not shown.
+        let error = parse(&["--store", "etcds://fleet:s3cr3t@h:1"])
+            .unwrap_err()
+            .to_string();
+        assert!(!error.contains("s3cr3t"), "{error}");
+    }
+
+    #[cfg(feature = "etcd")]
+    #[test]
+    fn tls_flags_go_with_etcds_urls() {
+        let tls = [
+            "--store",
+            "etcds://h1:2379,h2:2379/fleet",
+            "--etcd-cacert",
+            "ca.pem",
+            "--etcd-cert",
+            "client.pem",
+            "--etcd-key",
+            "client-key.pem",
+            "--etcd-user",
+            "fleet",
+            "--etcd-password-file",
+            "pw",
+        ];
+        let args = parse(&tls).unwrap();
+        let Some(StoreArg::Etcd(config)) = &args.store else {
+            panic!("{:?}", args.store);
+        };
+        assert_eq!(config.endpoints(), ["https://h1:2379", "https://h2:2379"]);
+        assert_eq!(args.etcd_user.as_deref(), Some("fleet"));
+        for bad in [
+            &["--store", "etcds://h:1"][..],
+            &["--store", "etcd://h:1", "--etcd-cacert", "ca.pem"],
+            &[
+                "--store",
+                "etcd://h:1",
+                "--etcd-cert",
+                "c",
+                "--etcd-key",
+                "k",
+            ],
+        ] {
+            let error = parse(bad).unwrap_err();
+            assert_eq!(error.exit_code(), 2, "{bad:?}");
+            assert!(error.to_string().contains("etcds://"), "{error}");
+        }
+        // A user over plain etcd:// is allowed (etcd may authenticate
+        // without TLS).
+        assert!(parse(&["--store", "etcd://h:1", "--etcd-user", "fleet"]).is_ok());
     }
 }

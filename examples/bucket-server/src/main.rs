@@ -58,12 +58,18 @@ use tower_s3_cors::source::{ReadThrough, ReadThroughError, ReadThroughErrorKind}
 use tower_s3_cors::store::{CorsStore, DirectoryStore, ExistingBuckets, StoreErrorKind};
 use tower_s3_cors::{Policy, SharedPolicy, VaryMode};
 #[cfg(feature = "etcd")]
-use tower_s3_cors_etcd::{EtcdConfig, EtcdStore};
+use tower_s3_cors_etcd::{EtcdConfig, EtcdError, EtcdStore, EtcdTls};
 
 use crate::cli::{Args, BucketArg, StoreArg};
 
 fn main() -> ExitCode {
     let args = Args::from_env();
+    // Logs go to stderr (stdout is the banner): warnings and what the etcd
+    // store says of its members and change streams.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::INFO)
+        .init();
     let vary = if args.s3_exact {
         VaryMode::S3Exact
     } else {
@@ -108,12 +114,19 @@ async fn configure(args: &Args) -> Result<(Config, Option<String>), String> {
             let shown = dir.display().to_string();
             let documents = DirectoryStore::open(dir)
                 .map_err(|e| format!("--store {shown}: cannot open it: {e}"))?;
+            for leftover in documents.cleaned_up() {
+                tracing::info!(
+                    "--store {shown}: removed {}, the temporary file of a write that a crash \
+                     interrupted",
+                    leftover.display()
+                );
+            }
             for (path, error) in documents
                 .check()
                 .map_err(|e| format!("--store {shown}: cannot list it: {e}"))?
             {
-                eprintln!(
-                    "warning: {}: {}: {} ({error}); the bucket gets no CORS until it is fixed",
+                tracing::warn!(
+                    "{}: {}: {} ({error}); the bucket gets no CORS until it is fixed",
                     path.display(),
                     error.s3_code(),
                     error.s3_message()
@@ -130,6 +143,7 @@ async fn configure(args: &Args) -> Result<(Config, Option<String>), String> {
         #[cfg(feature = "etcd")]
         StoreArg::Etcd(etcd) => {
             let shown = etcd_url(etcd);
+            let etcd = &with_credentials((**etcd).clone(), args)?;
             let documents = EtcdStore::connect(etcd.clone())
                 .await
                 .map_err(|e| format!("--store {shown}: {e}"))?;
@@ -141,9 +155,15 @@ async fn configure(args: &Args) -> Result<(Config, Option<String>), String> {
                 etcd.key_prefix(),
             );
             if let Err(error) = documents.current_revision().await {
-                eprintln!(
-                    "warning: --store {shown}: etcd cannot be reached now ({error}); starting \
-                     anyway: preflights get 503 ServiceUnavailable until it answers"
+                // A member that answers and refuses the certificates or the
+                // credentials will not change its mind: say so and stop.
+                if let Some(refused) = EtcdError::of(&error).filter(|e| e.kind().is_configuration())
+                {
+                    return Err(format!("--store {shown}: {refused}"));
+                }
+                tracing::warn!(
+                    "--store {shown}: etcd cannot be reached now ({error}); starting anyway: \
+                     preflights get 503 ServiceUnavailable until it answers"
                 );
                 note.push_str("etcd could not be reached at start-up: the CORS shown above is what could be read.\n");
             }
@@ -191,7 +211,7 @@ async fn with_store<S: CorsStore + 'static>(
     let registry = buckets.clone();
     let known = move |bucket: &str| registry.get(bucket).is_some();
     let source = ReadThrough::builder(ExistingBuckets::new(documents, known))
-        .on_error(|bucket, error| eprintln!("warning: bucket {bucket:?}: {error}"))
+        .on_error(|bucket, error| tracing::warn!("bucket {bucket:?}: {error}"))
         .build()
         .map_err(|e| e.to_string())?;
     let mut later = Vec::new();
@@ -199,8 +219,8 @@ async fn with_store<S: CorsStore + 'static>(
         match seed.plant(&source).await {
             Ok(()) => {}
             Err(error) if is_transient(&error) && when_unavailable == WhenUnavailable::Retry => {
-                eprintln!(
-                    "warning: --store {shown}: {} ({error}); it will be written once the store answers",
+                tracing::warn!(
+                    "--store {shown}: {} ({error}); it will be written once the store answers",
                     seed.failed()
                 );
                 later.push(seed);
@@ -282,20 +302,62 @@ async fn plant_later(source: ReadThrough, mut seeds: Vec<Seed>, shown: String) {
         let mut left = Vec::new();
         for seed in seeds {
             match seed.plant(&source).await {
-                Ok(()) => eprintln!("--store {shown}: the store answers: {}", seed.done()),
+                Ok(()) => tracing::info!("--store {shown}: the store answers: {}", seed.done()),
                 Err(error) if is_transient(&error) => left.push(seed),
-                Err(error) => eprintln!("warning: --store {shown}: {} ({error})", seed.failed()),
+                Err(error) => tracing::warn!("--store {shown}: {} ({error})", seed.failed()),
             }
         }
         seeds = left;
     }
 }
 
+/// `etcd` with the TLS files and the user of the `--etcd-*` flags; the
+/// password from `$ETCD_PASSWORD` or `--etcd-password-file` (never shown).
+#[cfg(feature = "etcd")]
+fn with_credentials(mut etcd: EtcdConfig, args: &Args) -> Result<EtcdConfig, String> {
+    if let Some(ca) = &args.etcd_cacert {
+        let identity = args.etcd_cert.as_ref().zip(args.etcd_key.as_ref());
+        let tls = EtcdTls::from_files(ca, identity).map_err(|e| format!("--etcd-*: {e}"))?;
+        etcd = etcd.tls(tls);
+    }
+    let Some(user) = &args.etcd_user else {
+        return Ok(etcd);
+    };
+    let from_env = std::env::var("ETCD_PASSWORD").ok();
+    let password = match (&args.etcd_password_file, from_env) {
+        (Some(_), Some(_)) => {
+            return Err(
+                "--etcd-user: the password is both in $ETCD_PASSWORD and in \
+                 --etcd-password-file: give it once"
+                    .to_owned(),
+            );
+        }
+        (Some(file), None) => {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| format!("--etcd-password-file {}: {e}", file.display()))?;
+            text.lines().next().unwrap_or_default().to_owned()
+        }
+        (None, Some(password)) => password,
+        (None, None) => {
+            return Err(format!(
+                "--etcd-user {user}: no password: set ETCD_PASSWORD or give \
+                 --etcd-password-file FILE"
+            ));
+        }
+    };
+    if password.is_empty() {
+        return Err(format!("--etcd-user {user}: the password is empty"));
+    }
+    Ok(etcd.user(user.clone(), password))
+}
+
 /// The URL of an etcd configuration, for messages.
 #[cfg(feature = "etcd")]
 fn etcd_url(etcd: &EtcdConfig) -> String {
+    let tls = etcd.endpoints().iter().any(|e| e.starts_with("https://"));
     format!(
-        "etcd://{}/{}",
+        "{}://{}/{}",
+        if tls { "etcds" } else { "etcd" },
         shown_endpoints(etcd),
         etcd.key_prefix().trim_end_matches('/')
     )
@@ -306,7 +368,12 @@ fn etcd_url(etcd: &EtcdConfig) -> String {
 fn shown_endpoints(etcd: &EtcdConfig) -> String {
     etcd.endpoints()
         .iter()
-        .map(|endpoint| endpoint.strip_prefix("http://").unwrap_or(endpoint))
+        .map(|endpoint| {
+            endpoint
+                .strip_prefix("http://")
+                .or_else(|| endpoint.strip_prefix("https://"))
+                .unwrap_or(endpoint)
+        })
         .collect::<Vec<_>>()
         .join(",")
 }
@@ -363,7 +430,7 @@ async fn shown_buckets(config: &Config) -> Buckets {
         let configuration = match source.configuration(&name).await {
             Ok(configuration) => configuration,
             Err(error) => {
-                eprintln!("warning: bucket {name:?}: cannot show its CORS: {error}");
+                tracing::warn!("bucket {name:?}: cannot show its CORS: {error}");
                 None
             }
         };
@@ -406,7 +473,9 @@ mod tests {
 
     #[test]
     fn etcd_urls_are_shown_as_given() {
-        let config = EtcdConfig::from_url("etcd://127.0.0.1:2379,h:1/fleet").unwrap();
-        assert_eq!(etcd_url(&config), "etcd://127.0.0.1:2379,h:1/fleet");
+        for url in ["etcd://127.0.0.1:2379,h:1/fleet", "etcds://h:1,h:2/fleet"] {
+            let config = EtcdConfig::from_url(url).unwrap();
+            assert_eq!(etcd_url(&config), url);
+        }
     }
 }

@@ -692,7 +692,7 @@ fn an_etcd_store_without_the_feature_exits_2_saying_how_to_get_it() {
     assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(stdout.is_empty());
     assert!(
-        stderr.contains("'etcd://127.0.0.1:2379' for '--store")
+        stderr.contains("invalid value for --store: etcd://127.0.0.1:2379: ")
             && stderr.contains("--features etcd")
             && stderr.contains("protobuf-compiler"),
         "{stderr}"
@@ -705,7 +705,8 @@ fn a_bad_etcd_url_exits_2_saying_what_is_wrong() {
     let (status, _, stderr) = run_to_exit(&["--store", "etcd://127.0.0.1:99999"]);
     assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("'etcd://127.0.0.1:99999' for '--store") && stderr.contains("65535"),
+        stderr.contains("invalid value for --store: invalid etcd URL `etcd://127.0.0.1:99999`")
+            && stderr.contains("65535"),
         "{stderr}"
     );
 }
