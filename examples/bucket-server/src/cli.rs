@@ -286,12 +286,11 @@ fn store(store: &str) -> Result<StoreArg, String> {
     }
     #[cfg(not(feature = "etcd"))]
     {
-        Err(
-            "this build keeps CORS in a directory only; for etcd, build with the \
+        Err(format!(
+            "{store}: this build keeps CORS in a directory only; for etcd, build with the \
              `etcd` feature (cargo run --release -p example-bucket-server --features etcd -- …), \
              which needs protoc (Debian: apt-get install protobuf-compiler)"
-                .to_owned(),
-        )
+        ))
     }
 }
 
