@@ -90,7 +90,6 @@ impl Health {
             .take();
         if let Some(since) = since {
             tracing::info!(
-                member = %self.endpoint,
                 "etcd member {} answers again ({:.1?} after it failed)",
                 self.endpoint,
                 since.elapsed()
@@ -347,16 +346,13 @@ impl Members {
             return;
         };
         if !member.health.fail() {
-            tracing::debug!(member = %member.endpoint, "etcd member still failing: {error}");
+            tracing::debug!("etcd member still failing: {error}");
             return;
         }
         if self.members.len() > 1 {
-            tracing::warn!(
-                member = %member.endpoint,
-                "{error}; the store uses the other members until it answers again"
-            );
+            tracing::warn!("{error}; the store uses the other members until it answers again");
         } else {
-            tracing::warn!(member = %member.endpoint, "{error}");
+            tracing::warn!("{error}");
         }
         self.probe(member);
     }

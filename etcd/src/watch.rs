@@ -133,7 +133,6 @@ impl Watch {
                     if reminded.is_some() {
                         let replay = resume.map_or(0, |next| (opened.revision - next + 1).max(0));
                         tracing::info!(
-                            member = %endpoint,
                             "etcd change stream open again on {endpoint} after {:.1?}: resync, \
                              with {replay} revisions to replay (from {} to {})",
                             stale_since.elapsed(),
@@ -166,7 +165,6 @@ impl Watch {
                             let next = (member + 1) % self.members.len().max(1);
                             if self.members.len() > 1 {
                                 tracing::warn!(
-                                    member = %endpoint,
                                     "etcd change stream lost: {error}; cached buckets may be \
                                      stale (nothing heard for {:.1?}); moving the watch to {}",
                                     heard.elapsed(),
@@ -174,7 +172,6 @@ impl Watch {
                                 );
                             } else {
                                 tracing::warn!(
-                                    member = %endpoint,
                                     "etcd change stream lost: {error}; cached buckets may be \
                                      stale until it is back (nothing heard for {:.1?})",
                                     heard.elapsed()

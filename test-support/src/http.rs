@@ -91,13 +91,23 @@ impl Request {
     /// When the server cannot be reached or its answer is not HTTP/1.1.
     #[must_use]
     pub fn send(&self, addr: &str) -> Response {
-        let mut stream = TcpStream::connect(addr).expect("connect to the server");
-        stream
-            .set_read_timeout(Some(TIMEOUT))
-            .expect("read timeout");
-        stream
-            .set_write_timeout(Some(TIMEOUT))
-            .expect("write timeout");
+        self.try_send(addr).expect("an answer from the server")
+    }
+
+    /// As [`send`](Self::send), with an error when the server cannot be
+    /// reached or the connection breaks (a server being killed).
+    ///
+    /// # Errors
+    ///
+    /// The I/O error.
+    ///
+    /// # Panics
+    ///
+    /// When what comes back is not HTTP/1.1.
+    pub fn try_send(&self, addr: &str) -> std::io::Result<Response> {
+        let mut stream = TcpStream::connect(addr)?;
+        stream.set_read_timeout(Some(TIMEOUT))?;
+        stream.set_write_timeout(Some(TIMEOUT))?;
         let mut head = format!(
             "{} {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
             self.method,
@@ -111,11 +121,14 @@ impl Request {
             head.push_str(&format!("Content-Length: {}\r\n", self.body.len()));
         }
         head.push_str("\r\n");
-        stream.write_all(head.as_bytes()).expect("send the head");
-        stream.write_all(&self.body).expect("send the body");
+        stream.write_all(head.as_bytes())?;
+        stream.write_all(&self.body)?;
         let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).expect("read the answer");
-        Response::parse(&raw, self.method == "HEAD")
+        stream.read_to_end(&mut raw)?;
+        if raw.is_empty() {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        Ok(Response::parse(&raw, self.method == "HEAD"))
     }
 }
 

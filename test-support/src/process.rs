@@ -256,8 +256,26 @@ impl Output {
 /// When it cannot be started or does not exit within [`TIMEOUT`].
 #[must_use]
 pub fn run_to_exit(binary: impl AsRef<OsStr>, args: &[&str]) -> (ExitStatus, String, String) {
-    let mut child = Command::new(binary)
-        .args(args)
+    let mut command = Command::new(binary);
+    command.args(args);
+    run_command_to_exit(command)
+}
+
+/// Runs `command` (its environment as set) to completion: its status,
+/// stdout and stderr.
+///
+/// # Panics
+///
+/// As [`run_to_exit`].
+#[must_use]
+pub fn run_command_to_exit(mut command: Command) -> (ExitStatus, String, String) {
+    // The program and its arguments only: the environment may hold secrets.
+    let shown = format!(
+        "{} {:?}",
+        command.get_program().to_string_lossy(),
+        command.get_args().collect::<Vec<_>>()
+    );
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -273,7 +291,7 @@ pub fn run_to_exit(binary: impl AsRef<OsStr>, args: &[&str]) -> (ExitStatus, Str
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("{args:?} did not exit within {TIMEOUT:?}");
+            panic!("{shown} did not exit within {TIMEOUT:?}");
         }
         thread::sleep(Duration::from_millis(10));
     };
