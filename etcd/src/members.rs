@@ -178,9 +178,9 @@ impl Members {
     /// Runs `call` on the preferred member, then on the next ones while
     /// they fail, within `timeout` (shared evenly by the members still to
     /// try in a round, so that a silent one leaves time for the others).
-    /// When a member said it has no leader (an election), it goes round
-    /// again after a short pause while time is left; when every member is
-    /// down, it fails at once.
+    /// When a member said it has no leader or did not answer in its share
+    /// (an election), it goes round again after a short pause while time is
+    /// left; when every member refuses connections, it fails at once.
     /// A request etcd refuses as invalid or not permitted is not tried
     /// elsewhere.
     ///
@@ -201,9 +201,11 @@ impl Members {
         let mut pause = ROUND_PAUSE;
         loop {
             // Whether a member said it has no leader (an election, a lost
-            // quorum): then going round again may help; when every member
-            // refused the connection or timed out, it would only wait.
-            let mut no_quorum = false;
+            // quorum) or did not answer in its share of the time (a member
+            // that forwards to a leader that just died waits for the
+            // election): then going round again may help; when every
+            // member refused the connection, it would only wait.
+            let mut may_pass = false;
             let first = self.preferred.load(Ordering::Relaxed);
             for attempt in 0..count {
                 let index = (first + attempt) % count;
@@ -237,12 +239,12 @@ impl Members {
                 ) {
                     return Err(error);
                 }
-                no_quorum |= kind == EtcdErrorKind::NoQuorum;
+                may_pass |= matches!(kind, EtcdErrorKind::NoQuorum | EtcdErrorKind::TimedOut);
                 self.failed(index, &error);
                 failure = Some(most_telling(failure, error));
             }
             let left = deadline.saturating_duration_since(Instant::now());
-            if !no_quorum || left <= pause {
+            if !may_pass || left <= pause {
                 break;
             }
             tokio::time::sleep(pause).await;

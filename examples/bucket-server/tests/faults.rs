@@ -489,6 +489,7 @@ fn a_fleet_rides_out_a_killed_leader_a_killed_instance_and_a_paused_member() {
     let last = fleet.write_acknowledged(writer);
     let converged = fleet.converge(last);
     let new_leader = fleet.etcd.wait_for_leader();
+
     report.push(check(
         &format!(
             "leader (member {leader}) killed under the writer's instance, restarted 2.5 s later \
