@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! cargo run --release -p example-bucket-server -- [--listen ADDR] [--bucket NAME[=FILE]]... [--store DIR|etcd://HOST:PORT[,HOST:PORT...][/PREFIX]] [--s3-exact]
+//! cargo run --release -p example-bucket-server --features etcd -- --store etcds://HOST:PORT[,HOST:PORT...][/PREFIX] --etcd-cacert FILE [--etcd-cert FILE --etcd-key FILE] [--etcd-user NAME [--etcd-password-file FILE]] ...
 //! ```
 //!
 //! - `--listen ADDR`: where to listen (default `127.0.0.1:8080`; port `0`
@@ -31,6 +32,15 @@
 //!   and preflights for buckets it has not cached get S3's `503
 //!   ServiceUnavailable` until etcd is back.
 //!
+//!   `--store etcds://…` reaches the members over TLS: `--etcd-cacert FILE`
+//!   (the authority their certificates are signed by), `--etcd-cert FILE`
+//!   and `--etcd-key FILE` (a client certificate for etcd's mutual TLS);
+//!   `--etcd-user NAME` logs in as an etcd user, with the password from
+//!   `$ETCD_PASSWORD` or the first line of `--etcd-password-file FILE`
+//!   (never printed). An etcd that refuses the certificates or credentials
+//!   at start-up stops the server with status 2 and an error naming the
+//!   member; later, writes get `503` and cached buckets keep serving.
+//!
 //!   With either store, each `--bucket NAME=FILE` writes FILE's document to
 //!   the store (replacing); `--bucket NAME` creates the bucket and leaves
 //!   the store alone; with no `--bucket`, bucket `demo` exists and gets the
@@ -38,6 +48,10 @@
 //!   that etcd cannot take are made in the background once it answers.
 //! - `--s3-exact`: send `Vary` only on CORS matches, as S3 does (the default
 //!   adds it to every response of a bucket with CORS, which is cache-safe).
+//!
+//! Logs go to stderr (`tracing`): every `503` answered, what the etcd store
+//! says of failing members and change streams (lost, moved, resynced), the
+//! leftover temporary files a directory store removed at start-up.
 //!
 //! A bad document exits with status 2 after printing the file name and S3's
 //! error code and message; so do bad arguments (with the usage; arguments

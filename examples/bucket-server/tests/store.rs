@@ -193,3 +193,40 @@ fn a_store_that_cannot_be_written_gets_503_and_changes_nothing() {
     assert_eq!(answer(&server, EXAMPLE1, "PUT"), 200);
     assert_eq!(answer(&server, NEW_SITE, "PUT"), 403);
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_crashed_write_s_temporary_files_are_removed_at_start_up_and_said() {
+    let dir = temp_dir("leftovers");
+    // Twenty crashes mid-write, as `kill -9` leaves them: temporary files
+    // of processes that are gone (one that has exited gives a free pid).
+    let mut exited = std::process::Command::new("true").spawn().unwrap();
+    exited.wait().unwrap();
+    let gone = exited.id();
+    for n in 0..20 {
+        let text = if n % 4 == 0 {
+            ""
+        } else {
+            "<CORSConfiguration>"
+        };
+        std::fs::write(dir.path().join(format!(".demo.{gone}.{n}.tmp")), text).unwrap();
+    }
+    // Not the store's: kept.
+    std::fs::write(dir.path().join(".demo.swp"), "editor").unwrap();
+    let mut server = start(&["--store", arg(&dir)]);
+    assert_eq!(answer(&server, EXAMPLE1, "PUT"), 200);
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, [".demo.swp", "demo.xml"]);
+    assert!(server.stop().success());
+    let log = server.stderr();
+    assert_eq!(
+        log.matches("the temporary file of a write that a crash interrupted")
+            .count(),
+        20,
+        "{log}"
+    );
+}
