@@ -17,6 +17,8 @@ use hyper_util::rt::TokioIo;
 use tower::{Layer as _, Service, ServiceExt as _};
 use tower_s3_cors::S3CorsLayer;
 
+use tower_s3_cors_test_support::{TempDir, temp_dir};
+
 use crate::presign::Presign;
 use crate::s3_server::{Exchange, Log, bind_loopback, header_list};
 
@@ -30,6 +32,7 @@ pub struct S3sServer {
     pub addr: SocketAddr,
     /// Its data directory (removed when this is dropped).
     pub root: PathBuf,
+    _root: TempDir,
     /// Its bucket CORS.
     pub cors: tower_s3_cors::source::ReadThrough,
     /// Every exchange, in arrival order.
@@ -64,12 +67,6 @@ impl S3sServer {
     #[must_use]
     pub fn object_path(&self, bucket: &str, key: &str) -> PathBuf {
         self.root.join(bucket).join(key)
-    }
-}
-
-impl Drop for S3sServer {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.root);
     }
 }
 
@@ -109,7 +106,8 @@ where
 /// The root or the listener could not be made, or the example refused to
 /// start (its message).
 pub async fn start(buckets: &[&str]) -> io::Result<S3sServer> {
-    let root = fresh_root()?;
+    let root_dir = temp_dir("browser-tests-s3s");
+    let root = root_dir.path().to_owned();
     for bucket in buckets {
         // s3s-fs's buckets are the directories of its root.
         std::fs::create_dir(root.join(bucket))?;
@@ -172,23 +170,11 @@ pub async fn start(buckets: &[&str]) -> io::Result<S3sServer> {
     Ok(S3sServer {
         addr,
         root,
+        _root: root_dir,
         cors: parts.cors,
         log,
         options,
     })
-}
-
-/// A fresh directory under the system's temporary directory.
-fn fresh_root() -> io::Result<PathBuf> {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let root = std::env::temp_dir().join(format!(
-        "browser-tests-s3s-{}-{nanos:x}",
-        std::process::id()
-    ));
-    std::fs::create_dir(&root)?;
-    Ok(root)
 }
 
 /// Whether `path` holds exactly `contents`.

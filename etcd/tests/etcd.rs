@@ -1,14 +1,17 @@
 //! The etcd store against a real etcd, started by each test on free
-//! loopback ports (see `test_support`). Without an `etcd` binary the tests
+//! loopback ports (the workspace's test-support crate). Without an `etcd` binary the tests
 //! are skipped with a loud message, except under `CI=true`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::future::poll_fn;
-use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use tower_s3_cors::store::{Change, CorsStore, Lookup, Version};
+use tower_s3_cors_etcd::{EtcdConfig, EtcdStore};
+use tower_s3_cors_test_support::etcd::Etcd;
+use tower_s3_cors_test_support::proxy::TcpProxy;
+use tower_s3_cors_test_support::say;
 
 /// A change stream, boxed so that the helpers can take any.
 type ChangeStream = std::pin::Pin<Box<dyn futures_core::Stream<Item = Change> + Send>>;
@@ -17,8 +20,6 @@ type ChangeStream = std::pin::Pin<Box<dyn futures_core::Stream<Item = Change> + 
 fn changes_of(store: &EtcdStore) -> ChangeStream {
     Box::pin(store.changes().expect("etcd pushes changes"))
 }
-use tower_s3_cors_etcd::test_support::{EtcdServer, TcpProxy};
-use tower_s3_cors_etcd::{EtcdConfig, EtcdStore};
 
 /// The request timeout of the tests' stores.
 const TIMEOUT: Duration = Duration::from_millis(1000);
@@ -32,12 +33,6 @@ const XML: &str = "<CORSConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-0
 
 const JSON: &str = "{\n  \"CORSRules\": [ { \"AllowedOrigins\": [\"https://日本.example\"],\
     \"AllowedMethods\": [\"PUT\"], \"ExposeHeaders\": [\"x-amz-meta-ü\"] } ]\n}  ";
-
-/// Writes straight to the process's stderr, past libtest's capture, so
-/// that figures show on success too.
-fn say(line: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
-}
 
 fn config(endpoint: &str, prefix: &str) -> EtcdConfig {
     EtcdConfig::new([endpoint])
@@ -53,7 +48,7 @@ async fn store(endpoint: &str, prefix: &str) -> EtcdStore {
 
 /// A raw etcd client, for what the store does not do (compaction, values
 /// that are not UTF-8, keys outside the rules).
-async fn raw(etcd: &EtcdServer) -> etcd_client::Client {
+async fn raw(etcd: &Etcd) -> etcd_client::Client {
     etcd_client::Client::connect([etcd.endpoint()], None)
         .await
         .unwrap()
@@ -86,7 +81,7 @@ async fn watching(reader: &EtcdStore, writer: &EtcdStore) -> ChangeStream {
 /// Asserts that no change comes within `quiet`.
 /// A reader reaching etcd through a proxy (to cut it off), a writer reaching
 /// it directly, and the reader's established watch.
-async fn behind_a_proxy(etcd: &EtcdServer) -> (TcpProxy, EtcdStore, EtcdStore, ChangeStream) {
+async fn behind_a_proxy(etcd: &Etcd) -> (TcpProxy, EtcdStore, EtcdStore, ChangeStream) {
     let proxy = TcpProxy::start(&etcd.endpoint()).unwrap();
     let reader = store(&proxy.endpoint(), "cors").await;
     let writer = store(&etcd.endpoint(), "cors").await;
@@ -152,7 +147,7 @@ async fn put_many(store: &EtcdStore, bucket: &str, count: usize) -> Vec<Change> 
 
 #[tokio::test]
 async fn put_get_delete_round_trip_with_revisions() {
-    let Some(etcd) = EtcdServer::start_or_skip("put_get_delete_round_trip_with_revisions") else {
+    let Some(etcd) = Etcd::start_or_skip("put_get_delete_round_trip_with_revisions") else {
         return;
     };
     let store = store(&etcd.endpoint(), "cors").await;
@@ -196,7 +191,7 @@ async fn put_get_delete_round_trip_with_revisions() {
 
 #[tokio::test]
 async fn documents_are_kept_byte_for_byte() {
-    let Some(etcd) = EtcdServer::start_or_skip("documents_are_kept_byte_for_byte") else {
+    let Some(etcd) = Etcd::start_or_skip("documents_are_kept_byte_for_byte") else {
         return;
     };
     let store = store(&etcd.endpoint(), "cors/").await;
@@ -225,7 +220,7 @@ async fn documents_are_kept_byte_for_byte() {
 
 #[tokio::test]
 async fn bad_bucket_names_and_values_are_invalid() {
-    let Some(etcd) = EtcdServer::start_or_skip("bad_bucket_names_and_values_are_invalid") else {
+    let Some(etcd) = Etcd::start_or_skip("bad_bucket_names_and_values_are_invalid") else {
         return;
     };
     let store = store(&etcd.endpoint(), "cors").await;
@@ -265,7 +260,7 @@ async fn bad_bucket_names_and_values_are_invalid() {
 
 #[tokio::test]
 async fn changes_from_another_client_arrive_in_order_with_their_revisions() {
-    let Some(etcd) = EtcdServer::start_or_skip("changes_arrive_in_order") else {
+    let Some(etcd) = Etcd::start_or_skip("changes_arrive_in_order") else {
         return;
     };
     let reader = store(&etcd.endpoint(), "fleet").await;
@@ -308,8 +303,7 @@ async fn changes_from_another_client_arrive_in_order_with_their_revisions() {
 
 #[tokio::test]
 async fn a_stream_resumes_from_the_last_revision_seen() {
-    let Some(etcd) = EtcdServer::start_or_skip("a_stream_resumes_from_the_last_revision_seen")
-    else {
+    let Some(etcd) = Etcd::start_or_skip("a_stream_resumes_from_the_last_revision_seen") else {
         return;
     };
     let reader = store(&etcd.endpoint(), "cors").await;
@@ -325,7 +319,7 @@ async fn a_stream_resumes_from_the_last_revision_seen() {
 
 #[tokio::test]
 async fn a_cut_off_reader_resyncs_and_gets_what_it_missed() {
-    let Some(etcd) = EtcdServer::start_or_skip("a_cut_off_reader_resyncs") else {
+    let Some(etcd) = Etcd::start_or_skip("a_cut_off_reader_resyncs") else {
         return;
     };
     let (proxy, reader, writer, mut changes) = behind_a_proxy(&etcd).await;
@@ -351,11 +345,13 @@ async fn a_cut_off_reader_resyncs_and_gets_what_it_missed() {
 
 #[tokio::test]
 async fn keep_alive_finds_a_silent_connection() {
-    let Some(binary) = tower_s3_cors_etcd::test_support::require_etcd("keep_alive") else {
+    // etcd refuses pings more frequent than its minimum (5 s by default).
+    let Some(etcd) = Etcd::builder()
+        .arg("--grpc-keepalive-min-time=200ms")
+        .start_or_skip("keep_alive")
+    else {
         return;
     };
-    // etcd refuses pings more frequent than its minimum (5 s by default).
-    let etcd = EtcdServer::start_with_args(&binary, &["--grpc-keepalive-min-time=200ms"]).unwrap();
     let proxy = TcpProxy::start(&etcd.endpoint()).unwrap();
     let keep_alive = (Duration::from_millis(500), Duration::from_millis(500));
     let reader = EtcdStore::connect(config(&proxy.endpoint(), "cors").keep_alive(Some(keep_alive)))
@@ -383,7 +379,7 @@ async fn keep_alive_finds_a_silent_connection() {
 
 #[tokio::test]
 async fn a_compacted_history_means_resync_then_changes_from_now() {
-    let Some(etcd) = EtcdServer::start_or_skip("a_compacted_history_means_resync") else {
+    let Some(etcd) = Etcd::start_or_skip("a_compacted_history_means_resync") else {
         return;
     };
     let mut raw = raw(&etcd).await;
@@ -420,7 +416,7 @@ async fn a_compacted_history_means_resync_then_changes_from_now() {
 
 #[tokio::test]
 async fn an_etcd_that_lost_its_data_means_resync_not_a_silent_wait() {
-    let Some(mut etcd) = EtcdServer::start_or_skip("an_etcd_that_lost_its_data") else {
+    let Some(mut etcd) = Etcd::start_or_skip("an_etcd_that_lost_its_data") else {
         return;
     };
     let reader = store(&etcd.endpoint(), "cors").await;
@@ -442,11 +438,13 @@ async fn an_etcd_that_lost_its_data_means_resync_not_a_silent_wait() {
 
 #[tokio::test]
 async fn while_etcd_is_down_operations_fail_in_time_and_the_stream_recovers() {
-    let Some(mut etcd) = EtcdServer::start_or_skip("while_etcd_is_down") else {
+    let Some(mut etcd) = Etcd::start_or_skip("while_etcd_is_down") else {
         return;
     };
     // Default timeouts: what a server gets unless it says otherwise.
-    let reader = EtcdStore::connect(etcd.config()).await.unwrap();
+    let reader = EtcdStore::connect(EtcdConfig::new([etcd.endpoint()]))
+        .await
+        .unwrap();
     let writer = store(&etcd.endpoint(), EtcdConfig::DEFAULT_PREFIX).await;
     reader.get("photos").await.unwrap();
     let mut changes = changes_of(&reader);
@@ -551,7 +549,7 @@ async fn an_etcd_that_never_answers_fails_operations_within_the_timeout() {
 
 #[tokio::test]
 async fn a_store_made_while_etcd_is_down_works_once_it_is_up() {
-    let Some(mut etcd) = EtcdServer::start_or_skip("a_store_made_while_etcd_is_down") else {
+    let Some(mut etcd) = Etcd::start_or_skip("a_store_made_while_etcd_is_down") else {
         return;
     };
     etcd.stop().unwrap();
@@ -578,8 +576,41 @@ async fn a_store_made_while_etcd_is_down_works_once_it_is_up() {
 }
 
 #[tokio::test]
+async fn writing_what_is_there_already_is_a_no_op() {
+    let Some(etcd) = Etcd::start_or_skip("writing_what_is_there_already_is_a_no_op") else {
+        return;
+    };
+    let reader = store(&etcd.endpoint(), "cors").await;
+    let writer = store(&etcd.endpoint(), "cors").await;
+    reader.get("photos").await.unwrap();
+    let mut changes = changes_of(&reader);
+
+    let first = put_and_see(&writer, &mut changes, "photos", XML).await;
+    // A retried write of the same document: same version, nothing written.
+    assert_eq!(writer.put("photos", XML).await.unwrap(), first);
+    assert_eq!(reader.put("photos", XML).await.unwrap(), first);
+    expect_quiet(&mut changes, Duration::from_millis(200)).await;
+    assert_eq!(
+        writer.current_revision().await.unwrap(),
+        first,
+        "etcd wrote nothing"
+    );
+    // Another document is a write.
+    let second = put_and_see(&writer, &mut changes, "photos", JSON).await;
+    assert!(first.is_older_than(second));
+    // A delete, then a delete of nothing: no second change.
+    let removed = writer.delete("photos").await.unwrap();
+    assert_eq!(
+        expect_change(&mut changes).await,
+        deleted("photos", removed)
+    );
+    assert_eq!(writer.delete("photos").await.unwrap(), removed);
+    expect_quiet(&mut changes, Duration::from_millis(200)).await;
+}
+
+#[tokio::test]
 async fn two_writers_of_one_bucket_end_with_the_last_write_everywhere() {
-    let Some(etcd) = EtcdServer::start_or_skip("two_writers_of_one_bucket") else {
+    let Some(etcd) = Etcd::start_or_skip("two_writers_of_one_bucket") else {
         return;
     };
     let a = store(&etcd.endpoint(), "cors").await;
@@ -623,7 +654,7 @@ async fn two_writers_of_one_bucket_end_with_the_last_write_everywhere() {
 
 #[tokio::test]
 async fn dropping_the_store_ends_its_streams_and_their_tasks() {
-    let Some(etcd) = EtcdServer::start_or_skip("dropping_the_store_ends_its_streams") else {
+    let Some(etcd) = Etcd::start_or_skip("dropping_the_store_ends_its_streams") else {
         return;
     };
     let metrics = tokio::runtime::Handle::current().metrics();
@@ -669,7 +700,7 @@ async fn wait_for_tasks(metrics: &tokio::runtime::RuntimeMetrics, count: usize) 
 
 #[tokio::test]
 async fn put_to_watch_latency_on_loopback() {
-    let Some(etcd) = EtcdServer::start_or_skip("put_to_watch_latency_on_loopback") else {
+    let Some(etcd) = Etcd::start_or_skip("put_to_watch_latency_on_loopback") else {
         return;
     };
     let reader = store(&etcd.endpoint(), "cors").await;
@@ -769,7 +800,7 @@ fn connect_errors_are_typed() {
 
 #[tokio::test]
 async fn several_members_one_down_or_cut_off() {
-    let Some(etcd) = EtcdServer::start_or_skip("several_members_one_down_or_cut_off") else {
+    let Some(etcd) = Etcd::start_or_skip("several_members_one_down_or_cut_off") else {
         return;
     };
     // A member that refuses connections, listed first.
@@ -821,7 +852,7 @@ async fn several_members_one_down_or_cut_off() {
 
 #[tokio::test]
 async fn a_large_replay_comes_through() {
-    let Some(etcd) = EtcdServer::start_or_skip("a_large_replay_comes_through") else {
+    let Some(etcd) = Etcd::start_or_skip("a_large_replay_comes_through") else {
         return;
     };
     let (proxy, _reader, writer, mut changes) = behind_a_proxy(&etcd).await;

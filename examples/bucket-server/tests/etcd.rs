@@ -19,11 +19,12 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Server, fixture, request};
+use common::{Server, fixture, request, start};
 use futures_core::Stream as _;
 use tower_s3_cors::store::{Change, CorsStore, Lookup};
-use tower_s3_cors_etcd::test_support::{EtcdServer, TcpProxy};
 use tower_s3_cors_etcd::{EtcdConfig, EtcdStore};
+use tower_s3_cors_test_support::etcd::Etcd;
+use tower_s3_cors_test_support::proxy::TcpProxy;
 
 /// The key prefix the fleets of these tests use.
 const PREFIX: &str = "fleet";
@@ -123,7 +124,7 @@ fn instance(url: &str, buckets: &[&str]) -> Server {
     for bucket in buckets {
         args.extend(["--bucket", bucket]);
     }
-    Server::start(&args)
+    start(&args)
 }
 
 /// `p` (0..=100) percentile of sorted `values`.
@@ -148,7 +149,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// A store over the fleet's etcd and prefix, to read what etcd holds.
-fn etcd_store(runtime: &tokio::runtime::Runtime, etcd: &EtcdServer) -> EtcdStore {
+fn etcd_store(runtime: &tokio::runtime::Runtime, etcd: &Etcd) -> EtcdStore {
     let config = EtcdConfig::new([etcd.endpoint()]).prefix(PREFIX);
     runtime.block_on(EtcdStore::connect(config)).unwrap()
 }
@@ -160,8 +161,7 @@ fn in_etcd(runtime: &tokio::runtime::Runtime, store: &EtcdStore, bucket: &str) -
 
 #[test]
 fn put_and_delete_on_one_instance_reach_the_others() {
-    let Some(etcd) = EtcdServer::start_or_skip("put_and_delete_on_one_instance_reach_the_others")
-    else {
+    let Some(etcd) = Etcd::start_or_skip("put_and_delete_on_one_instance_reach_the_others") else {
         return;
     };
     let url = etcd.url(PREFIX);
@@ -211,7 +211,7 @@ fn put_and_delete_on_one_instance_reach_the_others() {
 
 #[test]
 fn start_up_rules_hold_with_etcd() {
-    let Some(etcd) = EtcdServer::start_or_skip("start_up_rules_hold_with_etcd") else {
+    let Some(etcd) = Etcd::start_or_skip("start_up_rules_hold_with_etcd") else {
         return;
     };
     let url = etcd.url(PREFIX);
@@ -253,7 +253,7 @@ fn start_up_rules_hold_with_etcd() {
 
 #[test]
 fn changes_propagate_within_milliseconds() {
-    let Some(etcd) = EtcdServer::start_or_skip("changes_propagate_within_milliseconds") else {
+    let Some(etcd) = Etcd::start_or_skip("changes_propagate_within_milliseconds") else {
         return;
     };
     let url = etcd.url(PREFIX);
@@ -314,7 +314,7 @@ fn changes_propagate_within_milliseconds() {
 #[test]
 fn an_etcd_outage_keeps_cached_buckets_serving_and_refuses_writes() {
     let Some(mut etcd) =
-        EtcdServer::start_or_skip("an_etcd_outage_keeps_cached_buckets_serving_and_refuses_writes")
+        Etcd::start_or_skip("an_etcd_outage_keeps_cached_buckets_serving_and_refuses_writes")
     else {
         return;
     };
@@ -391,7 +391,7 @@ fn an_etcd_outage_keeps_cached_buckets_serving_and_refuses_writes() {
 #[test]
 fn an_instance_cut_off_from_etcd_catches_up_when_reconnected() {
     let Some(etcd) =
-        EtcdServer::start_or_skip("an_instance_cut_off_from_etcd_catches_up_when_reconnected")
+        Etcd::start_or_skip("an_instance_cut_off_from_etcd_catches_up_when_reconnected")
     else {
         return;
     };
@@ -436,7 +436,7 @@ fn an_instance_cut_off_from_etcd_catches_up_when_reconnected() {
 #[test]
 fn concurrent_writers_end_with_the_highest_revision_everywhere() {
     let Some(etcd) =
-        EtcdServer::start_or_skip("concurrent_writers_end_with_the_highest_revision_everywhere")
+        Etcd::start_or_skip("concurrent_writers_end_with_the_highest_revision_everywhere")
     else {
         return;
     };
@@ -522,16 +522,16 @@ fn concurrent_writers_end_with_the_highest_revision_everywhere() {
 
 #[test]
 fn an_instance_starts_while_etcd_is_down_and_serves_once_it_is_back() {
-    let Some(mut etcd) = EtcdServer::start_or_skip(
-        "an_instance_starts_while_etcd_is_down_and_serves_once_it_is_back",
-    ) else {
+    let Some(mut etcd) =
+        Etcd::start_or_skip("an_instance_starts_while_etcd_is_down_and_serves_once_it_is_back")
+    else {
         return;
     };
     let url = etcd.url(PREFIX);
     etcd.stop().unwrap();
     // No --bucket: the demo bucket, whose built-in document is to be
     // written once etcd has none.
-    let mut server = Server::start(&["--store", &url]);
+    let mut server = start(&["--store", &url]);
     let example = |server: &Server| {
         server
             .send(
