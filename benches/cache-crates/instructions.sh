@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 cargo build --release --locked
 bin=target/release/cache-crates
 candidates=("$@")
-[[ ${#candidates[@]} -gt 0 ]] || candidates=(papaya-clock quick_cache moka papaya-clock-foldhash quick_cache-foldhash)
+[[ ${#candidates[@]} -gt 0 ]] || candidates=(papaya-clock quick_cache moka papaya-s3fifo papaya-clock-foldhash quick_cache-foldhash)
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 printf '| candidate | hit, 1 bucket | hit, 1 M buckets | miss+insert at capacity 10 k |\n|---|---:|---:|---:|\n'

@@ -2,7 +2,7 @@
 # Every measurement of this crate, several runs, into results/<time>/.
 #
 # Usage: ./run.sh [RUNS]        (5 runs by default; about 4 minutes each)
-#        ROUNDS=N ./run.sh      batches per case in a run (30)
+#        ROUNDS=N ./run.sh      batches per case in a run (200)
 #
 # Runs `hit`, `miss` and `mem-all` RUNS times (in turn, so a burst of load
 # on the machine hits one run, not one candidate), `ratio` 3 times, then
@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 runs=${1:-5}
-rounds=${ROUNDS:-30}
+rounds=${ROUNDS:-200}
 cargo build --release --locked
 bin=target/release/cache-crates
 out=results/$(date +%Y%m%d-%H%M%S)

@@ -1,9 +1,9 @@
 //! The caches compared, behind one small trait, each holding what the
 //! read-through cache holds per bucket.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::hash::{BuildHasher, RandomState};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
@@ -194,6 +194,169 @@ impl<S: BuildHasher> PapayaClock<S> {
 }
 
 // ---------------------------------------------------------------------------
+// papaya + S3-FIFO: a prototype of ours (not the project's code), the same
+// map and hit path with a better eviction: new buckets enter a small FIFO
+// (a tenth of the capacity); one asked for again while there moves to the
+// main FIFO, one that was not leaves and its hash is remembered (a ghost),
+// so that if it comes back it goes straight to the main FIFO. The main
+// FIFO gives second chances by a small counter (0 to 3) set on hits.
+
+/// One cached bucket: the value, a hit counter, the refresh flag.
+pub struct FifoEntry {
+    value: Cached,
+    /// Hits since the entry last moved in the queues, up to 3.
+    freq: AtomicU8,
+    #[allow(dead_code)]
+    refreshing: AtomicBool,
+}
+
+impl FifoEntry {
+    /// No write once the counter is full: a hot entry's line stays shared.
+    #[inline]
+    fn touch(&self) {
+        let freq = self.freq.load(Ordering::Relaxed);
+        if freq < 3 {
+            self.freq.store(freq + 1, Ordering::Relaxed);
+        }
+    }
+}
+
+struct Queues<S> {
+    small: VecDeque<Arc<str>>,
+    main: VecDeque<Arc<str>>,
+    ghost: VecDeque<u64>,
+    ghosts: HashSet<u64>,
+    hasher: S,
+}
+
+pub struct PapayaS3Fifo<S = RandomState> {
+    capacity: usize,
+    cache: papaya::HashMap<Arc<str>, FifoEntry, S>,
+    queues: Mutex<Queues<S>>,
+}
+
+impl<S: BuildHasher + Default + Send + Sync + 'static> Candidate for PapayaS3Fifo<S> {
+    fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            cache: papaya::HashMap::builder()
+                .hasher(S::default())
+                .resize_mode(papaya::ResizeMode::Blocking)
+                .build(),
+            queues: Mutex::new(Queues {
+                small: VecDeque::new(),
+                main: VecDeque::new(),
+                ghost: VecDeque::new(),
+                ghosts: HashSet::new(),
+                hasher: S::default(),
+            }),
+        }
+    }
+
+    #[inline]
+    fn resolve(&self, bucket: &str) -> Option<Arc<Compiled>> {
+        let cache = self.cache.pin();
+        let entry = cache.get(bucket)?;
+        entry.touch();
+        match &entry.value.state {
+            State::Configured(compiled) => Some(Arc::clone(compiled)),
+            _ => None,
+        }
+    }
+
+    fn admit(&self, bucket: &str, value: Cached) {
+        let key: Arc<str> = Arc::from(bucket);
+        let cache = self.cache.pin();
+        let mut value = Some(value);
+        let inserted = matches!(
+            cache.compute(Arc::clone(&key), |current| match current {
+                Some((_, entry))
+                    if !matches!(entry.value.state, State::Failed(_) | State::Invalidated) =>
+                {
+                    Operation::Abort(())
+                }
+                _ => Operation::Insert(FifoEntry {
+                    value: value.take().expect("one thread admits: no retry"),
+                    freq: AtomicU8::new(0),
+                    refreshing: AtomicBool::new(false),
+                }),
+            }),
+            Compute::Inserted(..)
+        );
+        drop(cache);
+        if inserted {
+            self.evict(key);
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.cache.len()
+    }
+}
+
+impl<S: BuildHasher> PapayaS3Fifo<S> {
+    fn evict(&self, key: Arc<str>) {
+        let mut q = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
+        let q = &mut *q;
+        let hash = q.hasher.hash_one(&*key);
+        if q.ghosts.remove(&hash) {
+            q.main.push_back(key);
+        } else {
+            q.small.push_back(key);
+        }
+        let capacity = self.capacity;
+        let small_capacity = (capacity / 10).max(1);
+        let cache = self.cache.pin();
+        let mut budget = 2 * (q.small.len() + q.main.len());
+        while cache.len() > capacity && budget > 0 {
+            budget -= 1;
+            if q.small.len() > small_capacity || q.main.is_empty() {
+                let Some(key) = q.small.pop_front() else { break };
+                match cache.get(&*key) {
+                    None => {}
+                    Some(entry) if matches!(entry.value.state, State::Loading(_)) => {
+                        q.small.push_back(key);
+                    }
+                    Some(entry) if entry.freq.load(Ordering::Relaxed) > 0 => {
+                        entry.freq.store(0, Ordering::Relaxed);
+                        q.main.push_back(key);
+                    }
+                    Some(_) => {
+                        cache.remove(&*key);
+                        let hash = q.hasher.hash_one(&*key);
+                        if q.ghosts.insert(hash) {
+                            q.ghost.push_back(hash);
+                            if q.ghost.len() > capacity - small_capacity {
+                                if let Some(old) = q.ghost.pop_front() {
+                                    q.ghosts.remove(&old);
+                                }
+                            }
+                        }
+                    }
+                }
+            } else {
+                let Some(key) = q.main.pop_front() else { break };
+                match cache.get(&*key) {
+                    None => {}
+                    Some(entry) if matches!(entry.value.state, State::Loading(_)) => {
+                        q.main.push_back(key);
+                    }
+                    Some(entry) => {
+                        let freq = entry.freq.load(Ordering::Relaxed);
+                        if freq > 0 {
+                            entry.freq.store(freq - 1, Ordering::Relaxed);
+                            q.main.push_back(key);
+                        } else {
+                            cache.remove(&*key);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
 // quick_cache: sharded, a read lock per shard on a hit, CLOCK-PRO-like
 // (S3-FIFO-like hot/cold queues with ghost entries).
 
@@ -311,6 +474,10 @@ macro_rules! with_candidate {
             }
             "papaya-clock-foldhash" => {
                 type $C = $crate::candidates::PapayaClock<$crate::candidates::Fold>;
+                $body
+            }
+            "papaya-s3fifo" => {
+                type $C = $crate::candidates::PapayaS3Fifo;
                 $body
             }
             "quick_cache" => {
