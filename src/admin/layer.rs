@@ -6,7 +6,8 @@ use tower_layer::Layer;
 
 use super::limits::DEFAULT_BODY_TIMEOUT;
 use super::linger::Bounds;
-use super::service::CorsAdmin;
+use super::service::{Claim, CorsAdmin, claim};
+use crate::source::{BucketCors, RequestHead};
 
 /// A [`Layer`] that answers S3's `?cors` sub-resource; see the
 /// [module documentation](super).
@@ -95,6 +96,34 @@ impl<C> CorsAdminLayer<C> {
     pub fn require_content_md5(mut self, require: bool) -> Self {
         self.require_digest = require;
         self
+    }
+}
+
+impl<C: BucketCors> CorsAdminLayer<C> {
+    /// Whether the services of this layer answer a request with `head`
+    /// themselves, rather than hand it to the inner service: `?cors` on a
+    /// bucket the source locates, and the writes with `?cors` on an object
+    /// that they refuse. For a router that must decide before the body is
+    /// read which handler takes a request (an s3s custom route).
+    ///
+    /// ```
+    /// use http::Request;
+    /// use tower_s3_cors::admin::CorsAdminLayer;
+    /// use tower_s3_cors::source::{Buckets, RequestHead};
+    ///
+    /// let layer = CorsAdminLayer::new(Buckets::path_style());
+    /// let put = Request::put("/photos?cors").body(()).unwrap();
+    /// assert!(layer.claims(&RequestHead::new(&put)));
+    /// let object = Request::get("/photos/cat.jpg?cors").body(()).unwrap();
+    /// assert!(!layer.claims(&RequestHead::new(&object)));
+    /// ```
+    pub fn claims(&self, head: &RequestHead<'_>) -> bool {
+        !matches!(claim(&self.source, head), Claim::Pass)
+    }
+
+    /// The bucket CORS source.
+    pub fn source(&self) -> &C {
+        &self.source
     }
 }
 

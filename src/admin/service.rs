@@ -93,6 +93,47 @@ impl<S, C> CorsAdmin<S, C> {
     }
 }
 
+/// What the admin layer does with a request.
+pub(super) enum Claim {
+    /// Not a `?cors` request it answers: the inner service's.
+    Pass,
+    /// `?cors` on this bucket's root.
+    Bucket(String),
+    /// A write with `?cors` on an object: `405 MethodNotAllowed`.
+    Object,
+}
+
+/// What the admin layer over `source` does with a request with `head`.
+pub(super) fn claim<C: BucketCors>(source: &C, head: &RequestHead<'_>) -> Claim {
+    if !is_cors_query(head.uri().query()) {
+        return Claim::Pass;
+    }
+    let located = source
+        .locate(head)
+        .map(|located| (located.resource(), located.into_bucket()));
+    match located {
+        Some((ResourceType::Bucket, bucket)) => Claim::Bucket(bucket),
+        Some((ResourceType::Object, bucket)) => {
+            // `?cors` is a bucket sub-resource: on an object it names
+            // nothing. Writes are refused (they would store or delete the
+            // object) unless the bucket is known not to exist (the inner
+            // service answers `NoSuchBucket`); reads go on (a `?cors` query
+            // is a common cache buster on object URLs).
+            let read = matches!(*head.method(), Method::GET | Method::HEAD);
+            let missing = matches!(
+                source.resolve(&bucket),
+                Resolution::Ready(BucketPolicy::NoSuchBucket)
+            );
+            if read || missing {
+                Claim::Pass
+            } else {
+                Claim::Object
+            }
+        }
+        None => Claim::Pass,
+    }
+}
+
 /// Whether the query string names the `cors` sub-resource.
 fn is_cors_query(query: Option<&str>) -> bool {
     query.is_some_and(|q| {
@@ -117,29 +158,10 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        if !is_cors_query(request.uri().query()) {
-            return ResponseFuture::inner(self.inner.call(request));
-        }
-        let located = self
-            .source
-            .locate(&RequestHead::new(&request))
-            .map(|located| (located.resource(), located.into_bucket()));
-        let bucket = match located {
-            Some((ResourceType::Bucket, bucket)) => bucket,
-            Some((ResourceType::Object, bucket)) => {
-                // `?cors` is a bucket sub-resource: on an object it names
-                // nothing. Writes are refused (they would store or delete
-                // the object) unless the bucket is known not to exist (the
-                // inner service answers `NoSuchBucket`); reads go on (a
-                // `?cors` query is a common cache buster on object URLs).
-                let read = matches!(*request.method(), Method::GET | Method::HEAD);
-                let missing = matches!(
-                    self.source.resolve(&bucket),
-                    Resolution::Ready(BucketPolicy::NoSuchBucket)
-                );
-                if read || missing {
-                    return ResponseFuture::inner(self.inner.call(request));
-                }
+        let bucket = match claim(&self.source, &RequestHead::new(&request)) {
+            Claim::Pass => return ResponseFuture::inner(self.inner.call(request)),
+            Claim::Bucket(bucket) => bucket,
+            Claim::Object => {
                 let reply = Reply {
                     bucket: None,
                     ids: request.extensions().get::<AmzRequestIds>().cloned(),
@@ -147,7 +169,6 @@ where
                 let answer = reply.method_not_allowed(request.method(), ResourceType::Object);
                 return self.early(answer, request);
             }
-            None => return ResponseFuture::inner(self.inner.call(request)),
         };
         let reply = Reply {
             // A source that is one bucket for the whole service has no name
