@@ -4,8 +4,8 @@
 //! [`CorsAdminLayer`] answers `PUT`, `GET` and `DELETE` on a bucket root with
 //! the `cors` query parameter (`PUT /photos?cors`) from a
 //! [`SharedPolicy`](crate::SharedPolicy) or
-//! a [`Buckets`](crate::source::Buckets) map, exactly as S3 answers them
-//! (spec §6); every other request goes to the inner service untouched. Put
+//! a [`Buckets`](crate::source::Buckets) map, exactly as S3 answers them;
+//! every other request goes to the inner service untouched. Put
 //! it *inside* [`S3CorsLayer`](crate::S3CorsLayer), so the admin answers get CORS
 //! headers like any other response, and put your authentication in front of
 //! it: this layer checks none.

@@ -60,7 +60,7 @@ impl Decision {
     }
 }
 
-/// A matched rule and the CORS headers of the answer (spec §2), ready to
+/// A matched rule and the CORS headers of the answer, ready to
 /// send: everything that depends only on the rule was built when the policy
 /// was compiled.
 #[derive(Clone)]

@@ -173,7 +173,7 @@ impl Policy {
         self.inner.rules.is_empty()
     }
 
-    /// Decides a request as S3 does (spec §1 steps 4 to 7, §3, §4).
+    /// Decides a request as S3 does.
     ///
     /// For a preflight, an `Access-Control-Request-Method` that is missing or
     /// not a method S3 knows is refused first. Then the rules are walked in
