@@ -294,8 +294,8 @@ fn the_benchmark_floor_answers_what_the_layer_answers() {
 #[cfg(feature = "store")]
 #[test]
 fn memory_per_cached_bucket() {
-    use tower_s3_cors::source::ReadThrough;
-    use tower_s3_cors::store::MemoryStore;
+    use tower_s3_cors::source::{BucketCors as _, ReadThrough};
+    use tower_s3_cors::store::{CorsStore as _, MemoryStore};
 
     const THREE_RULES: &str = include_str!("fixtures/three-rules.xml");
     const BUCKETS: usize = 10_000;
@@ -304,8 +304,9 @@ fn memory_per_cached_bucket() {
         .build()
         .unwrap();
     let per_bucket = |unique: bool| {
+        let store = MemoryStore::new();
         let source = runtime.block_on(async {
-            ReadThrough::builder(MemoryStore::new())
+            ReadThrough::builder(store.clone())
                 .capacity(2 * BUCKETS)
                 .build()
                 .unwrap()
@@ -321,7 +322,6 @@ fn memory_per_cached_bucket() {
                 }
             })
             .collect();
-        let store = source.store().clone();
         let stored = allocation_counter::measure(|| {
             runtime.block_on(async {
                 for (i, document) in documents.iter().enumerate() {

@@ -322,7 +322,7 @@ impl ConfigError {
     ///
     /// // In axum: `async fn put_rules(State(cors): State<SharedPolicy>, body: String) -> …`
     /// fn put_rules(cors: &SharedPolicy, body: &str) -> Result<StatusCode, Response<String>> {
-    ///     cors.store_document(body)?; // a bad document: S3's 400; the old rules keep serving
+    ///     cors.put_document(body)?; // a bad document: S3's 400; the old rules keep serving
     ///     Ok(StatusCode::NO_CONTENT)
     /// }
     ///

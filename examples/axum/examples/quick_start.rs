@@ -35,6 +35,6 @@ async fn replace_rules(
     State(cors): State<SharedPolicy>,
     document: String,
 ) -> Result<StatusCode, Response<String>> {
-    cors.store_document(&document)?;
+    cors.put_document(&document)?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -20,7 +20,7 @@
 //!
 //! let cors = SharedPolicy::from_document(example_axum::DEFAULT_DOCUMENT)?;
 //! let router = example_axum::app(cors.clone());
-//! // serve `router` with axum::serve; `cors.store_document(..)` swaps the rules.
+//! // serve `router` with axum::serve; `cors.put_document(..)` swaps the rules.
 //! # let _ = router;
 //! # Ok::<_, tower_s3_cors::ConfigError>(())
 //! ```
@@ -96,7 +96,7 @@ async fn replace_rules(
     State(cors): State<SharedPolicy>,
     document: String,
 ) -> Result<StatusCode, Response<String>> {
-    cors.store_document(&document)?;
+    cors.put_document(&document)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -115,6 +115,6 @@ async fn current_rules(State(cors): State<SharedPolicy>) -> Response {
 
 /// `DELETE /admin/cors`: no rules; preflights are refused from now on.
 async fn remove_rules(State(cors): State<SharedPolicy>) -> StatusCode {
-    let _ = cors.clear();
+    let _ = cors.delete_document();
     StatusCode::NO_CONTENT
 }
