@@ -50,6 +50,8 @@ const CHECKSUMS: [(&str, &str, &str); 5] = [
 struct ScriptedBody {
     frames: Vec<Bytes>,
     given: usize,
+    /// How many frames (and ends) were given, for tests that keep count.
+    given_count: Arc<std::sync::atomic::AtomicUsize>,
     stall_after: Option<usize>,
     fail: bool,
     polled: Arc<AtomicBool>,
@@ -72,6 +74,7 @@ impl ScriptedBody {
         Self {
             frames: frames.iter().map(|f| Bytes::from(f.to_string())).collect(),
             given: 0,
+            given_count: Arc::default(),
             stall_after: None,
             fail: false,
             polled: Arc::default(),
@@ -97,6 +100,7 @@ impl HttpBody for ScriptedBody {
         }
         let frame = self.frames.get(self.given).cloned();
         self.given += 1;
+        self.given_count.fetch_add(1, Ordering::SeqCst);
         Poll::Ready(frame.map(|data| Ok(Frame::data(data))))
     }
 
@@ -290,6 +294,79 @@ async fn a_declared_length_over_64_kib_is_refused_before_the_body_is_polled() {
         );
         assert!(!polled.load(Ordering::SeqCst), "the body was polled");
     }
+}
+
+/// Sends `request` through an admin layer whose lingering close is
+/// `bounds`; the answer's status and text, and how long the answer took to
+/// end.
+async fn answer_with_linger(
+    request: Request<ScriptedBody>,
+    bounds: (u64, Duration),
+) -> (StatusCode, String, Duration) {
+    let started = std::time::Instant::now();
+    let service = CorsAdminLayer::new(buckets())
+        .lingering_close(bounds.0, bounds.1)
+        .layer(service_fn(|_req: Request<ScriptedBody>| async {
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
+        }));
+    let response = service.oneshot(request).await.unwrap();
+    let status = response.status();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        String::from_utf8(body.to_vec()).unwrap(),
+        started.elapsed(),
+    )
+}
+
+/// A `PUT ?cors` of 64 KiB and more, refused before its body is read.
+fn too_large(body: ScriptedBody) -> Request<ScriptedBody> {
+    Request::put("/photos?cors")
+        .header("content-length", "10000000000")
+        .header("content-md5", "1B2M2Y8AsgTpgAmY7PhCfg==")
+        .body(body)
+        .unwrap()
+}
+
+/// Without `Expect: 100-continue` the client is sending: an early answer
+/// reads the rest of the body first (a lingering close), within its bounds
+/// in bytes and in time, and is S3's answer all the same.
+#[tokio::test]
+async fn an_early_answer_reads_the_rest_of_the_body_within_bounds() {
+    let chunk = " ".repeat(64 * 1024);
+    let frames: Vec<&str> = vec![chunk.as_str(); 20];
+
+    // To its end, when it is within the bounds.
+    let body = ScriptedBody::new(&frames);
+    let given = Arc::clone(&body.given_count);
+    let (status, text, _) =
+        answer_with_linger(too_large(body), (8 * 1024 * 1024, Duration::from_secs(5))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+    assert_eq!(support::error_of(&text).0, "MalformedXML");
+    assert_eq!(given.load(Ordering::SeqCst), 21, "20 frames and the end");
+
+    // Up to the byte bound: 256 KiB are 4 frames.
+    let body = ScriptedBody::new(&frames);
+    let given = Arc::clone(&body.given_count);
+    let (status, _, _) =
+        answer_with_linger(too_large(body), (256 * 1024, Duration::from_secs(5))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(given.load(Ordering::SeqCst), 4);
+
+    // A body that stops arriving: up to the time bound.
+    let mut body = ScriptedBody::new(&frames);
+    body.stall_after = Some(2);
+    let bound = Duration::from_millis(200);
+    let (status, _, took) = answer_with_linger(too_large(body), (8 * 1024 * 1024, bound)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(took >= bound && took < bound * 10, "{took:?}");
+
+    // Bounds of zero turn it off: the body is not read.
+    let body = ScriptedBody::new(&frames);
+    let polled = Arc::clone(&body.polled);
+    let (status, _, _) = answer_with_linger(too_large(body), (0, Duration::from_secs(5))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(!polled.load(Ordering::SeqCst));
 }
 
 /// The timer is the layer's own (real time: it needs no runtime).

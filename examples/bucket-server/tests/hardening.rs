@@ -387,6 +387,65 @@ fn a_put_cors_declaring_10_gb_is_refused_at_once_without_100_continue() {
     assert!(policy.text().contains("example1"), "unchanged");
 }
 
+/// Sends a `PUT /demo?cors` whose head declares `length` bytes, then the
+/// whole body, as an HTTP client does: it reads the answer only once it has
+/// sent the request, and a request it could not send (the connection was
+/// reset under it) is a failure, whose answer it never reads (then empty).
+fn upload_then_read(addr: &str, length: usize) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    stream.set_write_timeout(Some(TIMEOUT)).unwrap();
+    let head =
+        format!("PUT /demo?cors HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {length}\r\n\r\n");
+    let mut sent = stream.write_all(head.as_bytes());
+    let chunk = vec![b' '; 64 * 1024];
+    let mut left = length;
+    while sent.is_ok() && left > 0 {
+        let n = left.min(chunk.len());
+        sent = stream.write_all(&chunk[..n]);
+        left -= n;
+    }
+    if sent.is_err() {
+        return String::new();
+    }
+    let mut answer = Vec::new();
+    let mut buf = [0; 4096];
+    while !String::from_utf8_lossy(&answer).contains("</Error>") {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// An answer given before the body is read (the declared length is over
+/// 64 KiB) is followed by a lingering close: the server reads and throws
+/// away what the client goes on sending, so that a client that reads only
+/// once it has sent still gets the answer instead of a reset connection.
+#[test]
+fn clients_that_send_their_whole_body_first_get_the_early_answer() {
+    let server = start(&[]);
+    let addr = server.addr.clone();
+    let clients: Vec<_> = (0..20)
+        .map(|_| {
+            let addr = addr.clone();
+            thread::spawn(move || upload_then_read(&addr, 2_000_000))
+        })
+        .collect();
+    let answers: Vec<String> = clients.into_iter().map(|c| c.join().unwrap()).collect();
+    let answered = answers
+        .iter()
+        .filter(|a| a.starts_with("HTTP/1.1 400 ") && a.contains("limited to 64 KB"))
+        .count();
+    assert_eq!(
+        answered,
+        20,
+        "{:?}",
+        answers.iter().find(|a| !a.contains("64 KB"))
+    );
+}
+
 #[test]
 fn a_bad_chunk_size_says_what_is_wrong() {
     let server = start(&[]);
