@@ -1,7 +1,7 @@
 //! [`ResponseBody`]: the inner service's body, or the layer's own bytes.
 
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
@@ -29,18 +29,8 @@ pin_project! {
     enum Kind<B> {
         Inner { #[pin] body: B },
         Full { data: Option<Bytes> },
-        // An early `?cors` answer: the rest of the request's body read and
-        // thrown away, then the answer's bytes.
-        Lingering { data: Option<Bytes>, drain: Lingering },
     }
 }
-
-/// What is left of a request's body to read, after an early answer.
-#[cfg(feature = "admin")]
-type Lingering = Pin<Box<dyn crate::admin::Drain>>;
-/// (Only the `admin` layer answers before it reads a body.)
-#[cfg(not(feature = "admin"))]
-type Lingering = std::convert::Infallible;
 
 impl<B> ResponseBody<B> {
     /// Wraps the inner service's body.
@@ -55,18 +45,6 @@ impl<B> ResponseBody<B> {
         Self {
             kind: Kind::Full {
                 data: (!data.is_empty()).then_some(data),
-            },
-        }
-    }
-
-    /// An answer's bytes, given once `drain` is read to its end (the size it
-    /// announces is the answer's).
-    #[cfg(feature = "admin")]
-    pub(crate) fn lingering(data: Bytes, drain: Lingering) -> Self {
-        Self {
-            kind: Kind::Lingering {
-                data: (!data.is_empty()).then_some(data),
-                drain,
             },
         }
     }
@@ -87,16 +65,6 @@ where
         match self.project().kind.project() {
             KindProj::Inner { body } => body.poll_frame(cx),
             KindProj::Full { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d.into())))),
-            // The rest of the request's body is read first: an HTTP/1
-            // server takes the last byte of a body of known length for its
-            // end, and would close the connection with the request body
-            // unread. The head goes out meanwhile.
-            KindProj::Lingering { data, drain } => {
-                if data.is_some() {
-                    ready!(poll_drain(drain, cx));
-                }
-                Poll::Ready(data.take().map(|d| Ok(Frame::data(d.into()))))
-            }
         }
     }
 
@@ -104,26 +72,15 @@ where
         match &self.kind {
             Kind::Inner { body } => body.is_end_stream(),
             Kind::Full { data } => data.is_none(),
-            Kind::Lingering { data, .. } => data.is_none(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
             Kind::Inner { body } => body.size_hint(),
-            Kind::Full { data } | Kind::Lingering { data, .. } => {
+            Kind::Full { data } => {
                 SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
             }
         }
     }
-}
-
-#[cfg(feature = "admin")]
-fn poll_drain(drain: &mut Lingering, cx: &mut Context<'_>) -> Poll<()> {
-    drain.as_mut().poll_drain(cx)
-}
-
-#[cfg(not(feature = "admin"))]
-fn poll_drain(drain: &mut Lingering, _cx: &mut Context<'_>) -> Poll<()> {
-    match *drain {}
 }

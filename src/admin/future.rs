@@ -13,7 +13,7 @@ use md5::{Digest, Md5};
 use pin_project_lite::pin_project;
 
 use super::checksum::Checksum;
-use super::linger::{Bounds, Drain, Linger};
+use super::linger::{self, Bounds, Drain, Linger};
 use super::reply::{AdminError, Reply};
 use super::timer::IdleTimer;
 use crate::body::ResponseBody;
@@ -128,7 +128,7 @@ pin_project! {
 }
 
 /// What is left of a request's body after an early answer, to read and
-/// throw away before the answer ends (see [`Linger`]).
+/// throw away beside it (see [`Linger`]).
 type Rest = Option<Pin<Box<dyn Drain>>>;
 
 pin_project! {
@@ -157,7 +157,7 @@ impl<F, B> ResponseFuture<F, B> {
     }
 
     /// An answer given before the request's body was read; `rest` is that
-    /// body, to read and throw away before the answer ends.
+    /// body, to read and throw away beside the answer.
     pub(super) fn answered(response: Response<Bytes>, rest: Rest) -> Self {
         Self {
             kind: Kind::Answered {
@@ -202,12 +202,12 @@ where
         .then(|| Box::pin(Linger::new(Box::pin(body), bounds)) as Pin<Box<dyn Drain>>)
 }
 
-/// The response for `answer`, with `rest` to drain.
+/// The response for `answer`; `rest` is read and thrown away beside it.
 fn respond<ResBody>(answer: Response<Bytes>, rest: Rest) -> Response<ResponseBody<ResBody>> {
-    answer.map(|bytes| match rest {
-        Some(rest) => ResponseBody::lingering(bytes, rest),
-        None => ResponseBody::full(bytes),
-    })
+    if let Some(rest) = rest {
+        linger::detach(rest);
+    }
+    answer.map(ResponseBody::full)
 }
 
 impl<F, B, ResBody, E> Future for ResponseFuture<F, B>

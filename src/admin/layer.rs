@@ -34,11 +34,15 @@ impl<C> CorsAdminLayer<C> {
     /// length over 64 KiB, a digest header that does not parse, a method
     /// not allowed, a body that grew past 64 KiB while read), the rest of
     /// the body is read and thrown away, up to `max_bytes` and for at most
-    /// `max_time`, before the answer ends: a server that closed the
-    /// connection with the body unread would make the kernel reset it, and
-    /// a client still sending would lose the answer ("lingering close", as
-    /// nginx and Apache do). A client that waits for `100 Continue` is not
-    /// read from: it gets the answer at once, and no `100 Continue`.
+    /// `max_time`, beside the answer (which goes out at once): a server
+    /// that closed the connection with the body unread would make the
+    /// kernel reset it, and a client still sending would lose the answer
+    /// ("lingering close", as nginx and Apache do). When the body has been
+    /// read to its end, the connection may serve another request. The
+    /// reading is done on a thread of the crate's own (one per process,
+    /// started on the first early answer), so that it needs no executor. A
+    /// client that waits for `100 Continue` is not read from: it gets the
+    /// answer at once, and no `100 Continue`.
     /// [`DEFAULT_LINGER_BYTES`](super::DEFAULT_LINGER_BYTES) (8 MiB) and
     /// [`DEFAULT_LINGER_TIME`](super::DEFAULT_LINGER_TIME) (5 s) by
     /// default; zero for either turns it off.

@@ -7,14 +7,21 @@
 //! the kernel reset the connection, and a client still sending loses the
 //! answer with it. Servers that answer early (nginx, Apache) keep reading
 //! and discarding for a while first: "lingering close". The answer does the
-//! same here: its head goes out at once; its body reads the request's body
-//! to its end (or up to a number of bytes or a time) before it gives its
-//! bytes, so that the connection is left with nothing unread and may even
-//! stay open.
+//! same here: the answer goes out at once, whole, and the request's body is
+//! handed to a thread of the crate's own that reads it to its end (or up to
+//! a number of bytes or a time) and drops it, so that the connection is left
+//! with nothing unread and may even stay open. A thread, because the answer
+//! cannot wait for it (a client that declared a length and sends nothing
+//! would wait for the answer as long), and because an HTTP/1 server drops a
+//! response's body once it has written its length: reading after the
+//! answer has to happen beside it, and the layer has no executor to spawn on.
 
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use http::HeaderMap;
@@ -65,13 +72,13 @@ impl Bounds {
 }
 
 /// Reads a body to its end and throws it away, within bounds.
-pub(crate) trait Drain: Send + fmt::Debug {
+pub(super) trait Drain: Send + fmt::Debug {
     /// Ready when the body has ended, failed, or the bounds are reached.
     fn poll_drain(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()>;
 }
 
 /// The rest of a request body, being read and thrown away.
-pub(crate) struct Linger<B> {
+pub(super) struct Linger<B> {
     body: Pin<Box<B>>,
     /// How many more bytes may be read.
     left: u64,
@@ -119,5 +126,70 @@ impl<B> fmt::Debug for Linger<B> {
         f.debug_struct("Linger")
             .field("left", &self.left)
             .finish_non_exhaustive()
+    }
+}
+
+/// Hands `drain` to the lingering thread, which reads it to its end or its
+/// bounds and drops it. Without that thread (it could not be started),
+/// `drain` is dropped at once: the connection closes as it would have
+/// without a lingering close.
+pub(super) fn detach(drain: Pin<Box<dyn Drain>>) {
+    let Some(queue) = queue() else {
+        return;
+    };
+    let task = Arc::new(Task {
+        drain: Mutex::new(Some(drain)),
+        queue: queue.clone(),
+    });
+    let _ = queue.send(task);
+}
+
+/// A body being drained, and where to send it when it may be polled again.
+struct Task {
+    drain: Mutex<Option<Pin<Box<dyn Drain>>>>,
+    queue: Sender<Arc<Task>>,
+}
+
+impl Wake for Task {
+    fn wake(self: Arc<Self>) {
+        let queue = self.queue.clone();
+        let _ = queue.send(self);
+    }
+}
+
+/// The lingering thread's queue of bodies to poll, the thread started on
+/// the first call; `None` if it could not be started.
+fn queue() -> Option<&'static Sender<Arc<Task>>> {
+    static QUEUE: OnceLock<Option<Sender<Arc<Task>>>> = OnceLock::new();
+    QUEUE
+        .get_or_init(|| {
+            let (sender, receiver) = mpsc::channel::<Arc<Task>>();
+            std::thread::Builder::new()
+                .name("tower-s3-cors-linger".into())
+                .spawn(move || {
+                    // Runs as long as the process: the queue's sender is
+                    // static.
+                    while let Ok(task) = receiver.recv() {
+                        poll(task);
+                    }
+                })
+                .ok()
+                .map(|_| sender)
+        })
+        .as_ref()
+}
+
+/// Polls `task` once (a wake-up may come for a body already drained).
+fn poll(task: Arc<Task>) {
+    let waker = Waker::from(Arc::clone(&task));
+    let mut slot = task.drain.lock().unwrap_or_else(PoisonError::into_inner);
+    let Some(drain) = slot.as_mut() else {
+        return;
+    };
+    let mut cx = Context::from_waker(&waker);
+    // A body that panics is dropped, and the thread goes on with the others.
+    let done = catch_unwind(AssertUnwindSafe(|| drain.as_mut().poll_drain(&mut cx)));
+    if !matches!(done, Ok(Poll::Pending)) {
+        *slot = None;
     }
 }

@@ -95,5 +95,4 @@ pub use layer::CorsAdminLayer;
 pub use limits::DEFAULT_BODY_TIMEOUT;
 pub use linger::{DEFAULT_LINGER_BYTES, DEFAULT_LINGER_TIME};
 
-pub(crate) use linger::Drain;
 pub use service::CorsAdmin;

@@ -11,7 +11,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
@@ -51,11 +51,19 @@ struct ScriptedBody {
     frames: Vec<Bytes>,
     given: usize,
     /// How many frames (and ends) were given, for tests that keep count.
-    given_count: Arc<std::sync::atomic::AtomicUsize>,
+    given_count: Arc<AtomicUsize>,
     stall_after: Option<usize>,
     fail: bool,
     polled: Arc<AtomicBool>,
+    /// Set when the body is dropped.
+    dropped: Arc<AtomicBool>,
     hint: SizeHint,
+}
+
+impl Drop for ScriptedBody {
+    fn drop(&mut self) {
+        self.dropped.store(true, Ordering::SeqCst);
+    }
 }
 
 #[derive(Debug)]
@@ -78,6 +86,7 @@ impl ScriptedBody {
             stall_after: None,
             fail: false,
             polled: Arc::default(),
+            dropped: Arc::default(),
             hint: SizeHint::new(),
         }
     }
@@ -303,7 +312,7 @@ async fn answer_with_linger(
     request: Request<ScriptedBody>,
     bounds: (u64, Duration),
 ) -> (StatusCode, String, Duration) {
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let service = CorsAdminLayer::new(buckets())
         .lingering_close(bounds.0, bounds.1)
         .layer(service_fn(|_req: Request<ScriptedBody>| async {
@@ -328,44 +337,63 @@ fn too_large(body: ScriptedBody) -> Request<ScriptedBody> {
         .unwrap()
 }
 
+/// Waits (at most 5 s) until `dropped` is set; how long it took.
+fn wait_dropped(dropped: &AtomicBool) -> Duration {
+    let started = Instant::now();
+    while !dropped.load(Ordering::SeqCst) && started.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    started.elapsed()
+}
+
 /// Without `Expect: 100-continue` the client is sending: an early answer
-/// reads the rest of the body first (a lingering close), within its bounds
-/// in bytes and in time, and is S3's answer all the same.
+/// is given at once and the rest of the body is read beside it (a lingering
+/// close), within its bounds in bytes and in time, then dropped.
 #[tokio::test]
 async fn an_early_answer_reads_the_rest_of_the_body_within_bounds() {
     let chunk = " ".repeat(64 * 1024);
     let frames: Vec<&str> = vec![chunk.as_str(); 20];
+    let at_once = Duration::from_secs(1);
 
     // To its end, when it is within the bounds.
     let body = ScriptedBody::new(&frames);
-    let given = Arc::clone(&body.given_count);
-    let (status, text, _) =
+    let (given, dropped) = (Arc::clone(&body.given_count), Arc::clone(&body.dropped));
+    let (status, text, took) =
         answer_with_linger(too_large(body), (8 * 1024 * 1024, Duration::from_secs(5))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
     assert_eq!(support::error_of(&text).0, "MalformedXML");
+    assert!(took < at_once, "{took:?}");
+    wait_dropped(&dropped);
     assert_eq!(given.load(Ordering::SeqCst), 21, "20 frames and the end");
 
     // Up to the byte bound: 256 KiB are 4 frames.
     let body = ScriptedBody::new(&frames);
-    let given = Arc::clone(&body.given_count);
+    let (given, dropped) = (Arc::clone(&body.given_count), Arc::clone(&body.dropped));
     let (status, _, _) =
         answer_with_linger(too_large(body), (256 * 1024, Duration::from_secs(5))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    wait_dropped(&dropped);
     assert_eq!(given.load(Ordering::SeqCst), 4);
 
-    // A body that stops arriving: up to the time bound.
+    // A body that stops arriving: the answer at once all the same, the body
+    // dropped when the time bound has passed.
     let mut body = ScriptedBody::new(&frames);
     body.stall_after = Some(2);
-    let bound = Duration::from_millis(200);
+    let dropped = Arc::clone(&body.dropped);
+    let bound = Duration::from_millis(300);
     let (status, _, took) = answer_with_linger(too_large(body), (8 * 1024 * 1024, bound)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(took >= bound && took < bound * 10, "{took:?}");
+    assert!(took < bound, "{took:?}");
+    let waited = took + wait_dropped(&dropped);
+    assert!(dropped.load(Ordering::SeqCst));
+    assert!(waited >= bound / 2 && waited < bound * 10, "{waited:?}");
 
     // Bounds of zero turn it off: the body is not read.
     let body = ScriptedBody::new(&frames);
-    let polled = Arc::clone(&body.polled);
+    let (polled, dropped) = (Arc::clone(&body.polled), Arc::clone(&body.dropped));
     let (status, _, _) = answer_with_linger(too_large(body), (0, Duration::from_secs(5))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(dropped.load(Ordering::SeqCst));
     assert!(!polled.load(Ordering::SeqCst));
 }
 
@@ -381,7 +409,7 @@ async fn a_body_that_stops_arriving_times_out_with_request_timeout() {
         .body(body)
         .unwrap();
     let idle = Duration::from_millis(300);
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let (status, text, _) = send_with(&buckets, Some(idle), request).await;
     let waited = started.elapsed();
     assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
