@@ -63,7 +63,7 @@ impl CorsConfigs for Buckets {
         Ok(self
             .get(bucket)
             .and_then(|handle| handle.load())
-            .map(|policy| policy.configuration().clone()))
+            .map(|policy| policy.to_configuration()))
     }
 
     async fn delete(&self, bucket: &str) -> S3Result<()> {

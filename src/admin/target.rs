@@ -78,7 +78,7 @@ impl sealed::Target for SharedPolicy {
     }
 
     fn get(&self, bucket: &Self) -> Op<Option<CorsConfiguration>> {
-        done(Ok(bucket.load().map(|p| p.configuration().clone())))
+        done(Ok(bucket.load().map(|p| p.to_configuration())))
     }
 
     fn put(&self, bucket: Self, document: String) -> Op<()> {

@@ -103,7 +103,7 @@ impl Allowed {
     /// The matched rule's `ID`, if it has one.
     #[must_use]
     pub fn rule_id(&self) -> Option<&str> {
-        self.rule().id.as_deref()
+        self.policy.rule_id(self.index)
     }
 
     /// `Access-Control-Allow-Origin`: `*` when the rule lists the origin `*`,
@@ -122,7 +122,7 @@ impl Allowed {
     /// `Access-Control-Allow-Methods`: all the rule's methods, in document
     /// order, joined by `", "`.
     pub fn allow_methods(&self) -> &HeaderValue {
-        &self.rule().allow_methods
+        self.policy.value(self.rule().answer.allow_methods)
     }
 
     /// `Access-Control-Allow-Headers`: the requested header names, lower-cased,
@@ -136,13 +136,19 @@ impl Allowed {
     /// joined by `", "`; only when the rule has some.
     #[must_use]
     pub fn expose_headers(&self) -> Option<&HeaderValue> {
-        self.rule().expose_headers.as_ref()
+        self.rule()
+            .answer
+            .expose_headers
+            .map(|index| self.policy.value(index))
     }
 
     /// `Access-Control-Max-Age`: the rule's `MaxAgeSeconds`, when set.
     #[must_use]
     pub fn max_age(&self) -> Option<&HeaderValue> {
-        self.rule().max_age.as_ref()
+        self.rule()
+            .answer
+            .max_age
+            .map(|index| self.policy.value(index))
     }
 
     /// Writes the CORS headers of this match into `headers`, replacing any
@@ -184,25 +190,29 @@ impl Allowed {
             allow_headers,
         } = self;
         let rule = policy.rule(index);
+        let answer = rule.answer;
         let count = 2
             + usize::from(!rule.any_origin)
             + usize::from(allow_headers.is_some())
-            + usize::from(rule.expose_headers.is_some())
-            + usize::from(rule.max_age.is_some());
+            + usize::from(answer.expose_headers.is_some())
+            + usize::from(answer.max_age.is_some());
         headers.reserve(count + extra);
         if !rule.any_origin {
             headers.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE.clone());
         }
         headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        headers.insert(ACCESS_CONTROL_ALLOW_METHODS, rule.allow_methods.clone());
+        headers.insert(
+            ACCESS_CONTROL_ALLOW_METHODS,
+            policy.value(answer.allow_methods).clone(),
+        );
         if let Some(value) = allow_headers {
             headers.insert(ACCESS_CONTROL_ALLOW_HEADERS, value);
         }
-        if let Some(value) = &rule.expose_headers {
-            headers.insert(ACCESS_CONTROL_EXPOSE_HEADERS, value.clone());
+        if let Some(value) = answer.expose_headers {
+            headers.insert(ACCESS_CONTROL_EXPOSE_HEADERS, policy.value(value).clone());
         }
-        if let Some(value) = &rule.max_age {
-            headers.insert(ACCESS_CONTROL_MAX_AGE, value.clone());
+        if let Some(value) = answer.max_age {
+            headers.insert(ACCESS_CONTROL_MAX_AGE, policy.value(value).clone());
         }
     }
 }
@@ -211,7 +221,7 @@ impl fmt::Debug for Allowed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Allowed")
             .field("rule_index", &self.index)
-            .field("rule_id", &self.rule().id)
+            .field("rule_id", &self.rule_id())
             .field("allow_origin", &self.origin)
             .field("allow_headers", &self.allow_headers)
             .finish_non_exhaustive()

@@ -170,10 +170,10 @@ impl<'p> Recorder<'p> {
         }
     }
 
-    fn push(&mut self, index: usize, rule: &CompiledRule, outcome: RuleOutcome) {
+    fn push(&mut self, index: usize, outcome: RuleOutcome) {
         self.rules.push(RuleVerdict {
             index,
-            id: rule.id.clone(),
+            id: self.compiled.rule_id(index).map(str::to_owned),
             outcome,
         });
     }
@@ -193,21 +193,17 @@ impl<'p> Recorder<'p> {
 impl<'a> Observer<'a> for Recorder<'_> {
     fn skipped(&mut self, rules: Range<usize>) {
         for index in rules {
-            self.push(
-                index,
-                self.compiled.rule(index),
-                RuleOutcome::OriginNotAllowed,
-            );
+            self.push(index, RuleOutcome::OriginNotAllowed);
         }
     }
 
-    fn checked(&mut self, index: usize, rule: &CompiledRule, check: Check<'a>) {
+    fn checked(&mut self, index: usize, _: &CompiledRule, check: Check<'a>) {
         let outcome = match check {
             Check::Matched => RuleOutcome::Matched,
             Check::Method => RuleOutcome::MethodNotAllowed,
             Check::Header(name) => RuleOutcome::HeaderNotAllowed(lossy(name)),
         };
-        self.push(index, rule, outcome);
+        self.push(index, outcome);
     }
 }
 

@@ -14,6 +14,7 @@ mod allow_headers;
 mod ascii;
 mod compiled;
 mod decision;
+mod document;
 mod engine;
 mod explain;
 mod index;
