@@ -79,12 +79,14 @@ impl DocumentWriter {
         self.text.push(0);
     }
 
-    /// Appends `bytes` after the document's values (an answer's header
-    /// value), unless the same bytes were appended since `answers` began;
-    /// returns where they are.
+    /// Appends an answer's header value after the document's values, unless
+    /// the same bytes are there already, at or after offset `answers` (where
+    /// the answers began: rules that give the same answer share it);
+    /// returns where they are. A policy has at most 300 answers (three per
+    /// rule): a plain search does.
     pub(crate) fn answer(&mut self, answers: usize, bytes: &[u8]) -> Range<usize> {
-        let found = (answers..self.text.len().saturating_sub(bytes.len()) + 1)
-            .find(|&at| self.text[at..].starts_with(bytes) && !bytes.is_empty());
+        let found = (answers..=self.text.len().saturating_sub(bytes.len()))
+            .find(|&at| !bytes.is_empty() && self.text[at..].starts_with(bytes));
         let start = found.unwrap_or_else(|| {
             let start = self.text.len();
             self.text.extend_from_slice(bytes);
