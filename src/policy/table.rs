@@ -9,6 +9,13 @@
 //! chooses what to look up, so a crafted request can make a probe no longer
 //! than the longest run of taken slots; stored hashes are compared before
 //! any bytes.
+//!
+//! What they are worth is measured by `benches/engine.rs`
+//! (`evaluate_get` with 100 wildcard-origin rules, `evaluate_acrh_patterns`)
+//! and `benches/instructions.sh evaluate/…`; the README's Performance
+//! section has the figures (a preflight listing 20 names, against a rule of
+//! 1,000 exact patterns: 1,380,749 instructions walking the patterns,
+//! 18,458 with the table; 100 wildcard-origin rules: 16,994 and 1,230).
 
 use super::ascii::{eq_ignore_case, lower_word, short_word, word};
 
