@@ -40,7 +40,7 @@ impl Writer {
                     if stop.load(Ordering::Relaxed) {
                         break;
                     }
-                    drop(shared.store(policy.clone()));
+                    drop(shared.put(policy.clone()));
                     stores.fetch_add(1, Ordering::Relaxed);
                     match pause {
                         Some(pause) => thread::sleep(pause),

@@ -1,19 +1,21 @@
 //! What the layer answers, once it knows the policy: a preflight's response
-//! (spec §1), or what to do to an actual request's response (spec §4,
-//! [`OnResponse`]). Shared by the service (a policy known at once) and its
-//! future (a policy that had to be loaded); it knows nothing of either.
+//! (`docs/s3-behaviour.md`, §1), or what to do to an actual request's
+//! response (§4, [`OnResponse`]). Shared by the service (a policy known at
+//! once) and its future (a policy that had to be loaded); it knows nothing
+//! of either.
 
 use bytes::Bytes;
+use http::header::ACCESS_CONTROL_REQUEST_METHOD;
 use http::request::Parts;
 use http::{Extensions, HeaderValue, Response, StatusCode};
 
 use crate::headers::CorsHeaders;
-use crate::options::{Options, RefusalReason, RefusalReport, VaryMode};
+use crate::options::{Options, RefusalReport, VaryMode};
 use crate::policy::{
     Allowed, CorsRequest, Explanation, MAX_REQUEST_HEADERS_BYTES, Policy, Refusal,
 };
 use crate::s3::{AmzRequestIds, ErrorAnswer, ResourceType, S3Error, messages};
-use crate::source::Loaded;
+use crate::source::BucketPolicy;
 use crate::vary::add_cors_vary;
 
 static CONTENT_LENGTH_ZERO: HeaderValue = HeaderValue::from_static("0");
@@ -23,13 +25,13 @@ static CONTENT_LENGTH_ZERO: HeaderValue = HeaderValue::from_static("0");
 pub(crate) fn preflight(
     options: &Options,
     parts: Parts,
-    loaded: Loaded,
+    policy: BucketPolicy,
     resource: ResourceType,
 ) -> Response<Bytes> {
     // In the cache-safe mode, `Vary` goes on every answer about a resource
     // that has (or may have) a policy.
-    let may_vary = matches!(loaded, Loaded::Configured(_) | Loaded::Unavailable);
-    let (mut response, report) = match decide_preflight(options, &parts, loaded, resource) {
+    let may_vary = policy.may_apply();
+    let (mut response, report) = match decide_preflight(options, &parts, policy, resource) {
         Ok(allowed) => {
             let mut headers = parts.headers;
             headers.clear();
@@ -61,21 +63,21 @@ pub(crate) fn preflight(
 fn decide_preflight(
     options: &Options,
     parts: &Parts,
-    loaded: Loaded,
+    policy: BucketPolicy,
     resource: ResourceType,
 ) -> Result<Allowed, (ErrorAnswer, Option<Report>)> {
-    let refuse = |answer: S3Error<'_>, reason, walked| {
-        let answer = S3Error {
-            ids: parts.extensions.get::<AmzRequestIds>(),
-            ..answer
-        };
-        (answer.into_answer(), report(options, reason, walked))
+    let cors = CorsRequest::new(&parts.method, &parts.headers);
+    let (refusal, walked) = match (cors, policy) {
+        (None, _) => (Refusal::NoOrigin, None),
+        (Some(_), BucketPolicy::NoSuchBucket) => (Refusal::NoSuchBucket, None),
+        (Some(_), BucketPolicy::NotConfigured) => (Refusal::NotConfigured, None),
+        (Some(_), BucketPolicy::Unavailable) => (Refusal::Unavailable, None),
+        (Some(cors), BucketPolicy::Configured(policy)) => match policy.first_match(&cors) {
+            Ok(index) => return Ok(Allowed::new(policy.into_shared(), index, &cors)),
+            Err(refusal) => (refusal, Some((policy, cors))),
+        },
     };
-    let Some(cors) = CorsRequest::new(&parts.method, &parts.headers) else {
-        let answer = S3Error::new(StatusCode::BAD_REQUEST, "BadRequest", messages::NO_ORIGIN);
-        return Err(refuse(answer, RefusalReason::NoOrigin, None));
-    };
-    let requested_method = cors.requested_method();
+    let requested_method = parts.headers.get(ACCESS_CONTROL_REQUEST_METHOD);
     let forbidden = |message, resource| S3Error {
         method_and_resource: Some((
             requested_method.map_or(&b"OPTIONS"[..], HeaderValue::as_bytes),
@@ -83,30 +85,17 @@ fn decide_preflight(
         )),
         ..S3Error::new(StatusCode::FORBIDDEN, "AccessForbidden", message)
     };
-    let policy = match loaded {
-        Loaded::Configured(policy) => policy,
-        Loaded::NoSuchBucket => {
-            let answer = forbidden(messages::BUCKET_NOT_FOUND, ResourceType::Bucket);
-            return Err(refuse(answer, RefusalReason::NoSuchBucket, None));
-        }
-        Loaded::NotConfigured => {
-            let answer = forbidden(messages::NOT_ENABLED, ResourceType::Bucket);
-            return Err(refuse(answer, RefusalReason::NotConfigured, None));
-        }
-        Loaded::Unavailable => {
-            let answer = S3Error::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "ServiceUnavailable",
-                messages::SERVICE_UNAVAILABLE,
-            );
-            return Err(refuse(answer, RefusalReason::Unavailable, None));
-        }
-    };
-    let refusal = match policy.first_match(&cors) {
-        Ok(index) => return Ok(Allowed::new(policy.into_shared(), index, &cors)),
-        Err(refusal) => refusal,
-    };
     let answer = match refusal {
+        Refusal::NoOrigin => {
+            S3Error::new(StatusCode::BAD_REQUEST, "BadRequest", messages::NO_ORIGIN)
+        }
+        Refusal::NoSuchBucket => forbidden(messages::BUCKET_NOT_FOUND, ResourceType::Bucket),
+        Refusal::NotConfigured => forbidden(messages::NOT_ENABLED, ResourceType::Bucket),
+        Refusal::Unavailable => S3Error::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            messages::SERVICE_UNAVAILABLE,
+        ),
         Refusal::NoRuleMatched => forbidden(messages::NOT_ALLOWED, resource),
         Refusal::RequestHeadersTooLarge => S3Error {
             max_size_allowed: Some(MAX_REQUEST_HEADERS_BYTES),
@@ -125,24 +114,31 @@ fn decide_preflight(
             )
         },
     };
-    Err(refuse(
-        answer,
-        RefusalReason::Policy(refusal),
-        Some((&policy, &cors)),
-    ))
+    let answer = S3Error {
+        ids: parts.extensions.get::<AmzRequestIds>(),
+        ..answer
+    };
+    let walked = walked.as_ref().map(|(policy, cors)| (policy, cors));
+    Err((answer.into_answer(), report(options, refusal, walked)))
 }
 
 /// What to add to the inner response of an actual request with an
-/// `Origin` (spec §4).
-pub(crate) fn actual(options: &Options, loaded: Loaded, cors: &CorsRequest<'_>) -> OnResponse {
+/// `Origin` (`docs/s3-behaviour.md`, §4).
+pub(crate) fn actual(
+    options: &Options,
+    policy: BucketPolicy,
+    cors: &CorsRequest<'_>,
+) -> OnResponse {
     let cache_safe = options.vary == VaryMode::CacheSafe;
-    let policy = match loaded {
-        Loaded::Configured(policy) => policy,
-        Loaded::NotConfigured | Loaded::NoSuchBucket => return OnResponse::vary_only(false),
+    let policy = match policy {
+        BucketPolicy::Configured(policy) => policy,
+        BucketPolicy::NotConfigured | BucketPolicy::NoSuchBucket => {
+            return OnResponse::vary_only(false);
+        }
         // Whether the resource has a policy is not known: `Vary` is the
         // safe side, and so is no `Access-Control-*` header at all (an
         // inner service's must not answer for a policy that may say no).
-        Loaded::Unavailable => {
+        BucketPolicy::Unavailable => {
             return OnResponse {
                 cors: CorsHeaders::Cleared,
                 ..OnResponse::vary_only(cache_safe)
@@ -158,11 +154,7 @@ pub(crate) fn actual(options: &Options, loaded: Loaded, cors: &CorsRequest<'_>) 
         Err(refusal) => OnResponse {
             cors: CorsHeaders::Cleared,
             vary: cache_safe,
-            report: report(
-                options,
-                RefusalReason::Policy(refusal),
-                Some((&policy, cors)),
-            ),
+            report: report(options, refusal, Some((&policy, cors))),
         },
     }
 }
@@ -172,7 +164,7 @@ pub(crate) fn actual(options: &Options, loaded: Loaded, cors: &CorsRequest<'_>) 
 /// enabled.
 fn report(
     options: &Options,
-    reason: RefusalReason,
+    reason: Refusal,
     walked: Option<(&Policy, &CorsRequest<'_>)>,
 ) -> Option<Report> {
     #[cfg(feature = "tracing")]
@@ -233,9 +225,9 @@ impl OnResponse {
 #[derive(Debug)]
 pub(crate) enum Report {
     /// The reason alone.
-    Reason(RefusalReason),
+    Reason(Refusal),
     /// The reason and the rule-by-rule explanation.
-    Explanation(RefusalReason, Box<Explanation>),
+    Explanation(Refusal, Box<Explanation>),
 }
 
 impl Report {

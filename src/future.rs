@@ -109,9 +109,9 @@ impl Join {
 
     /// What to do to the response, once the load is over.
     fn poll_decide(&mut self, cx: &mut Context<'_>) -> Poll<OnResponse> {
-        let loaded = ready!(Pin::new(&mut self.pending).poll(cx));
+        let policy = ready!(Pin::new(&mut self.pending).poll(cx));
         let cors = CorsRequest::with_origin(&self.origin, &self.method, &self.headers);
-        Poll::Ready(decide::actual(&self.options, loaded, &cors))
+        Poll::Ready(decide::actual(&self.options, policy, &cors))
     }
 }
 
@@ -209,14 +209,14 @@ where
             }
             KindProj::Preflight { waiting } => {
                 let wait = waiting.as_mut().expect(DONE);
-                let loaded = ready!(Pin::new(&mut wait.pending).poll(cx));
+                let policy = ready!(Pin::new(&mut wait.pending).poll(cx));
                 let WaitingPreflight {
                     resource,
                     parts,
                     options,
                     ..
                 } = *waiting.take().expect(DONE);
-                let response = decide::preflight(&options, parts, loaded, resource);
+                let response = decide::preflight(&options, parts, policy, resource);
                 return Poll::Ready(Ok(response.map(ResponseBody::full)));
             }
             KindProj::Joining { parked } => {

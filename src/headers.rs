@@ -65,7 +65,7 @@ mod tests {
 
     use super::*;
     use crate::Policy;
-    use crate::policy::{CorsRequest, Decision};
+    use crate::policy::CorsRequest;
 
     fn inner_headers() -> HeaderMap {
         let mut headers = HeaderMap::new();
@@ -111,11 +111,9 @@ mod tests {
                 .unwrap();
         let mut request = HeaderMap::new();
         request.insert("origin", HeaderValue::from_static("https://a.example"));
-        let Decision::Allowed(allowed) =
-            policy.evaluate(&CorsRequest::new(&Method::GET, &request).unwrap())
-        else {
-            panic!("the rule matches");
-        };
+        let allowed = policy
+            .evaluate(&CorsRequest::new(&Method::GET, &request).unwrap())
+            .expect("the rule matches");
         let mut headers = inner_headers();
         CorsHeaders::Exactly(allowed).apply(&mut headers, 1);
         assert_eq!(

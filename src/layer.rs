@@ -9,7 +9,7 @@ use crate::source::SharedPolicy;
 /// A [`Layer`] that gives a service S3's CORS behaviour; see the
 /// [crate documentation](crate) for the whole picture.
 ///
-/// The layer holds a [`PolicySource`](crate::source::PolicySource) (by
+/// The layer holds a [`BucketCors`](crate::source::BucketCors) source (by
 /// default a [`SharedPolicy`]) and clones it into each service: building a
 /// service never fails and never copies a rule.
 ///

@@ -62,8 +62,8 @@
 //! assert_eq!(response.headers()["content-type"], "application/xml");
 //!
 //! // Swap the rules at run time; a bad document is refused and changes nothing.
-//! assert!(cors.store_document(r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["PATCH"]}]"#).is_err());
-//! cors.store_document(r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}]"#)?;
+//! assert!(cors.put_document(r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["PATCH"]}]"#).is_err());
+//! cors.put_document(r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}]"#)?;
 //! let get = Request::get("/photos/cat.jpg")
 //!     .header("origin", "https://anyone.example")
 //!     .body(String::new())?;
@@ -80,33 +80,33 @@
 //! 1. **Classify.** Every `OPTIONS` request is a preflight (as in S3); any
 //!    other request with a non-empty `Origin` is an actual CORS request; the
 //!    rest is not CORS.
-//! 2. **Resolve.** A [`PolicySource`] gives the compiled [`Policy`] for the
-//!    request, or says CORS is not configured, or that the bucket does not
-//!    exist. [`SharedPolicy`] serves one swappable policy; [`Buckets`] one
-//!    per bucket, S3-style; `source::ReadThrough` (feature `store`) caches
-//!    per-bucket policies from a store, and answers "pending" while it
-//!    loads one: a preflight then waits, an actual request goes to the
-//!    inner service at once and joins the load when its response comes. A
-//!    policy that cannot be loaded gives a preflight S3's `503`.
-//!    Implement the trait for anything else.
-//! 3. **Evaluate.** [`Policy::evaluate`] walks the rules in order and returns
-//!    a [`Decision`]: the matched rule's precomputed headers, or the reason
-//!    for refusal. [`Policy::explain`] makes the same walk and reports rule
-//!    by rule.
+//! 2. **Resolve.** The layer's [`BucketCors`] source locates the bucket of
+//!    the request and gives its compiled [`Policy`], or says that it has no
+//!    CORS, or that it does not exist. [`SharedPolicy`] is one swappable
+//!    policy for the whole service; [`Buckets`] one per bucket, S3-style;
+//!    `source::ReadThrough` (feature `store`) caches per-bucket policies
+//!    from a store, and answers "pending" while it loads one: a preflight
+//!    then waits, an actual request goes to the inner service at once and
+//!    joins the load when its response comes. A policy that cannot be
+//!    loaded gives a preflight S3's `503`. Implement the trait for anything
+//!    else.
+//! 3. **Evaluate.** [`Policy::evaluate`] walks the rules in order and gives
+//!    the matched rule's precomputed headers, or the [`Refusal`].
+//!    [`Policy::explain`] makes the same walk and reports rule by rule.
 //! 4. **Act.** A preflight is answered by the layer and never reaches the
 //!    inner service. An actual request always reaches the inner service; a
 //!    match adds the CORS headers to whatever it returns, errors included.
 //!
 //! A refusal costs no more than a match, and allocates nothing beyond a
 //! refused preflight's error body. To find out why a request was refused,
-//! have the layer put a [`RefusalReason`] (or the rule-by-rule
+//! have the layer put a [`Refusal`] (or the rule-by-rule
 //! [`Explanation`]) in the response's extensions with
 //! [`S3CorsLayer::report_refusals`]; with the `tracing` feature, refusals
 //! are also logged at debug level.
 //!
-//! [`PolicySource`]: source::PolicySource
+//! [`BucketCors`]: source::BucketCors
 //! [`Buckets`]: source::Buckets
-//! [`Decision`]: policy::Decision
+//! [`Refusal`]: policy::Refusal
 //! [`Explanation`]: policy::Explanation
 //!
 //! # The parts
@@ -119,9 +119,9 @@
 //! | module | holds |
 //! |---|---|
 //! | [`config`] | the document model (`CorsConfiguration`, `CorsRule`), XML and JSON, S3's validation and error codes |
-//! | [`policy`] | the compiled engine: `Policy`, `CorsRequest`, `Decision`, `Refusal`, `Explanation` |
+//! | [`policy`] | the compiled engine: `Policy`, `CorsRequest`, `Allowed`, `Refusal`, `Explanation` |
 //! | [`s3`] | S3's vocabulary: `ResourceType`, `AmzRequestIds` |
-//! | [`source`] | where policies come from: `PolicySource`, `Resolution`, `SharedPolicy`, `Buckets` |
+//! | [`source`] | the bucket model: the `BucketCors` trait (locate a request's bucket, resolve its policy, read and write its document), `SharedPolicy`, `Buckets`, `ReadThrough`, `BucketError` |
 //! | [`future`], [`body`] | the layer's `ResponseFuture` and `ResponseBody` |
 //! | `admin` | (feature `admin`) S3's `?cors` sub-resource as a layer |
 //! | `store` | (feature `store`) the `CorsStore` trait and the stores: policies kept in the integrator's store |
@@ -132,8 +132,8 @@
 //! |---|---|---|
 //! | `xml` | yes | S3's XML documents (`CorsConfiguration::from_xml`, `to_xml`), through `quick-xml` |
 //! | `json` | yes | the AWS CLI and console JSON shapes (`from_json`, `to_json`), through `serde_json` |
-//! | `admin` | no | `admin`: S3's `?cors` sub-resource (`PutBucketCors`, `GetBucketCors`, `DeleteBucketCors`) as a layer, with `Content-MD5` and `x-amz-checksum-*` checks (crc, sha1, sha2) and a body timeout (tokio) |
-//! | `store` | no | `store`: the `CorsStore` trait for policies kept in a store, `MemoryStore`, and `source::ReadThrough`, the read-through cache over a store (Tokio) |
+//! | `admin` | no | `admin`: S3's `?cors` sub-resource (`PutBucketCors`, `GetBucketCors`, `DeleteBucketCors`) as a layer, with `Content-MD5` and `x-amz-checksum-*` checks (crc, sha1, sha2) and a body timeout (a timer of its own: any executor) |
+//! | `store` | no | `store`: the `CorsStore` trait for documents kept in a store, `MemoryStore`, and `source::ReadThrough`, the read-through cache over a store (Tokio) |
 //! | `dir-store` | no | `store::DirectoryStore`: one file per bucket, watched for outside edits (`notify`) |
 //! | `tracing` | no | a debug event per refused request with its explanation, info events on policy swaps |
 //!
@@ -171,7 +171,7 @@ mod xml_text;
 
 pub use config::ConfigError;
 pub use layer::S3CorsLayer;
-pub use options::{RefusalReason, RefusalReport, VaryMode};
+pub use options::{RefusalReport, VaryMode};
 pub use policy::Policy;
 pub use service::S3Cors;
 pub use source::SharedPolicy;

@@ -11,7 +11,8 @@ use crate::future::{Join, ResponseFuture};
 use crate::layer::S3CorsLayer;
 use crate::options::{Options, VaryMode};
 use crate::policy::{self, CorsRequest};
-use crate::source::{PolicySource, RequestHead, SharedPolicy};
+use crate::s3::ResourceType;
+use crate::source::{BucketCors, BucketPolicy, RequestHead, Resolution, SharedPolicy};
 
 /// Middleware that gives the inner service S3's CORS behaviour.
 ///
@@ -88,7 +89,7 @@ impl<S, P> S3Cors<S, P> {
 impl<S, P, ReqBody, ResBody> Service<Request<ReqBody>> for S3Cors<S, P>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    P: PolicySource,
+    P: BucketCors,
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
@@ -106,40 +107,55 @@ where
         {
             // A preflight: answered here, once the policy is known.
             let parts = request.into_parts().0;
-            return match self
-                .source
-                .resolve(&RequestHead::from_parts(&parts))
-                .settle()
-            {
-                Ok((loaded, resource)) => ResponseFuture::answered(decide::preflight(
+            let (resolution, resource) = resolve(&self.source, &RequestHead::from_parts(&parts));
+            return match resolution {
+                Resolution::Ready(policy) => ResponseFuture::answered(decide::preflight(
                     &self.options,
                     parts,
-                    loaded,
+                    policy,
                     resource,
                 )),
-                Err((pending, resource)) => {
+                Resolution::Pending(pending) => {
                     ResponseFuture::preflight(pending, resource, parts, self.options)
                 }
             };
         }
         let Some(origin) = policy::origin(request.headers()) else {
             // Not CORS: at most `Vary`, and without it no lookup at all.
-            let vary = self.options.vary == VaryMode::CacheSafe
-                && self.source.is_configured_for(&RequestHead::new(&request));
+            let vary = self.options.vary == VaryMode::CacheSafe && {
+                let head = RequestHead::new(&request);
+                self.source
+                    .locate(&head)
+                    .is_some_and(|located| self.source.is_configured(located.bucket()))
+            };
             return ResponseFuture::without_origin(self.inner.call(request), vary);
         };
-        match self.source.resolve(&RequestHead::new(&request)).settle() {
-            Ok((loaded, _)) => {
+        match resolve(&self.source, &RequestHead::new(&request)).0 {
+            Resolution::Ready(policy) => {
                 let cors = CorsRequest::with_origin(origin, request.method(), request.headers());
-                let on_response = decide::actual(&self.options, loaded, &cors);
+                let on_response = decide::actual(&self.options, policy, &cors);
                 ResponseFuture::inner(self.inner.call(request), on_response)
             }
             // The inner service is called now; the load is joined when its
             // response comes.
-            Err((pending, _)) => {
+            Resolution::Pending(pending) => {
                 let join = Join::new(pending, origin, &request, self.options);
                 ResponseFuture::joining(self.inner.call(request), join)
             }
         }
+    }
+}
+
+/// The bucket a request is for, what its source knows of its policy, and
+/// whether the URL names the bucket's root or an object; a request that
+/// names no bucket is for a bucket that does not exist.
+#[inline]
+fn resolve<C: BucketCors>(source: &C, head: &RequestHead<'_>) -> (Resolution, ResourceType) {
+    match source.locate(head) {
+        Some(located) => (source.resolve(located.bucket()), located.resource()),
+        None => (
+            Resolution::Ready(BucketPolicy::NoSuchBucket),
+            ResourceType::Bucket,
+        ),
     }
 }

@@ -340,3 +340,73 @@ where
     ours.remove(VARY);
     assert_eq!(floor, ours);
 }
+
+/// Memory per cached bucket in a read-through source, for the demo's
+/// three-rule document: buckets sharing one configuration (and so one
+/// compiled policy), and buckets that each have their own.
+#[cfg(feature = "store")]
+#[test]
+fn memory_per_cached_bucket() {
+    use tower_s3_cors::source::{BucketCors as _, ReadThrough};
+    use tower_s3_cors::store::{CorsStore as _, MemoryStore};
+
+    const THREE_RULES: &str = include_str!("fixtures/three-rules.xml");
+    const BUCKETS: usize = 10_000;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let per_bucket = |unique: bool| {
+        let store = MemoryStore::new();
+        let source = runtime.block_on(async {
+            ReadThrough::builder(store.clone())
+                .capacity(2 * BUCKETS)
+                .build()
+                .unwrap()
+        });
+        // Documents are made before counting: the store's copies are the
+        // store's memory, not the cache's.
+        let documents: Vec<String> = (0..BUCKETS)
+            .map(|i| {
+                if unique {
+                    THREE_RULES.replacen("<CORSRule>", &format!("<CORSRule><ID>rule-{i}</ID>"), 1)
+                } else {
+                    THREE_RULES.to_owned()
+                }
+            })
+            .collect();
+        let stored = allocation_counter::measure(|| {
+            runtime.block_on(async {
+                for (i, document) in documents.iter().enumerate() {
+                    store
+                        .put(&format!("bucket-{i:05}"), document)
+                        .await
+                        .unwrap();
+                }
+            });
+        });
+        let cached = allocation_counter::measure(|| {
+            runtime.block_on(async {
+                for (i, document) in documents.iter().enumerate() {
+                    source
+                        .put_document(&format!("bucket-{i:05}"), document)
+                        .await
+                        .unwrap();
+                }
+            });
+        });
+        assert!(stored.bytes_current > 0);
+        // `put_document` writes the store again, replacing each document
+        // with a copy of the same size: what stays is the cache's.
+        cached.bytes_current / i64::try_from(BUCKETS).unwrap()
+    };
+    let shared = per_bucket(false);
+    let unshared = per_bucket(true);
+    println!(
+        "memory per cached bucket, three-rule document: {shared} bytes shared, {unshared} bytes unshared"
+    );
+    assert!(
+        shared <= 1024,
+        "a bucket sharing its policy costs {shared} bytes"
+    );
+}

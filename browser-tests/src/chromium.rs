@@ -1,78 +1,25 @@
 //! Finding and running a headless Chromium, cleaned up on drop.
 
 use std::fs::{self, File};
-use std::io::{self, Write as _};
+use std::io;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-/// Environment variable that names the Chromium binary to use.
-pub const CHROMIUM_ENV: &str = "CHROMIUM";
+use tower_s3_cors_test_support::{CHROMIUM, TempDir, temp_dir};
 
-/// Names looked up on `PATH` when [`CHROMIUM_ENV`] is not set.
-const CANDIDATES: &[&str] = &[
-    "chromium",
-    "chromium-browser",
-    "google-chrome",
-    "google-chrome-stable",
-];
-
-/// Whether this run is a CI run (`CI=true` or `CI=1`): a missing browser is
-/// then an error, never a reason to skip.
-#[must_use]
-pub fn is_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
-}
-
-/// The Chromium binary: `$CHROMIUM` if set, else the first of
+/// The Chromium to run the suite with: `$CHROMIUM`, or the first of
 /// `chromium`, `chromium-browser`, `google-chrome`, `google-chrome-stable`
-/// found on `PATH`.
-#[must_use]
-pub fn find() -> Option<PathBuf> {
-    if let Some(explicit) = std::env::var_os(CHROMIUM_ENV) {
-        let path = PathBuf::from(explicit);
-        return is_executable(&path).then_some(path);
-    }
-    let dirs = std::env::var_os("PATH")?;
-    std::env::split_paths(&dirs)
-        .flat_map(|dir| CANDIDATES.iter().map(move |name| dir.join(name)))
-        .find(|path| is_executable(path))
-}
-
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-/// The Chromium to run the suite with. `None` (after a loud message on
-/// stderr) when there is none and this is not CI.
+/// on `PATH`. `None` (after a loud message on stderr) when there is none
+/// and this is not CI.
 ///
 /// # Panics
 ///
 /// Under CI (`CI=true`) when no Chromium is found.
 #[must_use]
 pub fn require() -> Option<PathBuf> {
-    if let Some(path) = find() {
-        return Some(path);
-    }
-    let message = "no Chromium found (set $CHROMIUM, or install it: \
-                   `apt-get update && apt-get install -y chromium`)";
-    assert!(
-        !is_ci(),
-        "CI=true and {message}: the browser suite cannot be skipped in CI"
-    );
-    // Straight to the process's stderr: libtest captures `eprintln!` of a
-    // passing test, and a skip must not go unnoticed.
-    let bar = "#".repeat(72);
-    let mut stderr = io::stderr().lock();
-    let _ = writeln!(
-        stderr,
-        "\n{bar}\n# SKIPPED: the real-browser CORS tests did not run:\n# {message}\n\
-         # (under CI=true this is a failure)\n{bar}\n"
-    );
-    None
+    CHROMIUM.require("the real-browser CORS tests")
 }
 
 /// A running headless Chromium with its own fresh profile directory.
@@ -83,8 +30,9 @@ pub fn require() -> Option<PathBuf> {
 #[derive(Debug)]
 pub struct Browser {
     child: Option<Child>,
-    dir: PathBuf,
     log: PathBuf,
+    /// The profile and the log; removed when dropped.
+    _dir: TempDir,
 }
 
 impl Browser {
@@ -97,23 +45,15 @@ impl Browser {
     ///
     /// Creating the directory or the log file, or spawning the process.
     pub fn launch(binary: &Path, url: &str) -> io::Result<Self> {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let dir = std::env::temp_dir().join(format!(
-            "tower-s3-cors-browser-{}-{nanos}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let profile = dir.join("profile");
+        let dir = temp_dir("browser");
+        let profile = dir.path().join("profile");
         fs::create_dir_all(&profile)?;
-        let log = dir.join("chromium.log");
-        // From here on the directory is removed by `Drop`, whatever happens.
+        let log = dir.path().join("chromium.log");
+        // From here on the directory is removed on drop, whatever happens.
         let mut browser = Self {
             child: None,
-            dir,
             log,
+            _dir: dir,
         };
         let stdout = File::create(&browser.log)?;
         let stderr = stdout.try_clone()?;
@@ -215,7 +155,7 @@ fn signal_group(signal: &str, group: &str) -> bool {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // Before the directory goes (the field is dropped after this).
         self.kill();
-        let _ = fs::remove_dir_all(&self.dir);
     }
 }

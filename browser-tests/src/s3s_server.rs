@@ -10,12 +10,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
-use example_s3s_server::{CorsStore, Options};
+use example_s3s_server::Options;
 use http::Request;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tower::{Layer as _, Service, ServiceExt as _};
 use tower_s3_cors::S3CorsLayer;
+
+use tower_s3_cors_test_support::{TempDir, temp_dir};
 
 use crate::presign::Presign;
 use crate::s3_server::{Exchange, Log, bind_loopback, header_list};
@@ -30,8 +32,9 @@ pub struct S3sServer {
     pub addr: SocketAddr,
     /// Its data directory (removed when this is dropped).
     pub root: PathBuf,
-    /// Its bucket CORS store.
-    pub cors: CorsStore,
+    _root: TempDir,
+    /// Its bucket CORS.
+    pub cors: tower_s3_cors::source::ReadThrough,
     /// Every exchange, in arrival order.
     pub log: Log,
     options: Options,
@@ -64,12 +67,6 @@ impl S3sServer {
     #[must_use]
     pub fn object_path(&self, bucket: &str, key: &str) -> PathBuf {
         self.root.join(bucket).join(key)
-    }
-}
-
-impl Drop for S3sServer {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.root);
     }
 }
 
@@ -109,7 +106,8 @@ where
 /// The root or the listener could not be made, or the example refused to
 /// start (its message).
 pub async fn start(buckets: &[&str]) -> io::Result<S3sServer> {
-    let root = fresh_root()?;
+    let root_dir = temp_dir("browser-tests-s3s");
+    let root = root_dir.path().to_owned();
     for bucket in buckets {
         // s3s-fs's buckets are the directories of its root.
         std::fs::create_dir(root.join(bucket))?;
@@ -117,10 +115,10 @@ pub async fn start(buckets: &[&str]) -> io::Result<S3sServer> {
     let listener = bind_loopback().await?;
     let addr = listener.local_addr()?;
     let options = Options::new(&root);
-    let parts = example_s3s_server::build_parts(&options, addr.port())
+    let parts = example_s3s_server::build_parts(&options, &root, addr.port())
         .await
         .map_err(io::Error::other)?;
-    let stack = S3CorsLayer::new(parts.source).layer(Probe(parts.s3));
+    let stack = S3CorsLayer::new(parts.cors.clone()).layer(Probe(parts.s3));
     let log = Log::default();
 
     let recorder_log = log.clone();
@@ -172,23 +170,11 @@ pub async fn start(buckets: &[&str]) -> io::Result<S3sServer> {
     Ok(S3sServer {
         addr,
         root,
+        _root: root_dir,
         cors: parts.cors,
         log,
         options,
     })
-}
-
-/// A fresh directory under the system's temporary directory.
-fn fresh_root() -> io::Result<PathBuf> {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let root = std::env::temp_dir().join(format!(
-        "browser-tests-s3s-{}-{nanos:x}",
-        std::process::id()
-    ));
-    std::fs::create_dir(&root)?;
-    Ok(root)
 }
 
 /// Whether `path` holds exactly `contents`.

@@ -23,9 +23,8 @@ use browser_tests::page_server::{self, Control, Page, PageEvent};
 use browser_tests::s3_server::{self, Exchange, S3Server};
 use browser_tests::s3s_server::{self, S3sServer, file_holds};
 use serde_json::{Value, json};
+use tower_s3_cors::SharedPolicy;
 use tower_s3_cors::source::Buckets;
-use tower_s3_cors::{Policy, SharedPolicy};
-use tower_s3_cors_s3s::CorsConfigs as _;
 
 /// Set (to anything) to print every exchange with all its headers.
 const VERBOSE_ENV: &str = "BROWSER_TESTS_VERBOSE";
@@ -1013,10 +1012,10 @@ fn s3_cors_in_headless_chromium() {
             let page = page_origin.get().ok_or("page origin unknown")?;
             match action {
                 "swap-c10" => c10
-                    .store_document(&document(C10_AFTER_SWAP, page))
+                    .put_document(&document(C10_AFTER_SWAP, page))
                     .map(|()| "stored".to_owned())
                     .map_err(|e| e.to_string()),
-                "clear-c10" => Ok(format!("cleared: {}", c10.clear().is_some())),
+                "clear-c10" => Ok(format!("cleared: {}", c10.delete_document().is_some())),
                 other => Err(format!("unknown action {other}")),
             }
         })
@@ -1037,15 +1036,16 @@ fn s3_cors_in_headless_chromium() {
     for (bucket, template) in POLICIES {
         buckets
             .create(bucket)
-            .store_document(&document(template, &page_origin))
+            .put_document(&document(template, &page_origin))
             .unwrap_or_else(|e| panic!("policy of {bucket}: {e}"));
     }
     // Through the s3s example's CORS store, as its PutBucketCors would.
     for (bucket, template) in S3S_POLICIES {
-        let policy = Policy::from_document(&document(template, &page_origin))
-            .unwrap_or_else(|e| panic!("policy of {bucket}: {e}"));
+        let document = document(template, &page_origin);
         runtime
-            .block_on(s3s.cors.put(bucket, policy))
+            .block_on(tower_s3_cors::source::BucketCors::put_document(
+                &s3s.cors, bucket, &document,
+            ))
             .unwrap_or_else(|e| panic!("storing the policy of {bucket}: {e:?}"));
     }
 

@@ -13,16 +13,17 @@ use http_body::Body;
 use tower_layer::Layer;
 use tower_s3_cors::ConfigError;
 use tower_s3_cors::config::{ConfigErrorKind, CorsConfiguration};
-use tower_s3_cors::policy::{CorsRequest, Explanation, Policy, RuleOutcome};
+use tower_s3_cors::policy::{CorsRequest, Explanation, Policy, RuleVerdict};
 use tower_s3_cors::{S3CorsLayer, VaryMode};
 use tower_service::Service;
 
 /// The largest document S3 accepts, in bytes.
 pub(crate) const MAX_DOCUMENT_BYTES: usize = tower_s3_cors::config::MAX_DOCUMENT_BYTES;
 
-/// Reads a document in either format (its form only; see [`validate`]).
+/// Reads a document in either format, of any size (its form only; see
+/// [`validate`]). S3's size limit is measured on [`to_xml`].
 pub(crate) fn parse(text: &str) -> Result<CorsConfiguration, ConfigError> {
-    CorsConfiguration::from_document(text)
+    CorsConfiguration::from_document_any_size(text)
 }
 
 /// Checks a configuration as S3's `PutBucketCors` does.
@@ -60,8 +61,18 @@ pub(crate) struct ErrorReport {
     pub(crate) field: Option<&'static str>,
     /// The value at fault, as written.
     pub(crate) value: Option<String>,
-    /// The library's own description (names rule, field, value and detail).
+    /// The library's own description (names rule, field, value and detail),
+    /// or where and what the reader found, for a document of the wrong shape.
     pub(crate) description: String,
+    /// The line of the document at fault, counted from 1.
+    pub(crate) line: Option<usize>,
+    /// The column, counted from 1 in characters.
+    pub(crate) column: Option<usize>,
+    /// What is expected there, or how to fix it.
+    pub(crate) hint: Option<String>,
+    /// Whether `hint` is the shape expected where the reader stopped (a
+    /// document of the wrong shape), rather than a fix for S3's refusal.
+    pub(crate) expected: bool,
 }
 
 impl From<&ConfigError> for ErrorReport {
@@ -74,6 +85,10 @@ impl From<&ConfigError> for ErrorReport {
             field: err.field(),
             value: err.value().map(str::to_owned),
             description: err.to_string(),
+            line: None,
+            column: None,
+            hint: crate::hints::for_error(err),
+            expected: false,
         }
     }
 }
@@ -189,6 +204,114 @@ pub(crate) fn answer(
     })
 }
 
+/// What a policy decides for one request: the matched rule (counted from
+/// 1) and the CORS headers it sends, or why it refuses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Decided {
+    pub(crate) rule: Option<usize>,
+    /// The library's reason, for a refusal.
+    pub(crate) refusal: Option<String>,
+    /// The CORS headers of the answer, in the order the engine writes them
+    /// (names in lower case).
+    pub(crate) headers: Vec<(String, String)>,
+}
+
+/// Decides one request with [`Policy::evaluate`]: a preflight (`OPTIONS`
+/// with `Access-Control-Request-Method: method`) or an actual request of
+/// `method`, from `origin`, listing `request_headers` in
+/// `Access-Control-Request-Headers` (none when empty). `None` when the
+/// request cannot be written (a value a header cannot hold).
+pub(crate) fn decide(
+    policy: &Policy,
+    origin: &str,
+    method: &str,
+    preflight: bool,
+    request_headers: &str,
+) -> Option<Decided> {
+    let (http_method, headers) = cors_request(origin, method, preflight, request_headers)?;
+    let request = CorsRequest::new(&http_method, &headers)?;
+    Some(match policy.evaluate(&request) {
+        Ok(allowed) => {
+            let rule = allowed.rule_index() + 1;
+            let mut answer = HeaderMap::new();
+            allowed.write_headers(&mut answer);
+            Decided {
+                rule: Some(rule),
+                refusal: None,
+                headers: answer
+                    .iter()
+                    .map(|(name, value)| {
+                        (
+                            name.as_str().to_owned(),
+                            String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                        )
+                    })
+                    .collect(),
+            }
+        }
+        Err(refusal) => Decided {
+            rule: None,
+            refusal: Some(refusal.to_string()),
+            headers: Vec::new(),
+        },
+    })
+}
+
+/// For a request [`decide`] refuses, what stopped the rule that came
+/// closest ([`Policy::explain`]): a header (origin and method matched)
+/// before a method (the origin matched) before an origin. `None` when no
+/// rule was consulted, or the request cannot be written.
+pub(crate) fn nearest_refusal(
+    policy: &Policy,
+    origin: &str,
+    method: &str,
+    preflight: bool,
+    request_headers: &str,
+) -> Option<Outcome> {
+    let (http_method, headers) = cors_request(origin, method, preflight, request_headers)?;
+    let request = CorsRequest::new(&http_method, &headers)?;
+    walk(&policy.explain(&request))
+        .rules
+        .into_iter()
+        .map(|verdict| verdict.outcome)
+        .max_by_key(|outcome| match outcome {
+            Outcome::HeaderNotAllowed(_) => 3,
+            Outcome::MethodNotAllowed => 2,
+            Outcome::OriginNotAllowed => 1,
+            Outcome::Matched | Outcome::Other(_) => 0,
+        })
+}
+
+/// The method and headers of the request [`decide`] describes.
+fn cors_request(
+    origin: &str,
+    method: &str,
+    preflight: bool,
+    request_headers: &str,
+) -> Option<(http::Method, HeaderMap)> {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        http::header::ORIGIN,
+        http::HeaderValue::from_str(origin).ok()?,
+    );
+    let http_method = if preflight {
+        headers.insert(
+            http::header::ACCESS_CONTROL_REQUEST_METHOD,
+            http::HeaderValue::from_str(method).ok()?,
+        );
+        http::Method::OPTIONS
+    } else {
+        http::Method::from_bytes(method.as_bytes()).ok()?
+    };
+    if !request_headers.is_empty() {
+        headers.insert(
+            http::header::ACCESS_CONTROL_REQUEST_HEADERS,
+            http::HeaderValue::from_str(request_headers).ok()?,
+        );
+    }
+    Some((http_method, headers))
+}
+
 fn walk(explanation: &Explanation) -> Walk {
     Walk {
         matched_rule: explanation.matched_rule().map(|i| i + 1),
@@ -196,14 +319,15 @@ fn walk(explanation: &Explanation) -> Walk {
         rules: explanation
             .rules()
             .iter()
-            .map(|verdict| Verdict {
-                number: verdict.index() + 1,
-                id: verdict.id().map(str::to_owned),
-                outcome: match verdict.outcome() {
-                    RuleOutcome::Matched => Outcome::Matched,
-                    RuleOutcome::OriginNotAllowed => Outcome::OriginNotAllowed,
-                    RuleOutcome::MethodNotAllowed => Outcome::MethodNotAllowed,
-                    RuleOutcome::HeaderNotAllowed(name) => Outcome::HeaderNotAllowed(name.clone()),
+            .enumerate()
+            .map(|(index, verdict)| Verdict {
+                number: index + 1,
+                id: explanation.rule_id(index).map(str::to_owned),
+                outcome: match verdict {
+                    RuleVerdict::Matched => Outcome::Matched,
+                    RuleVerdict::OriginNotAllowed => Outcome::OriginNotAllowed,
+                    RuleVerdict::MethodNotAllowed => Outcome::MethodNotAllowed,
+                    RuleVerdict::HeaderNotAllowed(name) => Outcome::HeaderNotAllowed(name.clone()),
                     other => Outcome::Other(format!("{other:?}")),
                 },
             })

@@ -5,10 +5,12 @@ use std::fmt::Write as _;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request};
 use serde::Serialize;
 
+use tower_s3_cors::config::CorsConfiguration;
+
 use crate::convert::load_failure;
 use crate::engine::{self, Answer, Outcome, Walk};
-use crate::input;
 use crate::report::{self, Format, Output, Status};
+use crate::{input, lint};
 
 /// The request to explain, as given on the command line.
 #[derive(Debug)]
@@ -18,6 +20,8 @@ pub(crate) struct Ask<'a> {
     pub(crate) headers: &'a [String],
     pub(crate) preflight: bool,
     pub(crate) s3_exact: bool,
+    /// Send the origin and method even when no browser would.
+    pub(crate) as_given: bool,
     pub(crate) path: &'a str,
     pub(crate) extra: &'a [String],
 }
@@ -48,7 +52,7 @@ pub(crate) fn run(path: &str, ask: &Ask<'_>, format: Format) -> Output {
             );
         }
     };
-    let shown = Shown::new(&request);
+    let shown = Shown::new(&request, ask);
     let answer = match engine::answer(&policy, request, ask.s3_exact) {
         Ok(answer) => answer,
         Err(message) => {
@@ -57,16 +61,137 @@ pub(crate) fn run(path: &str, ask: &Ask<'_>, format: Format) -> Output {
             return out;
         }
     };
-    let mut out = Output::new(Status::Success);
+    let allowed = answer
+        .walk
+        .as_ref()
+        .is_some_and(|w| w.matched_rule.is_some());
+    let nearest = answer
+        .walk
+        .as_ref()
+        .filter(|_| !allowed)
+        .and_then(|walk| nearest_origin(&doc.config, walk, ask.origin));
+    let mut out = Output::new(if allowed {
+        Status::Success
+    } else {
+        Status::Failure
+    });
     out.stdout = match format {
-        Format::Text => text(&shown, &answer),
-        Format::Json => report::to_json(&Json::new(&doc.name, &shown, &answer)),
+        Format::Text => text(&shown, &answer, nearest.as_ref()),
+        Format::Json => report::to_json(&Json::new(&doc.name, &shown, &answer, nearest.as_ref())),
     };
     out
 }
 
-/// Builds the HTTP request a browser would send.
+/// The `AllowedOrigin` closest to a refused origin.
+struct Nearest<'a> {
+    /// The rule, counted from 1, and its `ID`.
+    rule: usize,
+    id: Option<&'a str>,
+    origin: &'a str,
+    /// How many characters to add, remove or change to make the origin match.
+    edits: usize,
+}
+
+/// When a refused origin was refused by rules for their origins: the
+/// `AllowedOrigin` of those rules that it is fewest edits away from
+/// matching (the first of equals, among patterns of a reasonable length).
+/// Shown when no rule allows the origin, or when it is a few edits away
+/// (a rule that would have matched but for a slip).
+fn nearest_origin<'a>(
+    config: &'a CorsConfiguration,
+    walk: &Walk,
+    origin: &str,
+) -> Option<Nearest<'a>> {
+    let refused_for_origin = |number: usize| {
+        walk.rules
+            .iter()
+            .any(|v| v.number == number && v.outcome == Outcome::OriginNotAllowed)
+    };
+    let some_rule_allows_origin = walk
+        .rules
+        .iter()
+        .any(|v| v.outcome != Outcome::OriginNotAllowed);
+    let chars: Vec<char> = origin.chars().collect();
+    let nearest = config
+        .rules
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| refused_for_origin(index + 1))
+        .flat_map(|(index, rule)| {
+            rule.allowed_origins
+                .iter()
+                .filter(|pattern| pattern.len() <= 512)
+                .map(move |pattern| (index, rule, pattern))
+        })
+        .map(|(index, rule, pattern)| Nearest {
+            rule: index + 1,
+            id: rule.id.as_deref(),
+            origin: pattern,
+            edits: distance(&chars, pattern),
+        })
+        .min_by_key(|nearest| nearest.edits)?;
+    (!some_rule_allows_origin || nearest.edits <= 3).then_some(nearest)
+}
+
+/// The fewest single-character edits that make `text` match `pattern` (one
+/// `*` matching any text).
+fn distance(text: &[char], pattern: &str) -> usize {
+    let (prefix, suffix) = pattern.split_once('*').unwrap_or((pattern, ""));
+    let prefix: Vec<char> = prefix.chars().collect();
+    let starts = edits_to_prefixes(&prefix, text);
+    if !pattern.contains('*') {
+        return starts.last().copied().unwrap_or_default();
+    }
+    let suffix: Vec<char> = suffix.chars().rev().collect();
+    let reversed: Vec<char> = text.iter().rev().copied().collect();
+    // ends[j]: edits to make text[j..] equal to the suffix.
+    let mut ends = edits_to_prefixes(&suffix, &reversed);
+    ends.reverse();
+    // The '*' takes text[i..j] for some i <= j.
+    let mut best_end = usize::MAX;
+    let mut best = usize::MAX;
+    for i in (0..starts.len()).rev() {
+        best_end = best_end.min(ends.get(i).copied().unwrap_or(usize::MAX));
+        best = best.min(
+            starts
+                .get(i)
+                .copied()
+                .unwrap_or(usize::MAX)
+                .saturating_add(best_end),
+        );
+    }
+    best
+}
+
+/// For each `i`, the Levenshtein distance between `word` and `text[..i]`.
+fn edits_to_prefixes(word: &[char], text: &[char]) -> Vec<usize> {
+    // row[i]: the distance between word[..w] and text[..i].
+    let mut row: Vec<usize> = (0..=text.len()).collect();
+    for (w, wc) in word.iter().enumerate() {
+        let mut next = vec![w + 1; text.len() + 1];
+        for (i, tc) in text.iter().enumerate() {
+            let replace = row.get(i).copied().unwrap_or_default() + usize::from(wc != tc);
+            let delete = row.get(i + 1).copied().unwrap_or_default() + 1;
+            let insert = next.get(i).copied().unwrap_or_default() + 1;
+            if let Some(cell) = next.get_mut(i + 1) {
+                *cell = replace.min(delete).min(insert);
+            }
+        }
+        row = next;
+    }
+    row
+}
+
+/// The methods browsers write in upper case whatever the page wrote
+/// (`fetch(url, {method: "put"})` sends `PUT`).
+const NORMALISED: [&str; 6] = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"];
+
+/// Builds the HTTP request a browser would send, or says why a browser
+/// would not send it.
 fn build_request(ask: &Ask<'_>) -> Result<Request<String>, String> {
+    if !ask.as_given {
+        as_a_browser_sends(ask)?;
+    }
     let requested = Method::from_bytes(ask.method.as_bytes())
         .map_err(|_| format!("--method {:?} is not an HTTP method", ask.method))?;
     let method = if ask.preflight {
@@ -116,21 +241,71 @@ fn build_request(ask: &Ask<'_>) -> Result<Request<String>, String> {
     Ok(request)
 }
 
+/// Refuses a request no browser sends, saying what a browser would send
+/// instead.
+fn as_a_browser_sends(ask: &Ask<'_>) -> Result<(), String> {
+    let upper = ask.method.to_ascii_uppercase();
+    if upper == "OPTIONS" {
+        return Err(
+            "--method OPTIONS: a browser's preflight is an OPTIONS request; give the method the \
+             page uses and --preflight (--method PUT --preflight)"
+                .to_owned(),
+        );
+    }
+    if upper != ask.method && NORMALISED.contains(&upper.as_str()) {
+        return Err(format!(
+            "--method {:?}: browsers send it in upper case; did you mean --method {upper}?",
+            ask.method
+        ));
+    }
+    if ask.origin.is_empty() {
+        return Err(
+            "--origin \"\": a browser never sends an empty Origin (an opaque origin sends null)"
+                .to_owned(),
+        );
+    }
+    if let Some((why, instead)) = lint::never_sent(ask.origin) {
+        let hint = instead
+            .map(|origin| format!("; did you mean --origin {origin}?"))
+            .unwrap_or_default();
+        return Err(format!(
+            "--origin {:?}: a browser never sends it ({why}){hint} (--as-given sends it all \
+             the same)",
+            ask.origin
+        ));
+    }
+    Ok(())
+}
+
 /// The request, kept for the report (the layer takes the request itself).
 struct Shown {
     method: String,
     path: String,
     preflight: bool,
     headers: Vec<(String, String)>,
+    /// For an actual request, why a browser would send a preflight first:
+    /// its method or the headers it lists.
+    preflight_first: Option<String>,
 }
 
 impl Shown {
-    fn new(request: &Request<String>) -> Self {
+    fn new(request: &Request<String>, ask: &Ask<'_>) -> Self {
+        let preflight = request.method() == Method::OPTIONS;
+        let simple = matches!(ask.method, "GET" | "HEAD" | "POST");
+        let preflight_first = match (preflight, simple, ask.headers) {
+            (true, _, _) | (false, true, []) => None,
+            (false, false, _) => Some(format!("its method is {}", ask.method)),
+            (false, true, headers) => Some(format!(
+                "it lists {} in Access-Control-Request-Headers",
+                headers.join(", ")
+            )),
+        };
         Self {
             method: request.method().to_string(),
             path: request.uri().to_string(),
-            preflight: request.method() == Method::OPTIONS,
+            preflight,
             headers: pairs(request.headers()),
+            preflight_first,
         }
     }
 }
@@ -161,7 +336,7 @@ fn outcome_text(outcome: &Outcome) -> String {
     }
 }
 
-fn text(shown: &Shown, answer: &Answer) -> String {
+fn text(shown: &Shown, answer: &Answer, nearest: Option<&Nearest<'_>>) -> String {
     let mut out = String::new();
     let kind = if shown.preflight {
         "preflight"
@@ -174,9 +349,9 @@ fn text(shown: &Shown, answer: &Answer) -> String {
         let _ = writeln!(out, "  {name}: {value}");
     }
     let by = if shown.preflight {
-        "answered by the layer; the inner service is not called"
+        "S3 answers a preflight itself; the object is not read"
     } else {
-        "the inner service's empty 200, with the layer's headers"
+        "the object's own response, here an empty 200, with the CORS headers S3 adds"
     };
     let _ = writeln!(
         out,
@@ -213,7 +388,28 @@ fn text(shown: &Shown, answer: &Answer) -> String {
             );
         }
     }
+    if let Some(nearest) = nearest {
+        let _ = writeln!(
+            out,
+            "\nNearest AllowedOrigin: {:?} in {}, {} edit{} away{}",
+            nearest.origin,
+            report::rule_label(nearest.rule, nearest.id),
+            nearest.edits,
+            if nearest.edits == 1 { "" } else { "s" },
+            lint::never_sent(nearest.origin)
+                .filter(|_| !nearest.origin.contains('*'))
+                .map(|(why, _)| format!(" (it never matches: {why})"))
+                .unwrap_or_default()
+        );
+    }
     let _ = writeln!(out, "\nVerdict: {}", verdict_text(shown, walk));
+    if let Some(why) = &shown.preflight_first {
+        let _ = writeln!(
+            out,
+            "\nNote: a browser sends a preflight before this request ({why}), and sends the \
+             request only if the preflight is allowed: add --preflight to see that answer."
+        );
+    }
     out
 }
 
@@ -262,6 +458,20 @@ struct Json<'a> {
     body: String,
     /// One entry per rule consulted, in document order.
     rules: Vec<RuleJson<'a>>,
+    /// When no rule allows the origin: the closest `AllowedOrigin`.
+    nearest_origin: Option<NearestJson<'a>>,
+    /// For an actual request, why a browser sends a preflight first
+    /// (`null` when it does not).
+    preflight_first: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct NearestJson<'a> {
+    rule: usize,
+    id: Option<&'a str>,
+    origin: &'a str,
+    /// Characters to add, remove or change for the origin to match.
+    edits: usize,
 }
 
 #[derive(Serialize)]
@@ -299,7 +509,12 @@ fn header_list(pairs: Vec<(String, String)>) -> Vec<HeaderJson> {
 }
 
 impl<'a> Json<'a> {
-    fn new(file: &'a str, shown: &'a Shown, answer: &'a Answer) -> Self {
+    fn new(
+        file: &'a str,
+        shown: &'a Shown,
+        answer: &'a Answer,
+        nearest: Option<&Nearest<'a>>,
+    ) -> Self {
         let walk = answer.walk.as_ref();
         let matched_rule = walk.and_then(|w| w.matched_rule);
         Self {
@@ -351,6 +566,36 @@ impl<'a> Json<'a> {
                         .collect()
                 })
                 .unwrap_or_default(),
+            nearest_origin: nearest.map(|n| NearestJson {
+                rule: n.rule,
+                id: n.id,
+                origin: n.origin,
+                edits: n.edits,
+            }),
+            preflight_first: shown.preflight_first.as_deref(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::distance;
+
+    fn d(text: &str, pattern: &str) -> usize {
+        distance(&text.chars().collect::<Vec<_>>(), pattern)
+    }
+
+    #[test]
+    fn edits_to_match_a_pattern() {
+        assert_eq!(d("https://app.example.com", "https://app.example.com"), 0);
+        assert_eq!(d("https://app.example.com", "https://app.example.com/"), 1);
+        assert_eq!(d("http://app.example.com", "https://app.example.com"), 1);
+        assert_eq!(d("https://app.example.com", "https://*.example.com"), 0);
+        assert_eq!(d("https://example.com", "https://*.example.com"), 1);
+        assert_eq!(d("https://app.example.org", "https://*.example.com"), 3);
+        assert_eq!(d("", "*"), 0);
+        assert_eq!(d("abc", ""), 3);
+        assert_eq!(d("ab", "a*b"), 0);
+        assert_eq!(d("a", "ab*ba"), 3);
     }
 }

@@ -72,6 +72,12 @@ pub(crate) struct ErrorJson<'a> {
     pub(crate) value: Option<&'a str>,
     /// One line that says it all (for people).
     pub(crate) description: &'a str,
+    /// The line of the document at fault, counted from 1, when known.
+    pub(crate) line: Option<usize>,
+    /// The column, counted from 1 in characters, when known.
+    pub(crate) column: Option<usize>,
+    /// What is expected there, or how to fix it.
+    pub(crate) hint: Option<&'a str>,
 }
 
 impl<'a> From<&'a ErrorReport> for ErrorJson<'a> {
@@ -84,6 +90,9 @@ impl<'a> From<&'a ErrorReport> for ErrorJson<'a> {
             field: report.field,
             value: report.value.as_deref(),
             description: &report.description,
+            line: report.line,
+            column: report.column,
+            hint: report.hint.as_deref(),
         }
     }
 }
@@ -96,11 +105,27 @@ pub(crate) fn rule_label(number: usize, id: Option<&str>) -> String {
     }
 }
 
-/// A refused document for people: the library's one-line description, then
-/// S3's code and message and each of rule, field and value that applies.
+/// `name`, or `name:line:column` when the place is known (as compilers
+/// write it, so that terminals and editors can jump there).
+pub(crate) fn place(name: &str, line: Option<usize>, column: Option<usize>) -> String {
+    match (line, column) {
+        (Some(line), Some(column)) => format!("{name}:{line}:{column}"),
+        (Some(line), None) => format!("{name}:{line}"),
+        _ => name.to_owned(),
+    }
+}
+
+/// A refused document for people: where, the one-line description, then
+/// S3's code and message, each of rule, field and value that applies, and
+/// the hint.
 pub(crate) fn error_text(name: &str, report: &ErrorReport) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{name}: invalid: {}", report.description);
+    let _ = writeln!(
+        out,
+        "{}: invalid: {}",
+        place(name, report.line, report.column),
+        report.description
+    );
     let _ = writeln!(out, "  S3 error: {}: {}", report.code, report.message);
     if let Some(rule) = report.rule {
         let _ = match &report.id {
@@ -113,6 +138,14 @@ pub(crate) fn error_text(name: &str, report: &ErrorReport) -> String {
     }
     if let Some(value) = &report.value {
         let _ = writeln!(out, "  value:    {value:?}");
+    }
+    if let Some(hint) = &report.hint {
+        let label = if report.expected {
+            "expected:"
+        } else {
+            "fix:     "
+        };
+        let _ = writeln!(out, "  {label} {hint}");
     }
     out
 }

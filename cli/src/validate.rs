@@ -5,12 +5,19 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::engine::{self, ErrorReport};
-use crate::input::{self, Shape};
+use crate::input::{self, LoadError, Shape};
 use crate::report::{self, ErrorJson, Format, Output, Status};
 
 /// What became of one file.
 enum Verdict {
-    Valid { shape: Shape, rules: usize },
+    Valid {
+        shape: Shape,
+        rules: usize,
+        /// The size of the document as S3's XML.
+        xml_bytes: usize,
+        /// The size of the file as read.
+        file_bytes: usize,
+    },
     Invalid(ErrorReport),
     Unreadable(String),
 }
@@ -33,13 +40,27 @@ pub(crate) fn run(files: &[String], format: Format) -> Output {
         Format::Text => {
             for (name, verdict) in &verdicts {
                 match verdict {
-                    Verdict::Valid { shape, rules } => {
+                    Verdict::Valid {
+                        shape,
+                        rules,
+                        xml_bytes,
+                        file_bytes,
+                    } => {
                         let plural = if *rules == 1 { "" } else { "s" };
                         let _ = writeln!(
                             out.stdout,
-                            "{name}: valid ({} document, {rules} rule{plural})",
+                            "{name}: valid ({} document, {rules} rule{plural}, {xml_bytes} bytes \
+                             as S3's XML)",
                             shape.name()
                         );
+                        if *shape == Shape::Xml && *file_bytes > engine::MAX_DOCUMENT_BYTES {
+                            let _ = writeln!(
+                                out.stdout,
+                                "  note: the file itself is {file_bytes} bytes; sent as it is, it \
+                                 is over S3's {} (send `s3-cors convert --to xml` of it)",
+                                engine::MAX_DOCUMENT_BYTES
+                            );
+                        }
                     }
                     Verdict::Invalid(report) => {
                         out.stdout.push_str(&report::error_text(name, report));
@@ -65,24 +86,19 @@ pub(crate) fn run(files: &[String], format: Format) -> Output {
 }
 
 fn check(path: &str) -> (String, Verdict) {
-    let input = match input::read(path) {
-        Ok(input) => input,
-        Err(err) => return (err.name, Verdict::Unreadable(err.error.to_string())),
-    };
-    let verdict = match &input.text {
-        Err(report) => Verdict::Invalid((**report).clone()),
-        Ok(text) => match engine::parse(text).and_then(|config| {
-            engine::validate(&config)?;
-            Ok(config.rules.len())
-        }) {
-            Ok(rules) => Verdict::Valid {
-                shape: Shape::detect(text).unwrap_or(Shape::Xml),
-                rules,
-            },
-            Err(err) => Verdict::Invalid((&err).into()),
-        },
-    };
-    (input.name, verdict)
+    match input::load(path, true) {
+        Ok(doc) => {
+            let verdict = Verdict::Valid {
+                shape: doc.shape,
+                rules: doc.config.rules.len(),
+                xml_bytes: doc.xml_bytes.unwrap_or_default(),
+                file_bytes: doc.text.len(),
+            };
+            (doc.name, verdict)
+        }
+        Err(LoadError::Invalid { name, error }) => (name, Verdict::Invalid(*error)),
+        Err(LoadError::Read(err)) => (err.name, Verdict::Unreadable(err.error.to_string())),
+    }
 }
 
 /// `--format json`: `{"valid": bool, "files": [...]}`.
@@ -104,6 +120,10 @@ struct FileJson<'a> {
     /// The number of rules of a valid document.
     #[serde(skip_serializing_if = "Option::is_none")]
     rules: Option<usize>,
+    /// The size of a valid document as S3's XML, which S3's 64 KiB limit
+    /// applies to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    xml_bytes: Option<usize>,
     /// S3's error, for an invalid document.
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<ErrorJson<'a>>,
@@ -119,13 +139,20 @@ impl<'a> FileJson<'a> {
             status: "valid",
             shape: None,
             rules: None,
+            xml_bytes: None,
             error: None,
             io_error: None,
         };
         match verdict {
-            Verdict::Valid { shape, rules } => {
+            Verdict::Valid {
+                shape,
+                rules,
+                xml_bytes,
+                ..
+            } => {
                 json.shape = Some(shape.name());
                 json.rules = Some(*rules);
+                json.xml_bytes = Some(*xml_bytes);
             }
             Verdict::Invalid(report) => {
                 json.status = "invalid";

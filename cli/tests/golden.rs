@@ -47,6 +47,23 @@ fn validate_invalid_documents() {
     );
 }
 
+/// Documents of the wrong shape say where, and what shape is expected;
+/// OPTIONS in AllowedMethod gets its own fix.
+#[test]
+fn validate_documents_people_write() {
+    both(
+        "validate-shapes",
+        &[
+            "validate",
+            "cloudformation.json",
+            "bare-rule.json",
+            "options.json",
+            "malformed.xml",
+        ],
+        1,
+    );
+}
+
 #[test]
 fn lint_a_document_with_every_mistake() {
     both("lint-messy", &["lint", "messy.json"], 1);
@@ -101,7 +118,7 @@ fn explain_a_preflight_refused_for_a_header() {
             "/photos/cat.jpg",
             "--s3-exact",
         ],
-        0,
+        1,
     );
 }
 
@@ -118,6 +135,48 @@ fn explain_an_actual_request() {
             "GET",
         ],
         0,
+    );
+}
+
+#[test]
+fn explain_with_the_layers_vary_and_a_note_on_the_preflight() {
+    both(
+        "explain-actual-vary-always",
+        &[
+            "explain",
+            "uploads.xml",
+            "--origin",
+            "https://app.example.com",
+            "--method",
+            "PUT",
+            "--header",
+            "x-amz-date",
+            "--vary-always",
+        ],
+        0,
+    );
+}
+
+#[test]
+fn diff_two_documents() {
+    both(
+        "diff-changes",
+        &["diff", "diff-old.json", "diff-new.json"],
+        1,
+    );
+    both(
+        "diff-equivalent",
+        &["diff", "diff-old.json", "diff-same.xml"],
+        0,
+    );
+}
+
+#[test]
+fn lint_several_files() {
+    both(
+        "lint-files",
+        &["lint", "uploads.xml", "cors.json", "bad-method.json"],
+        1,
     );
 }
 
@@ -167,13 +226,35 @@ fn readme_examples_are_real_output() {
         ],
         None,
     );
-    assert_eq!(explain.status, 0);
+    assert_eq!(explain.status, 1);
     golden("readme-explain.txt", &explain.stdout);
+    let diff = s3_cors(&["diff", "diff-old.json", "diff-new.json"], None);
+    assert_eq!(diff.status, 1);
+    golden("readme-diff.txt", &diff.stdout);
+    let validate = s3_cors(
+        &[
+            "validate",
+            "cors.json",
+            "bad-method.json",
+            "cloudformation.json",
+            "options.json",
+        ],
+        None,
+    );
+    assert_eq!(validate.status, 1);
+    let cli_readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    assert!(
+        cli_readme.contains(&validate.stdout),
+        "cli/README.md does not show this output verbatim:\n{}",
+        validate.stdout
+    );
 
     for readme in ["README.md", "../README.md"] {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(readme);
         let text = std::fs::read_to_string(&path).unwrap();
-        for output in [&lint.stdout, &explain.stdout] {
+        for output in [&lint.stdout, &explain.stdout, &diff.stdout] {
             assert!(
                 text.contains(output.as_str()),
                 "{} does not show this output verbatim:\n{output}",

@@ -1,9 +1,11 @@
-//! [`EtcdConfig`]: where the etcd cluster is, where the documents are in it,
-//! and how long to wait for it; and its URL form.
+//! [`EtcdConfig`]: where the etcd cluster is, how to be let in, where the
+//! documents are in it, and how long to wait for it; and its URL form.
 
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
+
+use crate::{EtcdTls, Password};
 
 /// The port an `etcd://` URL means when it names none: etcd's client port.
 pub const DEFAULT_PORT: u16 = 2379;
@@ -14,6 +16,15 @@ pub const DEFAULT_PORT: u16 = 2379;
 /// ([`from_url`](Self::from_url), also [`FromStr`]), then adjusted with the
 /// setters. Every setting has a default suited to a service that must never
 /// hang on its store: a second to connect, two seconds for a request.
+///
+/// # TLS and users
+///
+/// With [`tls`](Self::tls) every member is reached over TLS (`https://`),
+/// its certificate checked against the given authority, with a client
+/// certificate for etcd's `--client-cert-auth` if one is given. With
+/// [`user`](Self::user) the store logs in as an etcd user (etcd's
+/// authentication) and logs in again when its token expires. The password
+/// and the client key appear in no `Debug` output, log or error.
 ///
 /// # Keys
 ///
@@ -44,11 +55,14 @@ pub const DEFAULT_PORT: u16 = 2379;
 pub struct EtcdConfig {
     endpoints: Vec<String>,
     prefix: String,
+    pub(crate) tls: Option<EtcdTls>,
+    pub(crate) user: Option<(String, Password)>,
     pub(crate) connect_timeout: Duration,
     pub(crate) request_timeout: Duration,
     pub(crate) backoff_initial: Duration,
     pub(crate) backoff_max: Duration,
     pub(crate) keep_alive: Option<(Duration, Duration)>,
+    pub(crate) progress_interval: Duration,
 }
 
 impl EtcdConfig {
@@ -61,13 +75,17 @@ impl EtcdConfig {
     /// Default for [`request_timeout`](Self::request_timeout): 2 s.
     pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
+    /// Default for [`watch_progress`](Self::watch_progress): 1 s.
+    pub const DEFAULT_WATCH_PROGRESS: Duration = Duration::from_secs(1);
+
     /// A configuration for the etcd members at `endpoints`, each
-    /// `host:port` (kept as `http://host:port`) or a URL, with the default
-    /// prefix and timeouts.
+    /// `host:port` (kept as `http://host:port`, or `https://host:port` once
+    /// [`tls`](Self::tls) is set) or a URL, with the default prefix and
+    /// timeouts.
     ///
     /// Endpoints are checked when the store connects
-    /// ([`EtcdStore::connect`](crate::EtcdStore::connect)); TLS
-    /// (`https://`) is not supported.
+    /// ([`EtcdStore::connect`](crate::EtcdStore::connect)); `https://`
+    /// ones need [`tls`](Self::tls).
     #[must_use]
     pub fn new<I>(endpoints: I) -> Self
     where
@@ -87,15 +105,20 @@ impl EtcdConfig {
                 })
                 .collect(),
             prefix: Self::DEFAULT_PREFIX.to_owned(),
+            tls: None,
+            user: None,
             connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
             request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
             backoff_initial: Duration::from_millis(100),
             backoff_max: Duration::from_secs(2),
             keep_alive: Some((Duration::from_secs(10), Duration::from_secs(5))),
+            progress_interval: Self::DEFAULT_WATCH_PROGRESS,
         }
     }
 
-    /// A configuration from a URL `etcd://HOST[:PORT][,HOST[:PORT]…][/PREFIX]`.
+    /// A configuration from a URL `etcd://HOST[:PORT][,HOST[:PORT]…][/PREFIX]`,
+    /// or `etcds://…` for members reached over TLS (`https://`; give the
+    /// authority with [`tls`](Self::tls)).
     ///
     /// - `HOST` is a name, an IPv4 address or a bracketed IPv6 address;
     ///   `PORT` defaults to [`DEFAULT_PORT`] (2379). Several members are
@@ -112,7 +135,9 @@ impl EtcdConfig {
     ///
     /// A [`UrlError`] saying what is wrong: another scheme, no member, a bad
     /// host or port, a prefix with spaces or control characters, or parts the
-    /// form does not have (user, query, fragment).
+    /// form does not have (user, query, fragment). A user and password in
+    /// the URL are refused, and left out of the error: give them with
+    /// [`user`](Self::user).
     ///
     /// # Examples
     ///
@@ -127,6 +152,9 @@ impl EtcdConfig {
     /// assert_eq!(config.endpoints(), ["http://[::1]:23790", "http://etcd-2:2379"]);
     /// assert_eq!(config.key_prefix(), "fleet/");
     ///
+    /// let config = EtcdConfig::from_url("etcds://etcd-1,etcd-2:23790")?;
+    /// assert_eq!(config.endpoints(), ["https://etcd-1:2379", "https://etcd-2:23790"]);
+    ///
     /// let error = EtcdConfig::from_url("http://127.0.0.1:2379").unwrap_err();
     /// assert_eq!(error.kind(), UrlErrorKind::Scheme);
     /// let error = EtcdConfig::from_url("etcd://127.0.0.1:99999").unwrap_err();
@@ -134,9 +162,17 @@ impl EtcdConfig {
     /// # Ok::<(), tower_s3_cors_etcd::UrlError>(())
     /// ```
     pub fn from_url(url: &str) -> Result<Self, UrlError> {
-        let rest = url.strip_prefix("etcd://").ok_or_else(|| {
-            UrlError::new(UrlErrorKind::Scheme, url, "it must start with etcd://")
-        })?;
+        let (scheme, rest) = if let Some(rest) = url.strip_prefix("etcd://") {
+            ("http", rest)
+        } else if let Some(rest) = url.strip_prefix("etcds://") {
+            ("https", rest)
+        } else {
+            return Err(UrlError::new(
+                UrlErrorKind::Scheme,
+                url,
+                "it must start with etcd:// (or etcds:// for TLS)",
+            ));
+        };
         if let Some(c) = rest.chars().find(|c| matches!(c, '?' | '#' | '@')) {
             let part = match c {
                 '?' => "a query",
@@ -152,13 +188,17 @@ impl EtcdConfig {
         let (members, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         let mut endpoints = Vec::new();
         for member in members.split(',') {
-            endpoints.push(parse_member(member).map_err(|why| {
-                UrlError::new(
-                    UrlErrorKind::Endpoint,
-                    url,
-                    format!("member `{member}`: {why}"),
-                )
-            })?);
+            endpoints.push(
+                parse_member(member)
+                    .map(|m| format!("{scheme}://{m}"))
+                    .map_err(|why| {
+                        UrlError::new(
+                            UrlErrorKind::Endpoint,
+                            url,
+                            format!("member `{member}`: {why}"),
+                        )
+                    })?,
+            );
         }
         if let Some(c) = prefix.chars().find(|c| c.is_whitespace() || c.is_control()) {
             return Err(UrlError::new(
@@ -186,6 +226,55 @@ impl EtcdConfig {
         self
     }
 
+    /// Reaches every member over TLS with `tls`: `http://` endpoints
+    /// become `https://`.
+    #[must_use]
+    pub fn tls(mut self, tls: EtcdTls) -> Self {
+        for endpoint in &mut self.endpoints {
+            if let Some(rest) = endpoint.strip_prefix("http://") {
+                *endpoint = format!("https://{rest}");
+            }
+        }
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Logs in as the etcd user `name` with `password` (etcd's
+    /// authentication; the token etcd gives is renewed when it expires).
+    /// The password appears in no `Debug` output, log or error.
+    #[must_use]
+    pub fn user(mut self, name: impl Into<String>, password: impl Into<Password>) -> Self {
+        self.user = Some((name.into(), password.into()));
+        self
+    }
+
+    /// The etcd user the store logs in as, if any.
+    #[must_use]
+    pub fn user_name(&self) -> Option<&str> {
+        self.user.as_ref().map(|(name, _)| name.as_str())
+    }
+
+    /// The TLS settings, if members are reached over TLS.
+    #[must_use]
+    pub fn tls_settings(&self) -> Option<&EtcdTls> {
+        self.tls.as_ref()
+    }
+
+    /// Sets how the change stream finds a member that hangs (a stopped
+    /// process, a network cut no one is told of): when the member has said
+    /// nothing for `interval`, the stream asks it for its progress (etcd's
+    /// watch progress request, which every member answers at once); with no
+    /// answer within another `interval`, it takes the member for lost, says
+    /// so, and reopens the watch on the next member, with a
+    /// [`Resync`](tower_s3_cors::store::Change::Resync). So a hung member is
+    /// noticed within two intervals (default 1 s: within 2 s), whatever
+    /// the keep-alive. The least is 10 ms.
+    #[must_use]
+    pub fn watch_progress(mut self, interval: Duration) -> Self {
+        self.progress_interval = interval.max(Duration::from_millis(10));
+        self
+    }
+
     /// Sets how long connecting to a member may take (default 1 s).
     #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
@@ -196,7 +285,7 @@ impl EtcdConfig {
     /// Sets how long one request (`get`, `put`, `delete`, opening the
     /// watch) may take, connecting included (default 2 s). A request that
     /// takes longer fails with
-    /// [`StoreErrorKind::Unavailable`](tower_s3_cors::store::StoreErrorKind::Unavailable).
+    /// [unavailable](tower_s3_cors::source::BucketError::is_unavailable).
     ///
     /// With several members, a request goes to the member that answered
     /// last, and on to the next ones while a member cannot be reached; the
@@ -232,7 +321,7 @@ impl EtcdConfig {
         self
     }
 
-    /// The endpoints, as URLs (`http://host:port`).
+    /// The endpoints, as URLs (`http://host:port`, `https://host:port`).
     #[must_use]
     pub fn endpoints(&self) -> &[String] {
         &self.endpoints
@@ -300,7 +389,8 @@ fn parse_member(member: &str) -> Result<String, &'static str> {
     Ok(format!("{host}:{port}"))
 }
 
-/// An `etcd://` URL that [`EtcdConfig::from_url`] could not read.
+/// An `etcd://` (or `etcds://`) URL that [`EtcdConfig::from_url`] could not
+/// read. A user and password in it are not kept.
 #[derive(Clone, PartialEq, Eq)]
 pub struct UrlError {
     kind: UrlErrorKind,
@@ -312,7 +402,7 @@ pub struct UrlError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum UrlErrorKind {
-    /// It does not start with `etcd://`.
+    /// It does not start with `etcd://` or `etcds://`.
     Scheme,
     /// A member (`HOST[:PORT]`) is empty or malformed.
     Endpoint,
@@ -326,7 +416,7 @@ impl UrlError {
     fn new(kind: UrlErrorKind, url: &str, detail: impl Into<String>) -> Self {
         Self {
             kind,
-            url: url.to_owned(),
+            url: without_user(url),
             detail: detail.into(),
         }
     }
@@ -342,7 +432,8 @@ impl fmt::Display for UrlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "invalid etcd URL `{}` (expected etcd://HOST:PORT[/PREFIX]): {}",
+            "invalid etcd URL `{}` (expected etcd://HOST:PORT[,HOST:PORT...][/PREFIX], \
+             or etcds:// for TLS): {}",
             self.url.escape_debug(),
             self.detail
         )
@@ -360,6 +451,19 @@ impl fmt::Debug for UrlError {
 }
 
 impl std::error::Error for UrlError {}
+
+/// `url` without what stands between `://` and an `@` of its authority (a
+/// user and password), so that no message shows them.
+fn without_user(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://…{}", &rest[at..]),
+        None => url.to_owned(),
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -394,6 +498,10 @@ mod tests {
 
         let config: EtcdConfig = "etcd://h/é".parse().unwrap();
         assert_eq!(config.key_prefix(), "é/");
+
+        let config = EtcdConfig::from_url("etcds://a:1,[::1]/x").unwrap();
+        assert_eq!(config.endpoints(), ["https://a:1", "https://[::1]:2379"]);
+        assert_eq!(config.key_prefix(), "x/");
     }
 
     #[test]
@@ -418,6 +526,30 @@ mod tests {
         assert_eq!(kind("etcd://h:1/p?x=1"), UrlErrorKind::Unsupported);
         assert_eq!(kind("etcd://h:1/p#f"), UrlErrorKind::Unsupported);
         assert_eq!(kind("etcd://user@h:1"), UrlErrorKind::Unsupported);
+        assert_eq!(kind("etcds://user:pw@h:1"), UrlErrorKind::Unsupported);
+        assert_eq!(kind("etcds:/h:1"), UrlErrorKind::Scheme);
+        assert_eq!(kind("https://h:1"), UrlErrorKind::Scheme);
+    }
+
+    #[test]
+    fn secrets_stay_out_of_errors_and_debug() {
+        for url in [
+            "etcds://fleet:s3cr3t@h:1/p",
+            "etcd://a,fleet:s3cr3t@h:1",
+            "etcd://s3cr3t@h",
+        ] {
+            let error = EtcdConfig::from_url(url).unwrap_err();
+            assert!(!error.to_string().contains("s3cr3t"), "{error}");
+            assert!(!format!("{error:?}").contains("s3cr3t"), "{error:?}");
+        }
+        let config = EtcdConfig::new(["h:1"])
+            .user("fleet", "s3cr3t")
+            .tls(EtcdTls::new("CA").identity("CERT", "s3cr3t-key"));
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("s3cr3t"), "{debug}");
+        assert!(debug.contains("fleet"), "{debug}");
+        assert_eq!(config.endpoints(), ["https://h:1"]);
+        assert_eq!(config.user_name(), Some("fleet"));
     }
 
     #[test]

@@ -17,8 +17,27 @@
 //!   gap (a reconnect, a compacted history);
 //! - it connects lazily, so a process starts while etcd is down, and every
 //!   operation fails with
-//!   [`Unavailable`](tower_s3_cors::store::StoreErrorKind::Unavailable)
-//!   within a bounded time while etcd cannot be reached.
+//!   [unavailable](tower_s3_cors::source::BucketError::is_unavailable)
+//!   within a bounded time while etcd cannot be reached;
+//! - it speaks TLS to etcd (rustls; a certificate authority, and a client
+//!   certificate for mutual TLS: [`EtcdTls`]) and logs in as an etcd user
+//!   ([`EtcdConfig::user`]), whose password never shows in a log, an error
+//!   or `Debug` output;
+//! - its errors say why, typed ([`EtcdError`], [`EtcdErrorKind`]), naming
+//!   the member: unreachable, hung, an untrusted member certificate, a
+//!   refused client certificate, refused credentials, a missing
+//!   permission, no quorum;
+//! - a write never lands on top of a write answered after it was sent, and
+//!   writing what is there already is a no-op, so a write that timed out
+//!   (`503`) can be retried ([`EtcdStore`], "Writes and their answers");
+//! - a member that hangs is noticed within two seconds (watch progress
+//!   requests), and the change stream moves to another member with a
+//!   resync; while it may be stale the store says so, in its log and to a
+//!   program ([`EtcdStore::possibly_stale_since`],
+//!   [`EtcdStore::on_stale_change`]).
+//!
+//! It logs with `tracing`: failed operations, members that fail and come
+//! back, change streams lost, moved and resynced.
 //!
 //! It lives in its own crate, as tower-sessions keeps its stores, so that
 //! the core crate keeps its small dependency set: this one brings
@@ -32,16 +51,21 @@
 //! use std::pin::pin;
 //! use std::time::Duration;
 //! use tower_s3_cors::store::{Change, CorsStore};
-//! use tower_s3_cors_etcd::{EtcdConfig, EtcdStore};
+//! use tower_s3_cors_etcd::{EtcdConfig, EtcdStore, EtcdTls};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! // As a server would take it from `--store etcd://…`.
-//! let config = EtcdConfig::from_url("etcd://127.0.0.1:2379/prod/cors")?
+//! // As a server would take it from `--store etcds://…`, with etcdctl's
+//! // --cacert, --cert, --key and --user.
+//! let tls = EtcdTls::from_files("ca.pem", Some(("client.pem", "client-key.pem")))?;
+//! let password = std::env::var("ETCD_PASSWORD")?;
+//! let config = EtcdConfig::from_url("etcds://etcd-1:2379,etcd-2:2379,etcd-3:2379/prod/cors")?
+//!     .tls(tls)
+//!     .user("cors-fleet", password)
 //!     .request_timeout(Duration::from_millis(500));
 //! let store = EtcdStore::connect(config).await?;
 //!
 //! // Subscribe before reading, so nothing written after the read is missed.
-//! let mut changes = store.changes().expect("etcd pushes changes");
+//! let mut changes = pin!(store.changes().expect("etcd pushes changes"));
 //! let _photos = store.get("photos").await?;
 //!
 //! // Elsewhere in the fleet: store.put("photos", document).await?
@@ -61,22 +85,17 @@
 //!
 //! The store runs on Tokio (either flavour): create it within a runtime;
 //! each change stream is a task on that runtime.
-//!
-//! # Not (yet) supported
-//!
-//! TLS and etcd's user authentication.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod config;
+mod diagnose;
 mod error;
+mod freshness;
 mod members;
 mod store;
+mod tls;
 mod watch;
-
-#[cfg(feature = "test-support")]
-#[cfg_attr(docsrs, doc(cfg(feature = "test-support")))]
-pub mod test_support;
 
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]
@@ -84,5 +103,6 @@ pub mod test_support;
 struct ReadmeDoctests;
 
 pub use config::{DEFAULT_PORT, EtcdConfig, UrlError, UrlErrorKind};
-pub use error::{ConnectError, ConnectErrorKind};
+pub use error::{ConnectError, ConnectErrorKind, EtcdError, EtcdErrorKind};
 pub use store::{EtcdStore, MAX_BUCKET_LEN};
+pub use tls::{EtcdTls, Password};

@@ -4,18 +4,23 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
 
-use etcd_client::{GetOptions, KvClient, ResponseHeader};
-use tokio::runtime::Handle;
-use tower_s3_cors::store::{
-    ChangeStream, CorsStore, Lookup, StoreError, StoreErrorKind, StoreFuture, StoredDocument,
-    Version,
+use etcd_client::{
+    Compare, CompareOp, GetOptions, KeyValue, KvClient, ResponseHeader, Txn, TxnOp, TxnOpResponse,
 };
+use tokio::runtime::Handle;
+use tower_s3_cors::source::BucketError;
+use tower_s3_cors::store::{Change, CorsStore, Lookup, Version};
 
-use crate::EtcdConfig;
-use crate::error::{ConnectError, ConnectErrorKind, store_error};
-use crate::members::{Failure, Members};
-use crate::watch;
+use crate::error::{ConnectError, ConnectErrorKind};
+use crate::freshness::Freshness;
+use crate::members::Members;
+use crate::{EtcdConfig, EtcdError, watch};
+
+/// How many times a write reads the key again when another write came
+/// between its read and its own (within the request timeout).
+const MAX_WRITE_ATTEMPTS: usize = 16;
 
 /// The longest bucket name the store accepts (S3's own limit is 63 bytes;
 /// this one only keeps keys small).
@@ -32,13 +37,29 @@ pub const MAX_BUCKET_LEN: usize = 1024;
 /// resumes where it stopped.
 ///
 /// With several members (`etcd://h1:p1,h2:p2/…`), each request goes to the
-/// member that answered last and moves on to the next when a member cannot
-/// be reached, within the request timeout; the change stream does the same
-/// when it reopens its watch.
+/// member that answered last and moves on to the next when a member fails
+/// (cannot be reached, does not answer in its share of the time, has no
+/// leader), going round again while the request timeout allows; the change
+/// stream moves on likewise, and notices a member that hangs within two
+/// [progress intervals](EtcdConfig::watch_progress).
+///
+/// # Errors and logs
+///
+/// Each failed operation's [`BucketError`] has an [`EtcdError`] as its
+/// source ([`EtcdError::of`]): its kind tells an unreachable or hung
+/// member from a refused certificate, refused credentials or a missing
+/// permission, and it names the member. The store logs with `tracing`: a
+/// failed operation (warning), a member that fails and one that is back, a
+/// change stream that is lost and moved (warning, "may be stale"), and
+/// reopened with its resync (info). [`possibly_stale_since`] and
+/// [`on_stale_change`] tell the same to a program (a gauge).
+///
+/// [`possibly_stale_since`]: Self::possibly_stale_since
+/// [`on_stale_change`]: Self::on_stale_change
 ///
 /// The store connects lazily: [`connect`](Self::connect) returns at once,
 /// even when etcd is down, and each operation fails with
-/// [`StoreErrorKind::Unavailable`] within the
+/// [unavailable](BucketError::is_unavailable) within the
 /// [request timeout](EtcdConfig::request_timeout) while etcd cannot be
 /// reached. It is cheap to clone (one connection pool for all clones); the
 /// change streams end when the last clone is dropped.
@@ -46,11 +67,27 @@ pub const MAX_BUCKET_LEN: usize = 1024;
 /// Removing a document that does not exist succeeds with etcd's current
 /// revision (etcd writes nothing then).
 ///
+/// # Writes and their answers
+///
+/// A write reads the key, then writes only if the key has not changed
+/// since (an etcd transaction on its mod revision), reading again and
+/// retrying when another write came between. So:
+///
+/// - writing the document the key already holds writes nothing and
+///   answers the key's revision: a retried write is a no-op;
+/// - a write that failed (timed out: [unavailable](BucketError::is_unavailable), S3's
+///   `503`) may still be applied by etcd later, once it has quorum, but
+///   only if nothing else changed the key meanwhile: it can never land on
+///   top of a write that was answered after it was sent (the revision it
+///   was guarded by is gone), so a write answered with success is never
+///   undone by a late one. An unanswered write is "unknown": retry it (the
+///   retry is a no-op if the first one landed).
+///
 /// Bucket names must be non-empty, at most [`MAX_BUCKET_LEN`] bytes and
 /// without `/` (S3's names never have one); others are
-/// [`StoreErrorKind::Invalid`]. The store does not know which buckets
+/// [invalid](BucketError::is_invalid). The store does not know which buckets
 /// exist, so it never answers
-/// [`NoSuchBucket`](StoreErrorKind::NoSuchBucket).
+/// [no such bucket](BucketError::is_no_such_bucket).
 ///
 /// # Examples
 ///
@@ -64,7 +101,7 @@ pub const MAX_BUCKET_LEN: usize = 1024;
 /// let version = store
 ///     .put("photos", r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}]"#)
 ///     .await?;
-/// let stored = store.get("photos").await?.into_document().expect("just written");
+/// let stored = store.get("photos").await?;
 /// assert_eq!(stored.version(), version);
 /// # Ok(())
 /// # }
@@ -77,6 +114,7 @@ pub struct EtcdStore {
 struct Inner {
     config: EtcdConfig,
     members: Arc<Members>,
+    freshness: Arc<Freshness>,
     runtime: Handle,
     /// The greatest revision seen in any answer of etcd: where a new change
     /// stream starts (see [`watch`]).
@@ -93,19 +131,24 @@ impl EtcdStore {
     /// down, and the store connects on first use (and again after a lost
     /// connection).
     ///
+    /// With a [user](EtcdConfig::user), it logs in on first use too.
+    ///
     /// # Errors
     ///
     /// [`ConnectErrorKind::Endpoint`] when there is no endpoint or the etcd
-    /// client refuses one, [`ConnectErrorKind::NoRuntime`] when not called
-    /// within a Tokio runtime.
+    /// client refuses one, [`ConnectErrorKind::Tls`] for TLS settings that
+    /// cannot be used (a certificate or key that does not read, `https://`
+    /// members without an authority), [`ConnectErrorKind::NoRuntime`] when
+    /// not called within a Tokio runtime.
     pub async fn connect(config: EtcdConfig) -> Result<Self, ConnectError> {
         let runtime =
             Handle::try_current().map_err(|e| ConnectError::new(ConnectErrorKind::NoRuntime, e))?;
-        let members = Arc::new(Members::connect(&config).await?);
-        let (alive, _) = tokio::sync::watch::channel(());
+        let (alive, alive_receiver) = tokio::sync::watch::channel(());
+        let members = Arc::new(Members::connect(&config, runtime.clone(), alive_receiver).await?);
         Ok(Self {
             inner: Arc::new(Inner {
                 members,
+                freshness: Arc::default(),
                 config,
                 runtime,
                 seen: AtomicI64::new(0),
@@ -136,9 +179,9 @@ impl EtcdStore {
     ///
     /// # Errors
     ///
-    /// [`StoreErrorKind::Invalid`] for a name the store does not accept:
+    /// [invalid](BucketError::is_invalid) for a name the store does not accept:
     /// empty, longer than [`MAX_BUCKET_LEN`], or with a `/`.
-    pub fn key(&self, bucket: &str) -> Result<String, StoreError> {
+    pub fn key(&self, bucket: &str) -> Result<String, BucketError> {
         match bucket_error(bucket) {
             None => Ok(format!("{}{bucket}", self.inner.config.key_prefix())),
             Some(error) => Err(error),
@@ -150,11 +193,12 @@ impl EtcdStore {
     ///
     /// # Errors
     ///
-    /// [`StoreErrorKind::Unavailable`] when etcd cannot be reached in time.
-    pub async fn current_revision(&self) -> Result<Version, StoreError> {
+    /// [unavailable](BucketError::is_unavailable) when etcd cannot be reached in time.
+    pub async fn current_revision(&self) -> Result<Version, BucketError> {
         let prefix = self.inner.config.key_prefix();
+        let timeout = self.inner.config.request_timeout;
         let response = self
-            .call("read the current revision".to_owned(), |mut kv| {
+            .call("read the current revision", timeout, |mut kv| {
                 let options = GetOptions::new().with_prefix().with_count_only();
                 let prefix = prefix.to_owned();
                 async move { kv.get(prefix, Some(options)).await }
@@ -163,19 +207,202 @@ impl EtcdStore {
         Ok(version(self.inner.note(response.header())))
     }
 
-    /// Runs one etcd call on the members within the request timeout.
-    async fn call<T, F, Fut>(&self, doing: String, call: F) -> Result<T, StoreError>
+    /// Since when the buckets a reader cached from this store's change
+    /// streams may be stale, if they may be: a stream's watch was lost (or
+    /// its member went silent) and is not open again yet, or has not opened
+    /// yet. `None` while every stream's watch is open.
+    #[must_use]
+    pub fn possibly_stale_since(&self) -> Option<Instant> {
+        self.inner.freshness.since()
+    }
+
+    /// Calls `hook` with `true` when the store becomes possibly stale (see
+    /// [`possibly_stale_since`](Self::possibly_stale_since)) and with
+    /// `false` when every change stream is open again; at once, with the
+    /// state now. For a gauge. A second hook replaces the first.
+    pub fn on_stale_change(&self, hook: impl Fn(bool) + Send + Sync + 'static) {
+        self.inner.freshness.set_hook(Arc::new(hook));
+    }
+
+    /// Runs one etcd call on the members within `timeout`; a failure is
+    /// logged.
+    async fn call<T, F, Fut>(
+        &self,
+        doing: &str,
+        timeout: Duration,
+        call: F,
+    ) -> Result<T, BucketError>
     where
         F: FnMut(KvClient) -> Fut,
         Fut: Future<Output = Result<T, etcd_client::Error>>,
     {
-        let timeout = self.inner.config.request_timeout;
         match self.inner.members.call(timeout, call).await {
             Ok(answer) => Ok(answer),
-            Err(Failure::Etcd(error)) => Err(store_error(error, format!("could not {doing}"))),
-            Err(Failure::TimedOut(timed_out)) => {
-                Err(StoreError::unavailable(timed_out).with_message(format!("could not {doing}")))
+            Err(error) => {
+                tracing::warn!("etcd store: could not {doing}: {error}");
+                Err(error.into_store_error(doing))
             }
+        }
+    }
+
+    /// The time left until `deadline`, or the error for a write that ran
+    /// out of it.
+    fn left(doing: &str, deadline: Instant, timeout: Duration) -> Result<Duration, BucketError> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            let error = EtcdError::timed_out(None, timeout);
+            tracing::warn!("etcd store: could not {doing}: {error}");
+            return Err(error.into_store_error(doing));
+        }
+        Ok(left)
+    }
+
+    /// The key's value and mod revision (0 when absent), read now
+    /// (`Linearizable`: as of a moment within the call, through the
+    /// leader), or as the member has it (`Serializable`: maybe behind,
+    /// without the cluster's quorum).
+    async fn read_key(
+        &self,
+        doing: &str,
+        key: &str,
+        read: Read,
+        timeout: Duration,
+    ) -> Result<Current, BucketError> {
+        let mut response = self
+            .call(doing, timeout, |mut kv| {
+                let key = key.to_owned();
+                let options = match read {
+                    Read::Linearizable => None,
+                    Read::Serializable => Some(GetOptions::new().with_serializable()),
+                };
+                async move { kv.get(key, options).await }
+            })
+            .await?;
+        let read_at = self.inner.note(response.header());
+        let kv = response.take_kvs().into_iter().next();
+        Ok(Current::new(kv, read_at, read == Read::Linearizable))
+    }
+
+    /// Writes `document` on `key` (a delete for `None`), guarded by the
+    /// key's mod revision, until it lands or the key holds `document`
+    /// already (read linearizably, so that "already" holds when the answer
+    /// is given); see "Writes and their answers" on [`EtcdStore`].
+    async fn write(
+        &self,
+        doing: &str,
+        key: &str,
+        document: Option<&str>,
+    ) -> Result<Version, BucketError> {
+        let timeout = self.inner.config.request_timeout;
+        let deadline = Instant::now() + timeout;
+        let operation = match document {
+            Some(document) => TxnOp::put(key, document, None),
+            None => TxnOp::delete(key, None),
+        };
+        // The member's own view first: a write then needs no quorum to be
+        // sent, and a guard from a view that is behind only fails (the
+        // transaction then reads the key through the leader).
+        let mut current = self
+            .read_key(doing, key, Read::Serializable, timeout)
+            .await?;
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            let left = Self::left(doing, deadline, timeout)?;
+            if current.value.as_deref() == document.map(str::as_bytes) {
+                if current.linearizable {
+                    // Nothing to write: the key's version (or, absent,
+                    // etcd's revision as of the read).
+                    return Ok(version(match document {
+                        Some(_) => current.mod_revision,
+                        None => current.read_at,
+                    }));
+                }
+                current = self.read_key(doing, key, Read::Linearizable, left).await?;
+                continue;
+            }
+            match self
+                .write_if_unchanged(doing, key, &current, &operation, left)
+                .await?
+            {
+                Ok(revision) => return Ok(version(revision)),
+                Err(now) => current = now,
+            }
+        }
+        Err(contended(doing))
+    }
+
+    /// Writes `operation` on `key` unless the key changed since `current`
+    /// was read; otherwise what the key holds now.
+    async fn write_if_unchanged(
+        &self,
+        doing: &str,
+        key: &str,
+        current: &Current,
+        operation: &TxnOp,
+        timeout: Duration,
+    ) -> Result<Result<i64, Current>, BucketError> {
+        let guard = current.mod_revision;
+        let response = self
+            .call(doing, timeout, |mut kv| {
+                let txn = Txn::new()
+                    .when([Compare::mod_revision(key, CompareOp::Equal, guard)])
+                    .and_then([operation.clone()])
+                    .or_else([TxnOp::get(key, None)]);
+                async move { kv.txn(txn).await }
+            })
+            .await?;
+        let revision = self.inner.note(response.header());
+        if response.succeeded() {
+            return Ok(Ok(revision));
+        }
+        let now = response
+            .op_responses()
+            .into_iter()
+            .find_map(|answer| match answer {
+                TxnOpResponse::Get(mut get) => get.take_kvs().into_iter().next(),
+                _ => None,
+            });
+        // A transaction that writes is ordered by the leader: what it read
+        // is current.
+        Ok(Err(Current::new(now, revision, true)))
+    }
+}
+
+/// How a key is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Read {
+    /// Through the leader: as of a moment within the call.
+    Linearizable,
+    /// As the member has it, maybe behind.
+    Serializable,
+}
+
+/// What a key holds as of a read.
+struct Current {
+    /// Its value, if it exists.
+    value: Option<Vec<u8>>,
+    /// Its mod revision; 0 when it does not exist.
+    mod_revision: i64,
+    /// The revision of the read.
+    read_at: i64,
+    /// Whether the read was linearizable.
+    linearizable: bool,
+}
+
+impl Current {
+    fn new(kv: Option<KeyValue>, read_at: i64, linearizable: bool) -> Self {
+        let (value, mod_revision) = match kv {
+            Some(kv) => {
+                let mod_revision = kv.mod_revision();
+                let (_, value) = kv.into_key_value();
+                (Some(value), mod_revision)
+            }
+            None => (None, 0),
+        };
+        Self {
+            value,
+            mod_revision,
+            read_at,
+            linearizable,
         }
     }
 }
@@ -190,7 +417,7 @@ impl Inner {
 }
 
 /// Why `bucket` cannot name a key, if it cannot.
-pub(crate) fn bucket_error(bucket: &str) -> Option<StoreError> {
+pub(crate) fn bucket_error(bucket: &str) -> Option<BucketError> {
     let why = if bucket.is_empty() {
         "the bucket name is empty".to_owned()
     } else if bucket.len() > MAX_BUCKET_LEN {
@@ -200,7 +427,7 @@ pub(crate) fn bucket_error(bucket: &str) -> Option<StoreError> {
     } else {
         return None;
     };
-    Some(StoreError::new(StoreErrorKind::Invalid).with_message(why))
+    Some(BucketError::invalid(why))
 }
 
 /// A version from an etcd revision (which is positive; anything else is
@@ -210,57 +437,49 @@ pub(crate) fn version(revision: i64) -> Version {
 }
 
 impl CorsStore for EtcdStore {
-    fn get<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Lookup> {
-        Box::pin(async move {
+    async fn get(&self, bucket: &str) -> Result<Lookup, BucketError> {
+        {
             let key = self.key(bucket)?;
-            let mut response = self
-                .call(format!("read bucket {bucket:?}"), |mut kv| {
-                    let key = key.clone();
-                    async move { kv.get(key, None).await }
-                })
+            let doing = format!("read bucket {bucket:?}");
+            let timeout = self.inner.config.request_timeout;
+            let current = self
+                .read_key(&doing, &key, Read::Linearizable, timeout)
                 .await?;
-            let read_at = self.inner.note(response.header());
-            let Some(kv) = response.take_kvs().into_iter().next() else {
+            let Some(value) = current.value else {
                 // Not there as of the read's revision.
-                return Ok(Lookup::NotFound(version(read_at)));
+                return Ok(Lookup::NotFound(version(current.read_at)));
             };
-            let revision = kv.mod_revision();
-            let (_, value) = kv.into_key_value();
+            let revision = current.mod_revision;
             let text = String::from_utf8(value).map_err(|e| {
-                StoreError::new(StoreErrorKind::Invalid)
-                    .with_message(format!(
-                        "the document of bucket {bucket:?} (revision {revision}) is not UTF-8"
-                    ))
-                    .with_source(e)
+                BucketError::invalid(e).with_context(format!(
+                    "the document of bucket {bucket:?} (revision {revision}) is not UTF-8"
+                ))
             })?;
-            Ok(Lookup::Found(StoredDocument::new(text, version(revision))))
-        })
+            Ok(Lookup::Found(text.into(), version(revision)))
+        }
     }
 
-    fn put<'a>(&'a self, bucket: &'a str, document: &'a str) -> StoreFuture<'a, Version> {
-        Box::pin(async move {
+    /// Reads the key, then writes the document unless the key changed
+    /// meanwhile (reading again and retrying if it did); writes nothing
+    /// and answers the key's revision when it holds this very document
+    /// already. See "Writes and their answers" on [`EtcdStore`].
+    async fn put(&self, bucket: &str, document: &str) -> Result<Version, BucketError> {
+        {
             let key = self.key(bucket)?;
-            let response = self
-                .call(format!("write bucket {bucket:?}"), |mut kv| {
-                    let key = key.clone();
-                    async move { kv.put(key, document, None).await }
-                })
-                .await?;
-            Ok(version(self.inner.note(response.header())))
-        })
+            self.write(&format!("write bucket {bucket:?}"), &key, Some(document))
+                .await
+        }
     }
 
-    fn delete<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Version> {
-        Box::pin(async move {
+    /// Reads the key, then deletes it unless it changed meanwhile (reading
+    /// again and retrying if it did); deletes nothing and answers etcd's
+    /// revision when there is nothing to delete.
+    async fn delete(&self, bucket: &str) -> Result<Version, BucketError> {
+        {
             let key = self.key(bucket)?;
-            let response = self
-                .call(format!("delete bucket {bucket:?}"), |mut kv| {
-                    let key = key.clone();
-                    async move { kv.delete(key, None).await }
-                })
-                .await?;
-            Ok(version(self.inner.note(response.header())))
-        })
+            self.write(&format!("delete bucket {bucket:?}"), &key, None)
+                .await
+        }
     }
 
     /// A watch on the prefix, from just after the greatest revision this
@@ -294,7 +513,7 @@ impl CorsStore for EtcdStore {
     /// [`Change::Deleted`]: tower_s3_cors::store::Change::Deleted
     /// [`Change::Stale`]: tower_s3_cors::store::Change::Stale
     /// [`Change::Resync`]: tower_s3_cors::store::Change::Resync
-    fn changes(&self) -> Option<ChangeStream> {
+    fn changes(&self) -> Option<impl futures_core::Stream<Item = Change> + Send + 'static> {
         let inner = &self.inner;
         let seen = inner.seen.load(Ordering::Acquire);
         Some(watch::spawn(
@@ -303,6 +522,8 @@ impl CorsStore for EtcdStore {
                 members: Arc::clone(&inner.members),
                 prefix: inner.config.key_prefix().to_owned(),
                 request_timeout: inner.config.request_timeout,
+                progress_interval: inner.config.progress_interval,
+                freshness: inner.freshness.stream(),
                 backoff: watch::Backoff::new(
                     inner.config.backoff_initial,
                     inner.config.backoff_max,
@@ -316,11 +537,23 @@ impl CorsStore for EtcdStore {
     }
 }
 
+/// The error for a write that lost to other writes of the same key every
+/// time it tried (each of which etcd took).
+fn contended(doing: &str) -> BucketError {
+    let error = EtcdError::new(crate::EtcdErrorKind::Other, None).with_detail(format!(
+        "other writes of the key came first {MAX_WRITE_ATTEMPTS} times"
+    ));
+    tracing::warn!("etcd store: could not {doing}: {error}");
+    error.into_store_error(doing)
+}
+
 impl fmt::Debug for EtcdStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EtcdStore")
             .field("endpoints", &self.inner.config.endpoints())
             .field("prefix", &self.inner.config.key_prefix())
+            .field("user", &self.inner.config.user_name())
+            .field("tls", &self.inner.config.tls_settings().is_some())
             .finish_non_exhaustive()
     }
 }

@@ -1,18 +1,25 @@
 //! The etcd store against a real etcd, started by each test on free
-//! loopback ports (see `test_support`). Without an `etcd` binary the tests
+//! loopback ports (the workspace's test-support crate). Without an `etcd` binary the tests
 //! are skipped with a loud message, except under `CI=true`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::future::poll_fn;
-use std::io::Write as _;
 use std::time::{Duration, Instant};
 
-use tower_s3_cors::store::{
-    Change, ChangeStream, CorsStore, StoreErrorKind, StoredDocument, Version,
-};
-use tower_s3_cors_etcd::test_support::{EtcdServer, TcpProxy};
+use tower_s3_cors::store::{Change, CorsStore, Lookup, Version};
 use tower_s3_cors_etcd::{EtcdConfig, EtcdStore};
+use tower_s3_cors_test_support::etcd::Etcd;
+use tower_s3_cors_test_support::proxy::TcpProxy;
+use tower_s3_cors_test_support::say;
+
+/// A change stream, boxed so that the helpers can take any.
+type ChangeStream = std::pin::Pin<Box<dyn futures_core::Stream<Item = Change> + Send>>;
+
+/// A store's change stream.
+fn changes_of(store: &EtcdStore) -> ChangeStream {
+    Box::pin(store.changes().expect("etcd pushes changes"))
+}
 
 /// The request timeout of the tests' stores.
 const TIMEOUT: Duration = Duration::from_millis(1000);
@@ -26,12 +33,6 @@ const XML: &str = "<CORSConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-0
 
 const JSON: &str = "{\n  \"CORSRules\": [ { \"AllowedOrigins\": [\"https://日本.example\"],\
     \"AllowedMethods\": [\"PUT\"], \"ExposeHeaders\": [\"x-amz-meta-ü\"] } ]\n}  ";
-
-/// Writes straight to the process's stderr, past libtest's capture, so
-/// that figures show on success too.
-fn say(line: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
-}
 
 fn config(endpoint: &str, prefix: &str) -> EtcdConfig {
     EtcdConfig::new([endpoint])
@@ -47,7 +48,7 @@ async fn store(endpoint: &str, prefix: &str) -> EtcdStore {
 
 /// A raw etcd client, for what the store does not do (compaction, values
 /// that are not UTF-8, keys outside the rules).
-async fn raw(etcd: &EtcdServer) -> etcd_client::Client {
+async fn raw(etcd: &Etcd) -> etcd_client::Client {
     etcd_client::Client::connect([etcd.endpoint()], None)
         .await
         .unwrap()
@@ -72,7 +73,7 @@ async fn expect_change(changes: &mut ChangeStream) -> Change {
 /// the watch is then known to be established.
 async fn watching(reader: &EtcdStore, writer: &EtcdStore) -> ChangeStream {
     reader.get("photos").await.unwrap();
-    let mut changes = reader.changes().unwrap();
+    let mut changes = changes_of(reader);
     put_and_see(writer, &mut changes, "photos", XML).await;
     changes
 }
@@ -80,7 +81,7 @@ async fn watching(reader: &EtcdStore, writer: &EtcdStore) -> ChangeStream {
 /// Asserts that no change comes within `quiet`.
 /// A reader reaching etcd through a proxy (to cut it off), a writer reaching
 /// it directly, and the reader's established watch.
-async fn behind_a_proxy(etcd: &EtcdServer) -> (TcpProxy, EtcdStore, EtcdStore, ChangeStream) {
+async fn behind_a_proxy(etcd: &Etcd) -> (TcpProxy, EtcdStore, EtcdStore, ChangeStream) {
     let proxy = TcpProxy::start(&etcd.endpoint()).unwrap();
     let reader = store(&proxy.endpoint(), "cors").await;
     let writer = store(&etcd.endpoint(), "cors").await;
@@ -120,7 +121,8 @@ async fn expect_quiet(changes: &mut ChangeStream, quiet: Duration) {
 fn put(bucket: &str, text: &str, version: Version) -> Change {
     Change::Put {
         bucket: bucket.to_owned(),
-        document: StoredDocument::new(text, version),
+        text: text.into(),
+        version,
     }
 }
 
@@ -145,24 +147,24 @@ async fn put_many(store: &EtcdStore, bucket: &str, count: usize) -> Vec<Change> 
 
 #[tokio::test]
 async fn put_get_delete_round_trip_with_revisions() {
-    let Some(etcd) = EtcdServer::start_or_skip("put_get_delete_round_trip_with_revisions") else {
+    let Some(etcd) = Etcd::start_or_skip("put_get_delete_round_trip_with_revisions") else {
         return;
     };
     let store = store(&etcd.endpoint(), "cors").await;
 
-    assert_eq!(store.get("photos").await.unwrap().into_document(), None);
+    assert_eq!(store.get("photos").await.unwrap().text(), None);
     let first = store.put("photos", XML).await.unwrap();
     assert_ne!(first, Version::UNKNOWN);
     assert_eq!(
-        store.get("photos").await.unwrap().into_document(),
-        Some(StoredDocument::new(XML, first))
+        store.get("photos").await.unwrap(),
+        Lookup::Found(XML.into(), first)
     );
 
     let second = store.put("photos", JSON).await.unwrap();
     assert!(first.is_older_than(second));
     assert_eq!(
-        store.get("photos").await.unwrap().into_document(),
-        Some(StoredDocument::new(JSON, second))
+        store.get("photos").await.unwrap(),
+        Lookup::Found(JSON.into(), second)
     );
     assert!(second <= store.current_revision().await.unwrap());
 
@@ -170,33 +172,15 @@ async fn put_get_delete_round_trip_with_revisions() {
     // revision of the same cluster-wide counter.
     let other = store.put("videos", XML).await.unwrap();
     assert!(second.is_older_than(other));
-    assert_eq!(
-        store
-            .get("photos")
-            .await
-            .unwrap()
-            .into_document()
-            .unwrap()
-            .version(),
-        second
-    );
+    assert_eq!(store.get("photos").await.unwrap().version(), second);
 
     let removed = store.delete("photos").await.unwrap();
     assert!(other.is_older_than(removed));
-    assert_eq!(store.get("photos").await.unwrap().into_document(), None);
+    assert_eq!(store.get("photos").await.unwrap().text(), None);
     // Removing what is not there succeeds, at a revision no older.
     let again = store.delete("photos").await.unwrap();
     assert!(!again.is_older_than(removed));
-    assert_eq!(
-        store
-            .get("videos")
-            .await
-            .unwrap()
-            .into_document()
-            .unwrap()
-            .version(),
-        other
-    );
+    assert_eq!(store.get("videos").await.unwrap().version(), other);
 
     // The document sits at `{prefix}{bucket}`, as written.
     assert_eq!(store.key("videos").unwrap(), "cors/videos");
@@ -207,7 +191,7 @@ async fn put_get_delete_round_trip_with_revisions() {
 
 #[tokio::test]
 async fn documents_are_kept_byte_for_byte() {
-    let Some(etcd) = EtcdServer::start_or_skip("documents_are_kept_byte_for_byte") else {
+    let Some(etcd) = Etcd::start_or_skip("documents_are_kept_byte_for_byte") else {
         return;
     };
     let store = store(&etcd.endpoint(), "cors/").await;
@@ -224,9 +208,9 @@ async fn documents_are_kept_byte_for_byte() {
     for (i, document) in documents.iter().enumerate() {
         let bucket = format!("bucket-{i}");
         let version = store.put(&bucket, document).await.unwrap();
-        let stored = store.get(&bucket).await.unwrap().into_document().unwrap();
+        let stored = store.get(&bucket).await.unwrap();
         assert_eq!(
-            stored.text().as_bytes(),
+            stored.text().unwrap_or_default().as_bytes(),
             document.as_bytes(),
             "document {i}"
         );
@@ -236,36 +220,27 @@ async fn documents_are_kept_byte_for_byte() {
 
 #[tokio::test]
 async fn bad_bucket_names_and_values_are_invalid() {
-    let Some(etcd) = EtcdServer::start_or_skip("bad_bucket_names_and_values_are_invalid") else {
+    let Some(etcd) = Etcd::start_or_skip("bad_bucket_names_and_values_are_invalid") else {
         return;
     };
     let store = store(&etcd.endpoint(), "cors").await;
     let too_long = "b".repeat(tower_s3_cors_etcd::MAX_BUCKET_LEN + 1);
     for bucket in ["", "a/b", "/", too_long.as_str()] {
-        assert_eq!(
-            store.get(bucket).await.unwrap_err().kind(),
-            StoreErrorKind::Invalid
-        );
-        assert_eq!(
-            store.put(bucket, XML).await.unwrap_err().kind(),
-            StoreErrorKind::Invalid
-        );
-        assert_eq!(
-            store.delete(bucket).await.unwrap_err().kind(),
-            StoreErrorKind::Invalid
-        );
+        assert!(store.get(bucket).await.unwrap_err().is_invalid());
+        assert!(store.put(bucket, XML).await.unwrap_err().is_invalid());
+        assert!(store.delete(bucket).await.unwrap_err().is_invalid());
     }
     let longest = "b".repeat(tower_s3_cors_etcd::MAX_BUCKET_LEN);
     store.put(&longest, XML).await.unwrap();
 
     // A value written by something else that is not UTF-8.
-    let mut changes = store.changes().unwrap();
+    let mut changes = changes_of(&store);
     let mut raw = raw(&etcd).await;
     raw.put("cors/binary", vec![0xff, 0xfe, b'<'], None)
         .await
         .unwrap();
     let error = store.get("binary").await.unwrap_err();
-    assert_eq!(error.kind(), StoreErrorKind::Invalid);
+    assert!(error.is_invalid());
     assert!(error.to_string().contains("not UTF-8"), "{error}");
     // The change stream says the bucket changed, and `get` tells what.
     assert_eq!(
@@ -279,21 +254,21 @@ async fn bad_bucket_names_and_values_are_invalid() {
     // as invalid, not as an outage.
     let huge = "x".repeat(3 << 20);
     let error = store.put("huge", &huge).await.unwrap_err();
-    assert_eq!(error.kind(), StoreErrorKind::Invalid, "{error}");
-    assert_eq!(store.get("huge").await.unwrap().into_document(), None);
+    assert!(error.is_invalid(), "{error}");
+    assert_eq!(store.get("huge").await.unwrap().text(), None);
 }
 
 #[tokio::test]
 async fn changes_from_another_client_arrive_in_order_with_their_revisions() {
-    let Some(etcd) = EtcdServer::start_or_skip("changes_arrive_in_order") else {
+    let Some(etcd) = Etcd::start_or_skip("changes_arrive_in_order") else {
         return;
     };
     let reader = store(&etcd.endpoint(), "fleet").await;
     let writer = store(&etcd.endpoint(), "fleet").await;
     // The reader has talked to etcd: its stream starts right after what it
     // saw, so nothing written from now on can be missed.
-    assert_eq!(reader.get("photos").await.unwrap().into_document(), None);
-    let mut changes = reader.changes().unwrap();
+    assert_eq!(reader.get("photos").await.unwrap().text(), None);
+    let mut changes = changes_of(&reader);
 
     let mut expected = Vec::new();
     let v = writer.put("photos", XML).await.unwrap();
@@ -317,7 +292,7 @@ async fn changes_from_another_client_arrive_in_order_with_their_revisions() {
 
     // A second stream is a second subscription, from the same point on:
     // right after the last revision the reader saw itself.
-    let mut second = reader.changes().unwrap();
+    let mut second = changes_of(&reader);
     let v = writer.put("after", XML).await.unwrap();
     expected.push(put("after", XML, v));
     for want in &expected {
@@ -328,8 +303,7 @@ async fn changes_from_another_client_arrive_in_order_with_their_revisions() {
 
 #[tokio::test]
 async fn a_stream_resumes_from_the_last_revision_seen() {
-    let Some(etcd) = EtcdServer::start_or_skip("a_stream_resumes_from_the_last_revision_seen")
-    else {
+    let Some(etcd) = Etcd::start_or_skip("a_stream_resumes_from_the_last_revision_seen") else {
         return;
     };
     let reader = store(&etcd.endpoint(), "cors").await;
@@ -338,14 +312,14 @@ async fn a_stream_resumes_from_the_last_revision_seen() {
     // Written before the stream exists, after what the reader saw: the
     // stream starts from the reader's last revision and delivers them.
     let expected = put_many(&writer, "photos", 20).await;
-    let mut changes = reader.changes().unwrap();
+    let mut changes = changes_of(&reader);
     expect_all(&mut changes, &expected).await;
     expect_quiet(&mut changes, Duration::from_millis(200)).await;
 }
 
 #[tokio::test]
 async fn a_cut_off_reader_resyncs_and_gets_what_it_missed() {
-    let Some(etcd) = EtcdServer::start_or_skip("a_cut_off_reader_resyncs") else {
+    let Some(etcd) = Etcd::start_or_skip("a_cut_off_reader_resyncs") else {
         return;
     };
     let (proxy, reader, writer, mut changes) = behind_a_proxy(&etcd).await;
@@ -354,7 +328,7 @@ async fn a_cut_off_reader_resyncs_and_gets_what_it_missed() {
     // While cut off, the reader's operations fail as an outage, in time.
     let started = Instant::now();
     let error = reader.get("photos").await.unwrap_err();
-    assert_eq!(error.kind(), StoreErrorKind::Unavailable, "{error}");
+    assert!(error.is_unavailable(), "{error}");
     assert!(started.elapsed() < TIMEOUT + Duration::from_millis(500));
     // The others go on.
     let mut expected = put_many(&writer, "photos", 5).await;
@@ -371,11 +345,13 @@ async fn a_cut_off_reader_resyncs_and_gets_what_it_missed() {
 
 #[tokio::test]
 async fn keep_alive_finds_a_silent_connection() {
-    let Some(binary) = tower_s3_cors_etcd::test_support::require_etcd("keep_alive") else {
+    // etcd refuses pings more frequent than its minimum (5 s by default).
+    let Some(etcd) = Etcd::builder()
+        .arg("--grpc-keepalive-min-time=200ms")
+        .start_or_skip("keep_alive")
+    else {
         return;
     };
-    // etcd refuses pings more frequent than its minimum (5 s by default).
-    let etcd = EtcdServer::start_with_args(&binary, &["--grpc-keepalive-min-time=200ms"]).unwrap();
     let proxy = TcpProxy::start(&etcd.endpoint()).unwrap();
     let keep_alive = (Duration::from_millis(500), Duration::from_millis(500));
     let reader = EtcdStore::connect(config(&proxy.endpoint(), "cors").keep_alive(Some(keep_alive)))
@@ -391,7 +367,7 @@ async fn keep_alive_finds_a_silent_connection() {
     proxy.freeze();
     let expected = put_many(&writer, "videos", 3).await;
     let error = reader.get("photos").await.unwrap_err();
-    assert_eq!(error.kind(), StoreErrorKind::Unavailable);
+    assert!(error.is_unavailable());
     // Long enough for an unanswered ping to drop the connection.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     proxy.thaw();
@@ -403,7 +379,7 @@ async fn keep_alive_finds_a_silent_connection() {
 
 #[tokio::test]
 async fn a_compacted_history_means_resync_then_changes_from_now() {
-    let Some(etcd) = EtcdServer::start_or_skip("a_compacted_history_means_resync") else {
+    let Some(etcd) = Etcd::start_or_skip("a_compacted_history_means_resync") else {
         return;
     };
     let mut raw = raw(&etcd).await;
@@ -417,7 +393,7 @@ async fn a_compacted_history_means_resync_then_changes_from_now() {
     raw.compact(i64::try_from(now.get()).unwrap(), None)
         .await
         .unwrap();
-    let mut changes = reader.changes().unwrap();
+    let mut changes = changes_of(&reader);
     assert_eq!(expect_change(&mut changes).await, Change::Resync);
     put_and_see(&writer, &mut changes, "photos", JSON).await;
 
@@ -440,13 +416,13 @@ async fn a_compacted_history_means_resync_then_changes_from_now() {
 
 #[tokio::test]
 async fn an_etcd_that_lost_its_data_means_resync_not_a_silent_wait() {
-    let Some(mut etcd) = EtcdServer::start_or_skip("an_etcd_that_lost_its_data") else {
+    let Some(mut etcd) = Etcd::start_or_skip("an_etcd_that_lost_its_data") else {
         return;
     };
     let reader = store(&etcd.endpoint(), "cors").await;
     let writer = store(&etcd.endpoint(), "cors").await;
     reader.get("photos").await.unwrap();
-    let mut changes = reader.changes().unwrap();
+    let mut changes = changes_of(&reader);
     let expected = put_many(&writer, "photos", 10).await;
     expect_all(&mut changes, &expected).await;
 
@@ -457,28 +433,21 @@ async fn an_etcd_that_lost_its_data_means_resync_not_a_silent_wait() {
     let v = writer.put("photos", JSON).await.unwrap();
     assert!(v < expected.len().try_into().map(Version::new).unwrap());
     assert_eq!(expect_change(&mut changes).await, put("photos", JSON, v));
-    assert_eq!(
-        reader
-            .get("photos")
-            .await
-            .unwrap()
-            .into_document()
-            .unwrap()
-            .version(),
-        v
-    );
+    assert_eq!(reader.get("photos").await.unwrap().version(), v);
 }
 
 #[tokio::test]
 async fn while_etcd_is_down_operations_fail_in_time_and_the_stream_recovers() {
-    let Some(mut etcd) = EtcdServer::start_or_skip("while_etcd_is_down") else {
+    let Some(mut etcd) = Etcd::start_or_skip("while_etcd_is_down") else {
         return;
     };
     // Default timeouts: what a server gets unless it says otherwise.
-    let reader = EtcdStore::connect(etcd.config()).await.unwrap();
+    let reader = EtcdStore::connect(EtcdConfig::new([etcd.endpoint()]))
+        .await
+        .unwrap();
     let writer = store(&etcd.endpoint(), EtcdConfig::DEFAULT_PREFIX).await;
     reader.get("photos").await.unwrap();
-    let mut changes = reader.changes().unwrap();
+    let mut changes = changes_of(&reader);
     let before = writer.put("photos", XML).await.unwrap();
     assert_eq!(
         expect_change(&mut changes).await,
@@ -499,7 +468,7 @@ async fn while_etcd_is_down_operations_fail_in_time_and_the_stream_recovers() {
         let delete = reader.delete("photos").await.unwrap_err();
         let delete_took = started.elapsed();
         for (error, took) in [(&get, get_took), (&put, put_took), (&delete, delete_took)] {
-            assert_eq!(error.kind(), StoreErrorKind::Unavailable, "{error}");
+            assert!(error.is_unavailable(), "{error}");
             assert!(
                 took <= limit + Duration::from_millis(300),
                 "{took:?}: {error}"
@@ -544,12 +513,12 @@ async fn an_etcd_that_never_answers_fails_operations_within_the_timeout() {
     let store = EtcdStore::connect(EtcdConfig::new([endpoint]).request_timeout(timeout))
         .await
         .unwrap();
-    let mut changes = store.changes().unwrap();
+    let mut changes = changes_of(&store);
     let mut took = Vec::new();
     for _ in 0..3 {
         let started = Instant::now();
         let error = store.get("photos").await.unwrap_err();
-        assert_eq!(error.kind(), StoreErrorKind::Unavailable, "{error}");
+        assert!(error.is_unavailable(), "{error}");
         assert!(
             error.to_string().contains("did not answer within"),
             "{error}"
@@ -557,7 +526,7 @@ async fn an_etcd_that_never_answers_fails_operations_within_the_timeout() {
         took.push(started.elapsed());
         let started = Instant::now();
         let error = store.put("photos", XML).await.unwrap_err();
-        assert_eq!(error.kind(), StoreErrorKind::Unavailable, "{error}");
+        assert!(error.is_unavailable(), "{error}");
         took.push(started.elapsed());
     }
     for t in &took {
@@ -580,7 +549,7 @@ async fn an_etcd_that_never_answers_fails_operations_within_the_timeout() {
 
 #[tokio::test]
 async fn a_store_made_while_etcd_is_down_works_once_it_is_up() {
-    let Some(mut etcd) = EtcdServer::start_or_skip("a_store_made_while_etcd_is_down") else {
+    let Some(mut etcd) = Etcd::start_or_skip("a_store_made_while_etcd_is_down") else {
         return;
     };
     etcd.stop().unwrap();
@@ -589,11 +558,11 @@ async fn a_store_made_while_etcd_is_down_works_once_it_is_up() {
     assert!(started.elapsed() < Duration::from_millis(100));
     let started = Instant::now();
     let error = reader.get("photos").await.unwrap_err();
-    assert_eq!(error.kind(), StoreErrorKind::Unavailable);
+    assert!(error.is_unavailable());
     assert!(started.elapsed() <= TIMEOUT + Duration::from_millis(300));
     // A stream made before the store ever talked to etcd starts with a
     // Resync once its watch is open.
-    let mut changes = reader.changes().unwrap();
+    let mut changes = changes_of(&reader);
     expect_quiet(&mut changes, Duration::from_millis(300)).await;
 
     etcd.restart().unwrap();
@@ -601,22 +570,55 @@ async fn a_store_made_while_etcd_is_down_works_once_it_is_up() {
     let writer = store(&etcd.endpoint(), "cors").await;
     let v = put_and_see(&writer, &mut changes, "photos", XML).await;
     assert_eq!(
-        reader.get("photos").await.unwrap().into_document(),
-        Some(StoredDocument::new(XML, v))
+        reader.get("photos").await.unwrap(),
+        Lookup::Found(XML.into(), v)
     );
 }
 
 #[tokio::test]
+async fn writing_what_is_there_already_is_a_no_op() {
+    let Some(etcd) = Etcd::start_or_skip("writing_what_is_there_already_is_a_no_op") else {
+        return;
+    };
+    let reader = store(&etcd.endpoint(), "cors").await;
+    let writer = store(&etcd.endpoint(), "cors").await;
+    reader.get("photos").await.unwrap();
+    let mut changes = changes_of(&reader);
+
+    let first = put_and_see(&writer, &mut changes, "photos", XML).await;
+    // A retried write of the same document: same version, nothing written.
+    assert_eq!(writer.put("photos", XML).await.unwrap(), first);
+    assert_eq!(reader.put("photos", XML).await.unwrap(), first);
+    expect_quiet(&mut changes, Duration::from_millis(200)).await;
+    assert_eq!(
+        writer.current_revision().await.unwrap(),
+        first,
+        "etcd wrote nothing"
+    );
+    // Another document is a write.
+    let second = put_and_see(&writer, &mut changes, "photos", JSON).await;
+    assert!(first.is_older_than(second));
+    // A delete, then a delete of nothing: no second change.
+    let removed = writer.delete("photos").await.unwrap();
+    assert_eq!(
+        expect_change(&mut changes).await,
+        deleted("photos", removed)
+    );
+    assert_eq!(writer.delete("photos").await.unwrap(), removed);
+    expect_quiet(&mut changes, Duration::from_millis(200)).await;
+}
+
+#[tokio::test]
 async fn two_writers_of_one_bucket_end_with_the_last_write_everywhere() {
-    let Some(etcd) = EtcdServer::start_or_skip("two_writers_of_one_bucket") else {
+    let Some(etcd) = Etcd::start_or_skip("two_writers_of_one_bucket") else {
         return;
     };
     let a = store(&etcd.endpoint(), "cors").await;
     let b = store(&etcd.endpoint(), "cors").await;
     a.get("shared").await.unwrap();
     b.get("shared").await.unwrap();
-    let mut changes_a = a.changes().unwrap();
-    let mut changes_b = b.changes().unwrap();
+    let mut changes_a = changes_of(&a);
+    let mut changes_b = changes_of(&b);
 
     let mut written = Vec::new();
     for round in 0..20 {
@@ -633,21 +635,15 @@ async fn two_writers_of_one_bucket_end_with_the_last_write_everywhere() {
     versions.dedup();
     assert_eq!(versions.len(), written.len());
 
-    let expected = StoredDocument::new(last_document.as_str(), *last_version);
-    assert_eq!(
-        a.get("shared").await.unwrap().into_document().as_ref(),
-        Some(&expected)
-    );
-    assert_eq!(
-        b.get("shared").await.unwrap().into_document().as_ref(),
-        Some(&expected)
-    );
+    let expected = Lookup::Found(last_document.as_str().into(), *last_version);
+    assert_eq!(a.get("shared").await.unwrap(), expected);
+    assert_eq!(b.get("shared").await.unwrap(), expected);
     // Both streams see all writes in revision order, the last one last.
     for changes in [&mut changes_a, &mut changes_b] {
         let mut seen = Vec::new();
         while seen.len() < written.len() {
             match expect_change(changes).await {
-                Change::Put { document, .. } => seen.push(document),
+                Change::Put { text, version, .. } => seen.push(Lookup::Found(text, version)),
                 other => panic!("unexpected {other:?}"),
             }
         }
@@ -658,7 +654,7 @@ async fn two_writers_of_one_bucket_end_with_the_last_write_everywhere() {
 
 #[tokio::test]
 async fn dropping_the_store_ends_its_streams_and_their_tasks() {
-    let Some(etcd) = EtcdServer::start_or_skip("dropping_the_store_ends_its_streams") else {
+    let Some(etcd) = Etcd::start_or_skip("dropping_the_store_ends_its_streams") else {
         return;
     };
     let metrics = tokio::runtime::Handle::current().metrics();
@@ -667,8 +663,8 @@ async fn dropping_the_store_ends_its_streams_and_their_tasks() {
     let reader = store(&etcd.endpoint(), "cors").await;
     let writer = store(&etcd.endpoint(), "cors").await;
     reader.get("photos").await.unwrap();
-    let mut kept = reader.changes().unwrap();
-    let dropped = reader.changes().unwrap();
+    let mut kept = changes_of(&reader);
+    let dropped = changes_of(&reader);
     put_and_see(&writer, &mut kept, "photos", XML).await;
     let with_streams = metrics.num_alive_tasks();
     assert!(with_streams >= baseline + 2, "{baseline} -> {with_streams}");
@@ -704,13 +700,13 @@ async fn wait_for_tasks(metrics: &tokio::runtime::RuntimeMetrics, count: usize) 
 
 #[tokio::test]
 async fn put_to_watch_latency_on_loopback() {
-    let Some(etcd) = EtcdServer::start_or_skip("put_to_watch_latency_on_loopback") else {
+    let Some(etcd) = Etcd::start_or_skip("put_to_watch_latency_on_loopback") else {
         return;
     };
     let reader = store(&etcd.endpoint(), "cors").await;
     let writer = store(&etcd.endpoint(), "cors").await;
     reader.get("photos").await.unwrap();
-    let mut changes = reader.changes().unwrap();
+    let mut changes = changes_of(&reader);
     let warm_up = put_many(&writer, "warm-up", 10).await;
     for want in &warm_up {
         assert_eq!(&expect_change(&mut changes).await, want);
@@ -804,7 +800,7 @@ fn connect_errors_are_typed() {
 
 #[tokio::test]
 async fn several_members_one_down_or_cut_off() {
-    let Some(etcd) = EtcdServer::start_or_skip("several_members_one_down_or_cut_off") else {
+    let Some(etcd) = Etcd::start_or_skip("several_members_one_down_or_cut_off") else {
         return;
     };
     // A member that refuses connections, listed first.
@@ -813,12 +809,12 @@ async fn several_members_one_down_or_cut_off() {
     drop(dead);
     let url = format!("etcd://{dead_endpoint},{}/cors", etcd.endpoint());
     let store = EtcdStore::connect_url(&url).await.unwrap();
-    let mut changes = store.changes().unwrap();
+    let mut changes = changes_of(&store);
     for i in 0..50 {
         let text = format!("{XML}<!-- {i} -->");
         let version = store.put("photos", &text).await.unwrap();
-        let stored = store.get("photos").await.unwrap().into_document().unwrap();
-        assert_eq!(stored, StoredDocument::new(text, version));
+        let stored = store.get("photos").await.unwrap();
+        assert_eq!(stored, Lookup::Found(text.into(), version));
     }
     assert_eq!(expect_change(&mut changes).await, Change::Resync);
 
@@ -837,12 +833,15 @@ async fn several_members_one_down_or_cut_off() {
     let expected = put_many(&writer, "videos", 3).await;
     // Operations move on to the other member at once.
     let started = Instant::now();
-    let stored = reader.get("videos").await.unwrap().into_document().unwrap();
+    let Lookup::Found(text, version) = reader.get("videos").await.unwrap() else {
+        panic!("written")
+    };
     assert!(started.elapsed() < Duration::from_millis(200));
     assert_eq!(
         Change::Put {
             bucket: "videos".to_owned(),
-            document: stored
+            text,
+            version,
         },
         expected[2]
     );
@@ -853,7 +852,7 @@ async fn several_members_one_down_or_cut_off() {
 
 #[tokio::test]
 async fn a_large_replay_comes_through() {
-    let Some(etcd) = EtcdServer::start_or_skip("a_large_replay_comes_through") else {
+    let Some(etcd) = Etcd::start_or_skip("a_large_replay_comes_through") else {
         return;
     };
     let (proxy, _reader, writer, mut changes) = behind_a_proxy(&etcd).await;

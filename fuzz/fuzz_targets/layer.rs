@@ -53,7 +53,7 @@ fn run(u: &mut Unstructured<'_>) -> arbitrary::Result<()> {
     let configured = !u.ratio(1, 8)?;
     let source = SharedPolicy::empty();
     if configured {
-        source.store(policy.clone());
+        source.put(policy.clone());
     }
     let vary = *u.choose(&[VaryMode::CacheSafe, VaryMode::S3Exact])?;
     let report = *u.choose(&[

@@ -12,24 +12,26 @@ use s3s::path::{
 };
 use s3s::service::S3ServiceBuilder;
 use s3s::validation::{AwsNameValidation, NameValidation};
-use tower_s3_cors::s3::ResourceType;
-use tower_s3_cors::source::RequestHead;
+
+use tower_s3_cors::source::{Addressing, Locate, Located, RequestHead};
 
 /// How an s3s service reads the bucket out of a request: its host parser
 /// ([`S3Host`], for virtual-hosted-style requests) and its bucket-name
 /// validation ([`NameValidation`]).
 ///
-/// Build one, [`install`](Self::install) it on the [`S3ServiceBuilder`], and
-/// give it to [`S3sBuckets`](crate::S3sBuckets): the CORS layer then finds
-/// the bucket with the very same parser s3s uses, so a request that s3s
-/// serves from bucket `photos` gets the CORS rules of bucket `photos`,
-/// whatever its addressing style.
+/// A locator ([`Locate`]) for the core crate's bucket sources: build one,
+/// [`install`](Self::install) it on the [`S3ServiceBuilder`], and give it to
+/// the source (`ReadThrough::builder(store).addressing(addressing)`, or
+/// `Buckets::with_addressing(addressing)`): the CORS layer then finds the
+/// bucket with the very same parser s3s uses, so a request that s3s serves
+/// from bucket `photos` gets the CORS rules of bucket `photos`, whatever its
+/// addressing style.
 ///
 /// ```
 /// use http::Request;
 /// use s3s::host::SingleDomain;
 /// use tower_s3_cors::s3::ResourceType;
-/// use tower_s3_cors::source::RequestHead;
+/// use tower_s3_cors::source::{Locate, RequestHead};
 /// use tower_s3_cors_s3s::S3sAddressing;
 ///
 /// let addressing = S3sAddressing::virtual_hosted(SingleDomain::new("s3.example.test")?);
@@ -112,7 +114,9 @@ impl S3sAddressing {
             builder.set_validation(SharedValidation(Arc::clone(validation)));
         }
     }
+}
 
+impl Locate for S3sAddressing {
     /// The bucket a request is for, found as s3s finds it, or `None` when
     /// s3s would find none (a request for `/`) or refuse the request (a
     /// bucket name or `Host` header it does not accept, a path that is not
@@ -128,8 +132,7 @@ impl S3sAddressing {
     /// and later, and this method cannot see the HTTP version; an HTTP/1.1
     /// request that has no `Host` header but an absolute-form URI (which
     /// HTTP/1.1 does not allow) is read with that authority here.
-    #[must_use]
-    pub fn locate(&self, request: &RequestHead<'_>) -> Option<Located> {
+    fn locate<'a>(&self, request: &RequestHead<'a>) -> Option<Located<'a>> {
         let host = match request.headers().get(HOST) {
             Some(value) => Some(value.to_str().ok()?),
             None => request.uri().authority().map(http::uri::Authority::as_str),
@@ -148,15 +151,18 @@ impl S3sAddressing {
         };
         match parsed.ok()? {
             S3Path::Root => None,
-            S3Path::Bucket { bucket } => Some(Located {
-                bucket,
-                resource: ResourceType::Bucket,
-            }),
-            S3Path::Object { bucket, .. } => Some(Located {
-                bucket,
-                resource: ResourceType::Object,
-            }),
+            S3Path::Bucket { bucket } => Some(Located::new(String::from(bucket), "")),
+            S3Path::Object { bucket, key } => {
+                Some(Located::new(String::from(bucket), String::from(key)))
+            }
         }
+    }
+}
+
+/// The addressing of the core crate's sources, found as s3s finds it.
+impl From<S3sAddressing> for Addressing {
+    fn from(addressing: S3sAddressing) -> Self {
+        Addressing::custom(addressing)
     }
 }
 
@@ -172,29 +178,6 @@ impl fmt::Debug for S3sAddressing {
             .field("virtual_hosted", &self.host.is_some())
             .field("custom_validation", &self.validation.is_some())
             .finish()
-    }
-}
-
-/// A bucket found by [`S3sAddressing::locate`], and whether the URL named
-/// the bucket itself or an object in it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Located {
-    bucket: Box<str>,
-    resource: ResourceType,
-}
-
-impl Located {
-    /// The bucket name, as s3s gives it to the `S3` implementation.
-    #[must_use]
-    pub fn bucket(&self) -> &str {
-        &self.bucket
-    }
-
-    /// [`ResourceType::Bucket`] for the bucket's root, [`ResourceType::Object`]
-    /// for a key in it.
-    #[must_use]
-    pub fn resource(&self) -> ResourceType {
-        self.resource
     }
 }
 
@@ -223,18 +206,21 @@ mod tests {
     use super::*;
     use http::Request;
     use s3s::host::{MultiDomain, SingleDomain};
+    use tower_s3_cors::s3::ResourceType;
 
-    fn locate(addressing: &S3sAddressing, host: Option<&str>, uri: &str) -> Option<Located> {
+    fn locate(
+        addressing: &S3sAddressing,
+        host: Option<&str>,
+        uri: &str,
+    ) -> Option<(String, ResourceType)> {
         let mut request = Request::get(uri);
         if let Some(host) = host {
             request = request.header("host", host);
         }
         let request = request.body(()).unwrap();
-        addressing.locate(&RequestHead::new(&request))
-    }
-
-    fn found(located: Option<Located>) -> Option<(String, ResourceType)> {
-        located.map(|l| (l.bucket().to_owned(), l.resource()))
+        addressing
+            .locate(&RequestHead::new(&request))
+            .map(|l| (l.bucket().to_owned(), l.resource()))
     }
 
     fn bucket(name: &str) -> Option<(String, ResourceType)> {
@@ -249,13 +235,13 @@ mod tests {
     fn path_style_ignores_the_host() {
         let a = S3sAddressing::path_style();
         assert_eq!(
-            found(locate(&a, Some("photos.localhost"), "/docs/a")),
+            locate(&a, Some("photos.localhost"), "/docs/a"),
             object("docs")
         );
-        assert_eq!(found(locate(&a, None, "/docs")), bucket("docs"));
-        assert_eq!(found(locate(&a, None, "/docs/")), bucket("docs"));
-        assert_eq!(found(locate(&a, None, "/docs//")), object("docs"));
-        assert_eq!(found(locate(&a, None, "/")), None);
+        assert_eq!(locate(&a, None, "/docs"), bucket("docs"));
+        assert_eq!(locate(&a, None, "/docs/"), bucket("docs"));
+        assert_eq!(locate(&a, None, "/docs//"), object("docs"));
+        assert_eq!(locate(&a, None, "/"), None);
     }
 
     #[test]
@@ -269,59 +255,50 @@ mod tests {
             "/-x/y",
             "/%FF%FE/x",
         ] {
-            assert_eq!(found(locate(&a, None, uri)), None, "{uri}");
+            assert_eq!(locate(&a, None, uri), None, "{uri}");
         }
     }
 
     #[test]
     fn the_path_is_percent_decoded_before_the_bucket_is_read() {
         let a = S3sAddressing::path_style();
-        assert_eq!(
-            found(locate(&a, None, "/my%2Dbucket/k")),
-            object("my-bucket")
-        );
+        assert_eq!(locate(&a, None, "/my%2Dbucket/k"), object("my-bucket"));
         // An encoded slash splits too, as in s3s.
-        assert_eq!(found(locate(&a, None, "/docs%2Fa")), object("docs"));
+        assert_eq!(locate(&a, None, "/docs%2Fa"), object("docs"));
     }
 
     #[test]
     fn a_single_domain_reads_the_bucket_from_the_host() {
         let a = S3sAddressing::virtual_hosted(SingleDomain::new("localhost:8014").unwrap());
         assert_eq!(
-            found(locate(&a, Some("photos.localhost:8014"), "/a.png")),
+            locate(&a, Some("photos.localhost:8014"), "/a.png"),
             object("photos")
         );
         assert_eq!(
-            found(locate(&a, Some("photos.localhost:8014"), "/")),
+            locate(&a, Some("photos.localhost:8014"), "/"),
             bucket("photos")
         );
         // The base domain itself, and IP addresses, are path style.
         assert_eq!(
-            found(locate(&a, Some("localhost:8014"), "/docs/a")),
+            locate(&a, Some("localhost:8014"), "/docs/a"),
             object("docs")
         );
         assert_eq!(
-            found(locate(&a, Some("127.0.0.1:8014"), "/docs/a")),
+            locate(&a, Some("127.0.0.1:8014"), "/docs/a"),
             object("docs")
         );
-        assert_eq!(
-            found(locate(&a, Some("[::1]:8014"), "/docs/a")),
-            object("docs")
-        );
-        assert_eq!(
-            found(locate(&a, Some("127.0.0.1"), "/docs")),
-            bucket("docs")
-        );
+        assert_eq!(locate(&a, Some("[::1]:8014"), "/docs/a"), object("docs"));
+        assert_eq!(locate(&a, Some("127.0.0.1"), "/docs"), bucket("docs"));
         // Without the port the domain does not match: s3s reads the whole
         // host as a CNAME-style bucket name.
         assert_eq!(
-            found(locate(&a, Some("photos.localhost"), "/a.png")),
+            locate(&a, Some("photos.localhost"), "/a.png"),
             object("photos.localhost")
         );
-        assert_eq!(found(locate(&a, Some("other:8014"), "/a.png")), None);
+        assert_eq!(locate(&a, Some("other:8014"), "/a.png"), None);
         // The first path segment is part of the key, not a bucket.
         assert_eq!(
-            found(locate(&a, Some("photos.localhost:8014"), "/docs/a")),
+            locate(&a, Some("photos.localhost:8014"), "/docs/a"),
             object("photos")
         );
     }
@@ -331,7 +308,7 @@ mod tests {
         // s3s's SingleDomain treats any other valid host name as the bucket.
         let a = S3sAddressing::virtual_hosted(SingleDomain::new("s3.example.test").unwrap());
         assert_eq!(
-            found(locate(&a, Some("media.example.org"), "/x")),
+            locate(&a, Some("media.example.org"), "/x"),
             object("media.example.org")
         );
     }
@@ -341,12 +318,9 @@ mod tests {
         let a = S3sAddressing::virtual_hosted(
             MultiDomain::new(["localhost", "localhost:9000"]).unwrap(),
         );
+        assert_eq!(locate(&a, Some("photos.localhost"), "/x"), object("photos"));
         assert_eq!(
-            found(locate(&a, Some("photos.localhost"), "/x")),
-            object("photos")
-        );
-        assert_eq!(
-            found(locate(&a, Some("photos.localhost:9000"), "/x")),
+            locate(&a, Some("photos.localhost:9000"), "/x"),
             object("photos")
         );
     }
@@ -354,7 +328,7 @@ mod tests {
     #[test]
     fn an_invalid_host_header_is_not_located() {
         let a = S3sAddressing::virtual_hosted(SingleDomain::new("localhost").unwrap());
-        assert_eq!(found(locate(&a, Some("bad host!"), "/docs/a")), None);
+        assert_eq!(locate(&a, Some("bad host!"), "/docs/a"), None);
         let request = Request::get("/docs/a")
             .header("host", http::HeaderValue::from_bytes(b"caf\xe9").unwrap())
             .body(())
@@ -366,10 +340,10 @@ mod tests {
     fn without_a_host_header_the_authority_is_read() {
         let a = S3sAddressing::virtual_hosted(SingleDomain::new("localhost").unwrap());
         assert_eq!(
-            found(locate(&a, None, "http://photos.localhost/x")),
+            locate(&a, None, "http://photos.localhost/x"),
             object("photos")
         );
-        assert_eq!(found(locate(&a, None, "/docs/x")), object("docs"));
+        assert_eq!(locate(&a, None, "/docs/x"), object("docs"));
     }
 
     #[test]
@@ -381,6 +355,8 @@ mod tests {
             }
         }
         let a = S3sAddressing::path_style().with_validation(Anything);
-        assert_eq!(found(locate(&a, None, "/Not_Valid/x")), object("Not_Valid"));
+        // Located, in the lower case in which the core's sources know
+        // every bucket (they fold the names s3s hands the decorator too).
+        assert_eq!(locate(&a, None, "/Not_Valid/x"), object("not_valid"));
     }
 }

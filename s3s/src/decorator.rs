@@ -4,7 +4,6 @@
 use std::fmt;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use http::{Extensions, HeaderMap, Method};
 use s3s::dto::{
     CreateBucketInput, CreateBucketOutput, DeleteBucketCorsInput, DeleteBucketCorsOutput,
@@ -12,107 +11,18 @@ use s3s::dto::{
     HeadBucketInput, PutBucketCorsInput, PutBucketCorsOutput,
 };
 use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
-use tower_s3_cors::Policy;
-use tower_s3_cors::config::{ConfigErrorKind, CorsConfiguration, MAX_DOCUMENT_BYTES, Validation};
-use tower_s3_cors::source::Buckets;
+use tower_s3_cors::config::{ConfigErrorKind, MAX_DOCUMENT_BYTES, Validation};
+use tower_s3_cors::source::{BucketCors, BucketError};
 
 use crate::dto;
 
-/// Where [`CorsS3`] keeps bucket CORS configurations, and what the CORS
-/// layer then serves.
-///
-/// Implemented for the core crate's in-memory [`Buckets`] (which then also
-/// tracks which buckets exist: create, at start-up, the buckets the backend
-/// already has). A persistent implementation writes the configuration to
-/// its store and updates what the layer reads before it returns, so that
-/// the next request sees it.
-#[async_trait]
-pub trait CorsConfigs: Send + Sync + 'static {
-    /// Replaces the configuration of `bucket` (which exists) with `policy`,
-    /// which [`CorsS3`] has validated and compiled.
-    async fn put(&self, bucket: &str, policy: Policy) -> S3Result<()>;
-
-    /// The configuration of `bucket`, or `None` when it has none.
-    async fn get(&self, bucket: &str) -> S3Result<Option<CorsConfiguration>>;
-
-    /// Removes the configuration of `bucket`; removing none succeeds.
-    async fn delete(&self, bucket: &str) -> S3Result<()>;
-
-    /// The backend has just created `bucket`. A new bucket has no CORS
-    /// configuration (S3 keeps none across a delete and re-create): the
-    /// provided method [deletes](Self::delete) whatever is stored.
-    async fn bucket_created(&self, bucket: &str) -> S3Result<()> {
-        self.delete(bucket).await
-    }
-
-    /// The backend has just deleted `bucket`, and its configuration goes
-    /// with it: the provided method [deletes](Self::delete) it.
-    async fn bucket_deleted(&self, bucket: &str) -> S3Result<()> {
-        self.delete(bucket).await
-    }
-}
-
-#[async_trait]
-impl CorsConfigs for Buckets {
-    async fn put(&self, bucket: &str, policy: Policy) -> S3Result<()> {
-        let _ = self.create(bucket).store(policy);
-        Ok(())
-    }
-
-    async fn get(&self, bucket: &str) -> S3Result<Option<CorsConfiguration>> {
-        Ok(self
-            .get(bucket)
-            .and_then(|handle| handle.load())
-            .map(|policy| policy.to_configuration()))
-    }
-
-    async fn delete(&self, bucket: &str) -> S3Result<()> {
-        if let Some(handle) = self.get(bucket) {
-            let _ = handle.clear();
-        }
-        Ok(())
-    }
-
-    /// Adds the bucket, without CORS.
-    async fn bucket_created(&self, bucket: &str) -> S3Result<()> {
-        let _ = self.create(bucket).clear();
-        Ok(())
-    }
-
-    /// Removes the bucket: its preflights then get `Bucket not found`.
-    async fn bucket_deleted(&self, bucket: &str) -> S3Result<()> {
-        let _ = self.remove(bucket);
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl<T: CorsConfigs + ?Sized> CorsConfigs for Arc<T> {
-    async fn put(&self, bucket: &str, policy: Policy) -> S3Result<()> {
-        (**self).put(bucket, policy).await
-    }
-
-    async fn get(&self, bucket: &str) -> S3Result<Option<CorsConfiguration>> {
-        (**self).get(bucket).await
-    }
-
-    async fn delete(&self, bucket: &str) -> S3Result<()> {
-        (**self).delete(bucket).await
-    }
-
-    async fn bucket_created(&self, bucket: &str) -> S3Result<()> {
-        (**self).bucket_created(bucket).await
-    }
-
-    async fn bucket_deleted(&self, bucket: &str) -> S3Result<()> {
-        (**self).bucket_deleted(bucket).await
-    }
-}
-
 /// An `S3` implementation that answers `PutBucketCors`, `GetBucketCors` and
-/// `DeleteBucketCors` from a [`CorsConfigs`], and hands every other
-/// operation to the inner implementation (`CreateBucket` and `DeleteBucket`
-/// too, telling the [`CorsConfigs`] when they succeed).
+/// `DeleteBucketCors` through the write side of a
+/// [`BucketCors`](tower_s3_cors::source::BucketCors) source (the same value
+/// the CORS layer serves from), and hands every other operation to the
+/// inner implementation (`CreateBucket` and `DeleteBucket` too, telling the
+/// source when they succeed: a new bucket has no CORS, a deleted one is
+/// "Bucket not found" for preflights at once and its configuration goes).
 ///
 /// s3s calls an `S3` implementation only after its signature check and its
 /// access check, so these operations are authenticated like any other: an
@@ -148,19 +58,26 @@ impl<T: CorsConfigs + ?Sized> CorsConfigs for Arc<T> {
 /// # let _ = service;
 /// ```
 pub struct CorsS3<S, C> {
-    pub(crate) inner: S,
-    configs: C,
+    pub(crate) inner: Arc<S>,
+    cors: C,
     validation: Validation,
     require_digest: bool,
 }
 
 impl<S, C> CorsS3<S, C> {
-    /// `inner` for every operation but the `?cors` ones, which `configs`
-    /// keeps; S3's validation; `Content-MD5` (or a checksum) required.
-    pub fn new(inner: S, configs: C) -> Self {
+    /// `inner` for every operation but the `?cors` ones, which go to
+    /// `cors`; S3's validation; `Content-MD5` (or a checksum) required.
+    pub fn new(inner: S, cors: C) -> Self {
+        Self::from_arc(Arc::new(inner), cors)
+    }
+
+    /// [`new`](Self::new), with `inner` shared (with a
+    /// [`BackendBuckets`](crate::BackendBuckets) that asks it which buckets
+    /// exist).
+    pub fn from_arc(inner: Arc<S>, cors: C) -> Self {
         Self {
             inner,
-            configs,
+            cors,
             validation: Validation::s3(),
             require_digest: true,
         }
@@ -188,9 +105,9 @@ impl<S, C> CorsS3<S, C> {
         &self.inner
     }
 
-    /// The configurations.
-    pub fn configs(&self) -> &C {
-        &self.configs
+    /// The bucket CORS source.
+    pub fn cors(&self) -> &C {
+        &self.cors
     }
 }
 
@@ -198,14 +115,14 @@ impl<S: fmt::Debug, C: fmt::Debug> fmt::Debug for CorsS3<S, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CorsS3")
             .field("inner", &self.inner)
-            .field("configs", &self.configs)
+            .field("cors", &self.cors)
             .field("validation", &self.validation)
             .field("require_content_md5", &self.require_digest)
             .finish()
     }
 }
 
-impl<S: S3, C: CorsConfigs> CorsS3<S, C> {
+impl<S: S3, C: BucketCors> CorsS3<S, C> {
     /// Fails with the inner implementation's error when `bucket` does not
     /// exist.
     async fn check_bucket<T>(&self, request: &S3Request<T>, bucket: &str) -> S3Result<()> {
@@ -246,9 +163,10 @@ impl<S: S3, C: CorsConfigs> CorsS3<S, C> {
             return Err(document_too_large());
         }
         let config = dto::validated(&req.input.cors_configuration, self.validation)?;
-        let policy =
-            Policy::compile_with(&config, self.validation).map_err(|err| dto::s3_error(&err))?;
-        self.configs.put(bucket, policy).await?;
+        self.cors
+            .put_document(bucket, &config.to_xml())
+            .await
+            .map_err(|err| s3_error(&err))?;
         Ok(S3Response::new(PutBucketCorsOutput::default()))
     }
 
@@ -258,7 +176,8 @@ impl<S: S3, C: CorsConfigs> CorsS3<S, C> {
     ) -> S3Result<S3Response<GetBucketCorsOutput>> {
         let bucket = req.input.bucket.as_str();
         self.check_bucket(&req, bucket).await?;
-        let Some(config) = self.configs.get(bucket).await? else {
+        let found = self.cors.get_document(bucket).await;
+        let Some(config) = found.map_err(|err| s3_error(&err))? else {
             return Err(S3Error::with_message(
                 S3ErrorCode::NoSuchCORSConfiguration,
                 "The CORS configuration does not exist",
@@ -276,7 +195,10 @@ impl<S: S3, C: CorsConfigs> CorsS3<S, C> {
     ) -> S3Result<S3Response<DeleteBucketCorsOutput>> {
         let bucket = req.input.bucket.as_str();
         self.check_bucket(&req, bucket).await?;
-        self.configs.delete(bucket).await?;
+        self.cors
+            .delete_document(bucket)
+            .await
+            .map_err(|err| s3_error(&err))?;
         Ok(S3Response::new(DeleteBucketCorsOutput::default()))
     }
 
@@ -286,7 +208,10 @@ impl<S: S3, C: CorsConfigs> CorsS3<S, C> {
     ) -> S3Result<S3Response<CreateBucketOutput>> {
         let bucket = req.input.bucket.clone();
         let response = self.inner.create_bucket(req).await?;
-        self.configs.bucket_created(&bucket).await?;
+        self.cors
+            .bucket_created(&bucket)
+            .await
+            .map_err(|err| s3_error(&err))?;
         Ok(response)
     }
 
@@ -296,9 +221,24 @@ impl<S: S3, C: CorsConfigs> CorsS3<S, C> {
     ) -> S3Result<S3Response<DeleteBucketOutput>> {
         let bucket = req.input.bucket.clone();
         let response = self.inner.delete_bucket(req).await?;
-        self.configs.bucket_deleted(&bucket).await?;
+        // The bucket is gone whatever becomes of its configuration: the
+        // answer is the backend's. A configuration left in a store that
+        // failed is removed when a bucket of that name is created again.
+        if let Err(error) = self.cors.bucket_deleted(&bucket).await {
+            tracing::warn!(bucket, %error, "the CORS configuration of a deleted bucket was not removed");
+        }
         Ok(response)
     }
+}
+
+/// s3s's error for `error`, with S3's code, message and status (the core
+/// crate's mapping, transcribed).
+pub(crate) fn s3_error(error: &BucketError) -> S3Error {
+    let code = S3ErrorCode::from_bytes(error.s3_code().as_bytes())
+        .unwrap_or_else(|| S3ErrorCode::Custom(error.s3_code().into()));
+    let mut s3 = S3Error::with_message(code, error.s3_message());
+    s3.set_status_code(error.status());
+    s3
 }
 
 /// Whether the request carries a digest of its body, as S3 requires of a
@@ -345,7 +285,7 @@ mod tests {
             "<CORSConfiguration>{}</CORSConfiguration>",
             " ".repeat(MAX_DOCUMENT_BYTES)
         );
-        let err = CorsConfiguration::from_xml(&big).unwrap_err();
+        let err = tower_s3_cors::config::CorsConfiguration::from_xml(&big).unwrap_err();
         assert_eq!(err.kind(), ConfigErrorKind::DocumentTooLarge);
         assert_eq!(err.s3_message(), DOCUMENT_TOO_LARGE_MESSAGE);
         assert_eq!(document_too_large().code(), &S3ErrorCode::MalformedXML);

@@ -14,7 +14,7 @@ macro_rules! impl_s3 {
         forward { $($name:ident($input:ident) -> $output:ident;)* }
     ) => {
         #[async_trait::async_trait]
-        impl<S: s3s::S3, C: crate::CorsConfigs> s3s::S3 for crate::CorsS3<S, C> {
+        impl<S: s3s::S3, C: tower_s3_cors::source::BucketCors> s3s::S3 for crate::CorsS3<S, C> {
             $(
                 async fn $own(
                     &self,

@@ -10,34 +10,50 @@
 //! - [`S3sAddressing`]: the bucket of a request, found with the service's own
 //!   host parser ([`s3s::host::S3Host`]), name validation and path parsing
 //!   (path style, virtual-hosted style, percent-decoding), so the layer and
-//!   s3s always agree on the bucket.
-//! - [`S3sBuckets`]: the layer's [`PolicySource`](tower_s3_cors::source::PolicySource):
-//!   that bucket, then its policy from any [`BucketPolicies`] (the core's
-//!   [`Buckets`](tower_s3_cors::source::Buckets), or your store's cache).
-//! - [`CorsS3`]: an `S3` decorator that answers the `?cors` operations from a
-//!   [`CorsConfigs`] store, after s3s's authentication, with S3's
-//!   validation, codes and messages; every other operation goes to your
+//!   s3s always agree on the bucket. It is a locator
+//!   ([`Locate`](tower_s3_cors::source::Locate)) for the core's sources.
+//! - [`CorsS3`]: an `S3` decorator that answers the `?cors` operations
+//!   through the write side of any
+//!   [`BucketCors`](tower_s3_cors::source::BucketCors) source (in memory,
+//!   or read through from your store), after s3s's authentication, with
+//!   S3's validation, codes and messages, and tells the source when the
+//!   backend creates or deletes a bucket; every other operation goes to your
 //!   implementation.
+//! - [`BackendBuckets`]: whether a bucket exists, asked of your backend's
+//!   own `HeadBucket`, for a read-through source.
 //! - [`dto`]: conversions between s3s's `CORSConfiguration` and
 //!   [`CorsConfiguration`](tower_s3_cors::config::CorsConfiguration), for
 //!   servers that keep the configuration in their own `S3` implementation.
 //!
+//! The crate defines no trait of its own: the source is the core crate's,
+//! the same value for the layer and for s3s.
+//!
 //! # The stack
 //!
+//! Bucket CORS kept in a directory of documents (any
+//! [`CorsStore`](tower_s3_cors::store::CorsStore) works: etcd, your
+//! metadata database), bucket existence asked of the backend:
+//!
 //! ```no_run
+//! use std::sync::Arc;
 //! use s3s::{auth::SimpleAuth, host::SingleDomain, service::S3ServiceBuilder};
 //! use tower::Layer as _;
 //! use tower_s3_cors::S3CorsLayer;
-//! use tower_s3_cors::source::Buckets;
-//! use tower_s3_cors_s3s::{CorsS3, S3sAddressing, S3sBuckets};
+//! use tower_s3_cors::source::ReadThrough;
+//! use tower_s3_cors::store::DirectoryStore;
+//! use tower_s3_cors_s3s::{BackendBuckets, CorsS3, S3sAddressing};
 //!
-//! # fn stack(backend: impl s3s::S3) -> Result<(), Box<dyn std::error::Error>> {
-//! let cors = Buckets::path_style(); // in memory; add the backend's buckets at start-up
+//! # async fn stack(backend: impl s3s::S3) -> Result<(), Box<dyn std::error::Error>> {
+//! let backend = Arc::new(backend);
 //! let addressing = S3sAddressing::virtual_hosted(SingleDomain::new("s3.example.test")?);
-//! let mut s3 = S3ServiceBuilder::new(CorsS3::new(backend, cors.clone()));
+//! let cors = ReadThrough::builder(DirectoryStore::open("/srv/s3/.cors")?)
+//!     .addressing(addressing.clone())
+//!     .bucket_exists(BackendBuckets::new(Arc::clone(&backend)))
+//!     .build()?;
+//! let mut s3 = S3ServiceBuilder::new(CorsS3::from_arc(backend, cors.clone()));
 //! s3.set_auth(SimpleAuth::from_single("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"));
 //! addressing.install(&mut s3); // one host parser for s3s and for the layer
-//! let service = S3CorsLayer::new(S3sBuckets::new(addressing, cors)).layer(s3.build());
+//! let service = S3CorsLayer::new(cors).layer(s3.build());
 //! // serve `service` with hyper (hyper_util's TowerToHyperService) or axum
 //! # let _ = service; Ok(()) }
 //! ```
@@ -72,11 +88,11 @@
 //! This crate's MSRV is s3s's.
 
 mod addressing;
+mod backend;
 mod decorator;
 pub mod dto;
 pub mod forward;
-mod source;
 
-pub use addressing::{Located, S3sAddressing};
-pub use decorator::{CorsConfigs, CorsS3};
-pub use source::{BucketPolicies, S3sBuckets};
+pub use addressing::S3sAddressing;
+pub use backend::BackendBuckets;
+pub use decorator::CorsS3;

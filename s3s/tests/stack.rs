@@ -1,5 +1,6 @@
-//! The whole stack in process: `S3CorsLayer` with `S3sBuckets` in front of
-//! s3s's `S3Service` over `CorsS3` and a small in-memory backend. (Real
+//! The whole stack in process: `S3CorsLayer` over `Buckets` located as s3s
+//! locates them, in front of s3s's `S3Service` over `CorsS3` and a small
+//! in-memory backend. (Real
 //! HTTP, a real S3 client and a real browser are in the example's and the
 //! browser suite's tests.)
 
@@ -22,7 +23,7 @@ use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 use tower::{Layer as _, ServiceExt as _};
 use tower_s3_cors::S3CorsLayer;
 use tower_s3_cors::source::Buckets;
-use tower_s3_cors_s3s::{CorsS3, S3sAddressing, S3sBuckets};
+use tower_s3_cors_s3s::{CorsS3, S3sAddressing};
 
 /// Buckets without objects: every GET is `NoSuchKey`.
 #[derive(Debug, Default)]
@@ -88,7 +89,7 @@ impl S3 for Backend {
 const DOMAIN: &str = "s3.example.test";
 const PAGE: &str = "https://app.example.com";
 
-type Service = tower_s3_cors::S3Cors<s3s::service::S3Service, S3sBuckets<Buckets>>;
+type Service = tower_s3_cors::S3Cors<s3s::service::S3Service, Buckets>;
 
 struct Stack {
     buckets: Buckets,
@@ -98,17 +99,16 @@ struct Stack {
 impl Stack {
     /// Bucket `photos` exists (in the backend and in the CORS map).
     fn new(authenticated: bool) -> Self {
-        let buckets = Buckets::path_style();
-        buckets.create("photos");
         let addressing = S3sAddressing::virtual_hosted(SingleDomain::new(DOMAIN).unwrap());
+        let buckets = Buckets::with_addressing(addressing.clone());
+        buckets.create("photos");
         let mut builder =
             S3ServiceBuilder::new(CorsS3::new(Backend::with(&["photos"]), buckets.clone()));
         if authenticated {
             builder.set_auth(SimpleAuth::from_single("AKIAIOSFODNN7EXAMPLE", "secret"));
         }
         addressing.install(&mut builder);
-        let service =
-            S3CorsLayer::new(S3sBuckets::new(addressing, buckets.clone())).layer(builder.build());
+        let service = S3CorsLayer::new(buckets.clone()).layer(builder.build());
         Self { buckets, service }
     }
 
@@ -355,7 +355,7 @@ async fn with_authentication_preflights_pass_and_cors_writes_are_refused() {
         .buckets
         .get("photos")
         .unwrap()
-        .store_document(RULES)
+        .put_document(RULES)
         .unwrap();
 
     // A preflight to a presigned URL is answered before s3s's signature check.
@@ -386,4 +386,97 @@ async fn with_authentication_preflights_pass_and_cors_writes_are_refused() {
     assert!(body.contains("<Code>AccessDenied</Code>"), "{body}");
     let rules = stack.buckets.get("photos").unwrap().load().unwrap();
     assert_eq!(rules.configuration().rules[0].allowed_origins, [PAGE]);
+}
+
+/// The persistent pattern: a read-through cache over a store, bucket
+/// existence asked of the backend itself.
+mod read_through {
+    use std::sync::Arc;
+
+    use tower_s3_cors::source::ReadThrough;
+    use tower_s3_cors::store::{CorsStore as _, Lookup, MemoryStore};
+    use tower_s3_cors_s3s::BackendBuckets;
+
+    use super::*;
+
+    struct Persistent {
+        backend: Arc<Backend>,
+        store: MemoryStore,
+        service: tower_s3_cors::S3Cors<s3s::service::S3Service, ReadThrough>,
+    }
+
+    impl Persistent {
+        fn new() -> Self {
+            let backend = Arc::new(Backend::with(&["photos"]));
+            let store = MemoryStore::new();
+            let addressing = S3sAddressing::virtual_hosted(SingleDomain::new(DOMAIN).unwrap());
+            let cors = ReadThrough::builder(store.clone())
+                .addressing(addressing.clone())
+                .bucket_exists(BackendBuckets::new(Arc::clone(&backend)))
+                .build()
+                .unwrap();
+            let mut builder =
+                S3ServiceBuilder::new(CorsS3::from_arc(Arc::clone(&backend), cors.clone()));
+            addressing.install(&mut builder);
+            let service = S3CorsLayer::new(cors).layer(builder.build());
+            Self {
+                backend,
+                store,
+                service,
+            }
+        }
+
+        async fn send(&self, request: Request<Full<Bytes>>) -> (StatusCode, String) {
+            let response: Response<_> = self.service.clone().oneshot(request).await.unwrap();
+            let (parts, body) = response.into_parts();
+            let body = body.collect().await.unwrap().to_bytes();
+            (parts.status, String::from_utf8_lossy(&body).into_owned())
+        }
+    }
+
+    #[tokio::test]
+    async fn delete_bucket_answers_as_s3_and_takes_the_cors_with_it_at_once() {
+        let stack = Persistent::new();
+        let (status, body) = stack.send(put_cors("/photos?cors", RULES)).await;
+        assert_eq!(status, 200, "{body}");
+        let (status, _) = stack.send(preflight(DOMAIN, "/photos/a.txt", PAGE)).await;
+        assert_eq!(status, 200);
+
+        let (status, body) = stack.send(empty(request("DELETE", "/photos"))).await;
+        assert_eq!(status, 204, "DeleteBucket answers as S3 does: {body}");
+        assert!(matches!(
+            stack.store.get("photos").await.unwrap(),
+            Lookup::NotFound(_)
+        ));
+        let (status, body) = stack.send(preflight(DOMAIN, "/photos/a.txt", PAGE)).await;
+        assert_eq!(status, 403);
+        assert!(body.contains("Bucket not found"), "{body}");
+
+        // Created again: no CORS, whatever the old bucket had.
+        let (status, _) = stack.send(empty(request("PUT", "/photos"))).await;
+        assert_eq!(status, 200);
+        let (status, body) = stack.send(preflight(DOMAIN, "/photos/a.txt", PAGE)).await;
+        assert_eq!(status, 403);
+        assert!(body.contains("CORS is not enabled"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn a_bucket_the_backend_made_by_another_path_has_cors_operations_at_once() {
+        let stack = Persistent::new();
+        let (status, body) = stack.send(put_cors("/late?cors", RULES)).await;
+        assert_eq!(status, 404);
+        assert!(body.contains("<Code>NoSuchBucket</Code>"), "{body}");
+
+        // Made behind s3s's back (an implicit create, a directory by hand).
+        stack
+            .backend
+            .buckets
+            .lock()
+            .unwrap()
+            .insert("late".to_owned());
+        let (status, body) = stack.send(put_cors("/late?cors", RULES)).await;
+        assert_eq!(status, 200, "{body}");
+        let (status, _) = stack.send(preflight(DOMAIN, "/late/a.txt", PAGE)).await;
+        assert_eq!(status, 200, "written through: served at once");
+    }
 }

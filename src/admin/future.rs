@@ -13,13 +13,15 @@ use md5::{Digest, Md5};
 use pin_project_lite::pin_project;
 
 use super::checksum::Checksum;
-use super::limits::IdleTimer;
 use super::reply::{AdminError, Reply};
-use super::target::Op;
+use super::timer::IdleTimer;
 use crate::body::ResponseBody;
 use crate::config::{ConfigError, ConfigErrorKind, MAX_DOCUMENT_BYTES};
 
-/// The answer being worked out: a target's operation, then its reply.
+/// An operation of the source, under way.
+pub(super) type Op<T> = Pin<Box<dyn Future<Output = Result<T, AdminError>> + Send>>;
+
+/// The answer being worked out: a source's operation, then its reply.
 pub(super) type Work = Pin<Box<dyn Future<Output = Response<Bytes>> + Send>>;
 
 /// Turns `op`'s outcome into the answer with `answer`.
@@ -44,7 +46,7 @@ enum BodyError {
 /// A `PutBucketCors` waiting for its body.
 pub(super) struct Put {
     pub(super) reply: Reply,
-    /// Stores the document in the target.
+    /// Puts the document in the source.
     pub(super) store: Box<dyn FnOnce(String) -> Op<()> + Send>,
     pub(super) md5: Option<[u8; 16]>,
     /// The `x-amz-checksum-*` to check.
@@ -149,7 +151,7 @@ impl<F, B> ResponseFuture<F, B> {
         }
     }
 
-    /// The answer of a target's operation.
+    /// The answer of a source's operation.
     pub(super) fn working(work: Work) -> Self {
         Self {
             kind: Kind::Working { work },

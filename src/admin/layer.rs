@@ -11,17 +11,17 @@ use super::service::CorsAdmin;
 /// [module documentation](super).
 #[derive(Clone, Debug)]
 #[must_use]
-pub struct CorsAdminLayer<T> {
-    target: T,
+pub struct CorsAdminLayer<C> {
+    source: C,
     require_digest: bool,
     body_timeout: Option<Duration>,
 }
 
-impl<T> CorsAdminLayer<T> {
-    /// Answers `?cors` requests from `target`.
-    pub fn new(target: T) -> Self {
+impl<C> CorsAdminLayer<C> {
+    /// Answers `?cors` requests from `source`'s write side.
+    pub fn new(source: C) -> Self {
         Self {
-            target,
+            source,
             require_digest: true,
             body_timeout: Some(DEFAULT_BODY_TIMEOUT),
         }
@@ -33,11 +33,9 @@ impl<T> CorsAdminLayer<T> {
     /// period. Idle connections will be closed." Default: 20 seconds;
     /// `None` waits as long as the server lets the connection live.
     ///
-    /// The timer is tokio's: it runs when the service runs inside a tokio
-    /// runtime with its time driver enabled (as under hyper, axum or
-    /// tonic); outside any tokio runtime there is no timeout, and inside one
-    /// built without `enable_time` a stalled body would make tokio panic, so
-    /// pass `None` there.
+    /// The timer is the crate's own (one thread for the process, started
+    /// when a body first stalls): it needs no runtime, works under any
+    /// executor, and never panics.
     ///
     /// ```
     /// use std::time::Duration;
@@ -63,13 +61,13 @@ impl<T> CorsAdminLayer<T> {
     }
 }
 
-impl<S, T: Clone> Layer<S> for CorsAdminLayer<T> {
-    type Service = CorsAdmin<S, T>;
+impl<S, C: Clone> Layer<S> for CorsAdminLayer<C> {
+    type Service = CorsAdmin<S, C>;
 
     fn layer(&self, inner: S) -> Self::Service {
         CorsAdmin::from_parts(
             inner,
-            self.target.clone(),
+            self.source.clone(),
             self.require_digest,
             self.body_timeout,
         )

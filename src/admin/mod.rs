@@ -2,10 +2,15 @@
 //! `DeleteBucketCors`) as a tower middleware, for S3-compatible servers.
 //!
 //! [`CorsAdminLayer`] answers `PUT`, `GET` and `DELETE` on a bucket root with
-//! the `cors` query parameter (`PUT /photos?cors`) from a
-//! [`SharedPolicy`](crate::SharedPolicy) or
-//! a [`Buckets`](crate::source::Buckets) map, exactly as S3 answers them
-//! (spec §6); every other request goes to the inner service untouched. Put
+//! the `cors` query parameter (`PUT /photos?cors`) through the write side of
+//! any [`BucketCors`](crate::source::BucketCors) source (a
+//! [`SharedPolicy`](crate::SharedPolicy), a
+//! [`Buckets`](crate::source::Buckets) map, a read-through cache over a
+//! store, or your own), exactly as S3 answers them (see
+//! `docs/s3-behaviour.md`, §6); every other request goes to the inner
+//! service untouched. The source's errors become S3's answers: a store
+//! that fails gets `503 ServiceUnavailable`, a bucket that does not exist
+//! `404 NoSuchBucket`, and nothing changes. Put
 //! it *inside* [`S3CorsLayer`](crate::S3CorsLayer), so the admin answers get CORS
 //! headers like any other response, and put your authentication in front of
 //! it: this layer checks none.
@@ -32,16 +37,15 @@
 //!   about `Content-Length` when the request declared one, and one about
 //!   the chunked coding or the connection when it did not.
 //!
-//! `?cors` is a bucket sub-resource. On an object path of a known bucket
+//! `?cors` is a bucket sub-resource. On an object path
 //! (`PUT /photos/cat.jpg?cors`), `PUT`, `DELETE` and `POST` get S3's
 //! `405 MethodNotAllowed` (`<ResourceType>OBJECT</ResourceType>`) and never
 //! reach the inner service, so a misdirected `PutBucketCors` neither stores
 //! the document as an object nor deletes one; `GET` and `HEAD` go on to the
 //! inner service, since `?cors` is a common cache-busting query on object
-//! URLs. What S3 does there is not recorded; this is our choice. (A
-//! store-backed [`ReadThrough`](crate::source::ReadThrough) target cannot
-//! tell at once whether a bucket exists: it refuses these writes on every
-//! object path it locates.)
+//! URLs, and so does every request for a bucket the source knows does not
+//! exist (the inner service answers `NoSuchBucket`). What S3 does there is
+//! not recorded; this is our choice.
 //!
 //! ```
 //! use http::{Request, Response};
@@ -84,9 +88,8 @@ mod layer;
 mod limits;
 mod reply;
 mod service;
-mod target;
+mod timer;
 
 pub use layer::CorsAdminLayer;
 pub use limits::DEFAULT_BODY_TIMEOUT;
 pub use service::CorsAdmin;
-pub use target::AdminTarget;

@@ -8,12 +8,13 @@ use http::{HeaderMap, HeaderValue, Response, StatusCode};
 
 use crate::config::{ConfigError, CorsConfiguration};
 use crate::s3::{AmzRequestIds, ResourceType, S3Error};
+use crate::source::BucketError;
 
 static APPLICATION_XML: HeaderValue = HeaderValue::from_static("application/xml");
 
 /// An S3 error answer, before it is rendered for a request.
 #[derive(Debug)]
-pub struct AdminError {
+pub(super) struct AdminError {
     pub(super) status: StatusCode,
     pub(super) code: &'static str,
     pub(super) message: Cow<'static, str>,
@@ -33,35 +34,13 @@ impl AdminError {
     }
 }
 
-#[cfg(feature = "store")]
-impl AdminError {
-    /// `503 ServiceUnavailable`: the store behind the target cannot answer.
-    pub(super) fn unavailable() -> Self {
+impl From<&BucketError> for AdminError {
+    fn from(err: &BucketError) -> Self {
         Self {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            code: "ServiceUnavailable",
-            message: "Service is unable to handle request.".into(),
-            names_bucket: false,
-        }
-    }
-
-    /// `404 NoSuchBucket`.
-    pub(super) fn no_such_bucket() -> Self {
-        Self {
-            status: StatusCode::NOT_FOUND,
-            code: "NoSuchBucket",
-            message: "The specified bucket does not exist".into(),
-            names_bucket: true,
-        }
-    }
-
-    /// `500 InternalError`: the store holds a document that does not read.
-    pub(super) fn internal() -> Self {
-        Self {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            code: "InternalError",
-            message: "We encountered an internal error. Please try again.".into(),
-            names_bucket: false,
+            status: err.status(),
+            code: err.s3_code(),
+            message: err.s3_message(),
+            names_bucket: err.names_bucket(),
         }
     }
 }
@@ -81,7 +60,7 @@ impl From<&ConfigError> for AdminError {
 /// IDs.
 #[derive(Debug)]
 pub(super) struct Reply {
-    /// The bucket's name, when the target knows it (`<BucketName>`).
+    /// The bucket's name, when the source has one (`<BucketName>`).
     pub(super) bucket: Option<String>,
     pub(super) ids: Option<AmzRequestIds>,
 }

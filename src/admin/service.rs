@@ -9,45 +9,49 @@ use tower_service::Service;
 
 use super::checksum::{Checksum, declared_checksum};
 use super::digest::expected_md5;
-use super::future::{Put, ResponseFuture, work};
+use super::future::{Op, Put, ResponseFuture, work};
 use super::limits::{declared_length, declared_too_large};
 use super::reply::{AdminError, Reply};
-use super::target::AdminTarget;
 use crate::body::ResponseBody;
 use crate::config::{ConfigError, ConfigErrorKind};
 use crate::s3::{AmzRequestIds, ResourceType};
-use crate::source::RequestHead;
+use crate::source::{BucketCors, BucketPolicy, RequestHead, Resolution};
 
 /// Middleware answering S3's `?cors` sub-resource; built by
 /// [`CorsAdminLayer`](super::CorsAdminLayer).
 #[derive(Clone, Debug)]
 #[must_use]
-pub struct CorsAdmin<S, T> {
+pub struct CorsAdmin<S, C> {
     inner: S,
-    target: T,
+    source: C,
     require_digest: bool,
     body_timeout: Option<Duration>,
 }
 
-impl<S, T> CorsAdmin<S, T> {
+impl<S, C> CorsAdmin<S, C> {
     pub(super) fn from_parts(
         inner: S,
-        target: T,
+        source: C,
         require_digest: bool,
         body_timeout: Option<Duration>,
     ) -> Self {
         Self {
             inner,
-            target,
+            source,
             require_digest,
             body_timeout,
         }
     }
 
     crate::macros::inner_service_accessors!();
+
+    /// The bucket CORS source.
+    pub fn source(&self) -> &C {
+        &self.source
+    }
 }
 
-impl<S, T> CorsAdmin<S, T> {
+impl<S, C> CorsAdmin<S, C> {
     /// What a `PUT ?cors` head must be, checked before any of its body is
     /// polled (so a server does not grant `100 Continue` to a request
     /// refused already): a declared length within 64 KiB, then the
@@ -75,10 +79,10 @@ fn is_cors_query(query: Option<&str>) -> bool {
     })
 }
 
-impl<S, T, ReqBody, ResBody> Service<Request<ReqBody>> for CorsAdmin<S, T>
+impl<S, C, ReqBody, ResBody> Service<Request<ReqBody>> for CorsAdmin<S, C>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    T: AdminTarget,
+    C: BucketCors,
     ReqBody: Body,
 {
     type Response = Response<ResponseBody<ResBody>>;
@@ -94,14 +98,26 @@ where
         if !is_cors_query(request.uri().query()) {
             return ResponseFuture::inner(self.inner.call(request));
         }
-        let head = RequestHead::new(&request);
-        let Some(bucket) = self.target.bucket_root(&head) else {
-            // `?cors` is a bucket sub-resource: on an object it names
-            // nothing. Writes are refused (they would store or delete the
-            // object); reads go on (a `?cors` query is a common cache
-            // buster on object URLs).
-            let read = matches!(*request.method(), Method::GET | Method::HEAD);
-            if !read && self.target.names_object(&head) {
+        let located = self
+            .source
+            .locate(&RequestHead::new(&request))
+            .map(|located| (located.resource(), located.into_bucket()));
+        let bucket = match located {
+            Some((ResourceType::Bucket, bucket)) => bucket,
+            Some((ResourceType::Object, bucket)) => {
+                // `?cors` is a bucket sub-resource: on an object it names
+                // nothing. Writes are refused (they would store or delete
+                // the object) unless the bucket is known not to exist (the
+                // inner service answers `NoSuchBucket`); reads go on (a
+                // `?cors` query is a common cache buster on object URLs).
+                let read = matches!(*request.method(), Method::GET | Method::HEAD);
+                let missing = matches!(
+                    self.source.resolve(&bucket),
+                    Resolution::Ready(BucketPolicy::NoSuchBucket)
+                );
+                if read || missing {
+                    return ResponseFuture::inner(self.inner.call(request));
+                }
                 let reply = Reply {
                     bucket: None,
                     ids: request.extensions().get::<AmzRequestIds>().cloned(),
@@ -109,18 +125,33 @@ where
                 let answer = reply.method_not_allowed(request.method(), ResourceType::Object);
                 return ResponseFuture::answered(answer);
             }
-            return ResponseFuture::inner(self.inner.call(request));
+            None => return ResponseFuture::inner(self.inner.call(request)),
         };
         let reply = Reply {
-            bucket: T::bucket_name(&bucket).map(str::to_owned),
+            // A source that is one bucket for the whole service has no name
+            // to give.
+            bucket: (!bucket.is_empty()).then(|| bucket.clone()),
             ids: request.extensions().get::<AmzRequestIds>().cloned(),
         };
         match *request.method() {
             Method::GET => {
-                ResponseFuture::working(work(reply, self.target.get(&bucket), Reply::get))
+                let source = self.source.clone();
+                let op: Op<_> = Box::pin(async move {
+                    source
+                        .get_document(&bucket)
+                        .await
+                        .map_err(|e| AdminError::from(&e))
+                });
+                ResponseFuture::working(work(reply, op, Reply::get))
             }
             Method::DELETE => {
-                let op = self.target.delete(bucket);
+                let source = self.source.clone();
+                let op: Op<_> = Box::pin(async move {
+                    source
+                        .delete_document(&bucket)
+                        .await
+                        .map_err(|e| AdminError::from(&e))
+                });
                 ResponseFuture::working(work(reply, op, |reply, outcome| {
                     reply.done(outcome, StatusCode::NO_CONTENT)
                 }))
@@ -128,10 +159,17 @@ where
             Method::PUT => match self.check_put_head(&request) {
                 Err(error) => ResponseFuture::answered(reply.error(&error)),
                 Ok((md5, checksum)) => {
-                    let target = self.target.clone();
+                    let source = self.source.clone();
                     let put = Put {
                         reply,
-                        store: Box::new(move |document| target.put(bucket, document)),
+                        store: Box::new(move |document| {
+                            Box::pin(async move {
+                                source
+                                    .put_document(&bucket, &document)
+                                    .await
+                                    .map_err(|e| AdminError::from(&e))
+                            })
+                        }),
                         md5,
                         checksum,
                         declared_length: declared_length(request.headers()).is_some(),

@@ -78,6 +78,8 @@ impl JsonRule {
         };
         let rule = CorsRule {
             id: self.id,
+            // A member left out is an empty list; validation refuses a rule
+            // without origins or methods, as S3 does.
             allowed_origins: self.allowed_origins.unwrap_or_default(),
             allowed_methods: self.allowed_methods.unwrap_or_default(),
             allowed_headers: self.allowed_headers.unwrap_or_default(),
@@ -103,6 +105,6 @@ impl JsonRule {
 
 pub(super) fn write(config: &CorsConfiguration) -> String {
     let rules: Vec<JsonRule> = config.rules.iter().map(JsonRule::from_rule).collect();
-    // Serializing plain strings, lists and numbers into a String cannot fail.
-    serde_json::to_string_pretty(&OutDocument { rules: &rules }).unwrap_or_default()
+    serde_json::to_string_pretty(&OutDocument { rules: &rules })
+        .expect("serializing strings, lists and numbers into a String cannot fail")
 }

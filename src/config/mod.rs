@@ -53,8 +53,7 @@ pub use validate::{
 
 /// The two document formats S3 users write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum DocumentFormat {
+pub(crate) enum DocumentFormat {
     /// S3's XML `CORSConfiguration` (the `PutBucketCors` body).
     Xml,
     /// JSON: `{"CORSRules": [...]}` (AWS CLI/SDK) or a bare array of rules
@@ -65,15 +64,7 @@ pub enum DocumentFormat {
 impl DocumentFormat {
     /// Guesses the format from the first character that is not white space
     /// (or a byte-order mark): `<` is XML, `{` or `[` is JSON.
-    ///
-    /// ```
-    /// use tower_s3_cors::config::DocumentFormat;
-    /// assert_eq!(DocumentFormat::detect("  <CORSConfiguration/>"), Some(DocumentFormat::Xml));
-    /// assert_eq!(DocumentFormat::detect("[]"), Some(DocumentFormat::Json));
-    /// assert_eq!(DocumentFormat::detect("CORSRules"), None);
-    /// ```
-    #[must_use]
-    pub fn detect(doc: &str) -> Option<Self> {
+    pub(crate) fn detect(doc: &str) -> Option<Self> {
         match doc
             .trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
             .as_bytes()
@@ -161,8 +152,9 @@ impl CorsConfiguration {
         json::parse(doc)
     }
 
-    /// Reads a document in either format, detected with
-    /// [`DocumentFormat::detect`].
+    /// Reads a document in either format, told apart by its first character
+    /// that is not white space (or a byte-order mark): `<` is XML, `{` or
+    /// `[` is JSON.
     ///
     /// # Errors
     ///
@@ -185,6 +177,38 @@ impl CorsConfiguration {
     /// ```
     pub fn from_document(doc: &str) -> Result<Self, ConfigError> {
         check_size(doc)?;
+        Self::from_document_any_size(doc)
+    }
+
+    /// Reads a document in either format, as
+    /// [`from_document`](Self::from_document) does, without its 64 KiB limit
+    /// on the text itself.
+    ///
+    /// S3's limit applies to the XML that `PutBucketCors` receives. The text
+    /// of a JSON document, or of XML indented and commented by hand, can be
+    /// much larger or much smaller than that XML: a tool that reads the files
+    /// people write measures [`to_xml`](Self::to_xml) instead. Reading is
+    /// linear in the text; the caller bounds how much text it reads.
+    ///
+    /// # Errors
+    ///
+    /// As for [`from_document`](Self::from_document), except
+    /// [`DocumentTooLarge`](ConfigErrorKind::DocumentTooLarge).
+    ///
+    /// ```
+    /// use tower_s3_cors::config::{CorsConfiguration, MAX_DOCUMENT_BYTES};
+    ///
+    /// // 70 KB of indentation around one small rule.
+    /// let pretty = format!(
+    ///     "[{}{{\"AllowedOrigins\": [\"*\"], \"AllowedMethods\": [\"GET\"]}}]",
+    ///     " ".repeat(70_000)
+    /// );
+    /// assert!(CorsConfiguration::from_document(&pretty).is_err());
+    /// let config = CorsConfiguration::from_document_any_size(&pretty)?;
+    /// assert!(config.to_xml().len() < MAX_DOCUMENT_BYTES);
+    /// # Ok::<_, tower_s3_cors::ConfigError>(())
+    /// ```
+    pub fn from_document_any_size(doc: &str) -> Result<Self, ConfigError> {
         match DocumentFormat::detect(doc) {
             #[cfg(feature = "xml")]
             Some(DocumentFormat::Xml) => xml::parse(doc),

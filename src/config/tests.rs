@@ -1,4 +1,4 @@
-//! Reading, writing and validating documents (spec §5 and §6).
+//! Reading, writing and validating documents (`docs/s3-behaviour.md`, §5 and §6).
 
 #![allow(clippy::unwrap_used)]
 
@@ -141,7 +141,7 @@ fn values_keep_case_order_and_escapes_through_a_round_trip() {
     );
 }
 
-// ---- XML form (spec §5) ----
+// ---- XML form (`docs/s3-behaviour.md`, §5) ----
 
 #[test]
 fn xml_namespace_may_be_present_or_absent() {
@@ -270,13 +270,28 @@ fn json_empty_arrays_mean_none() {
 }
 
 #[test]
+fn the_format_is_told_by_the_first_character() {
+    use super::DocumentFormat;
+    assert_eq!(
+        DocumentFormat::detect("  <CORSConfiguration/>"),
+        Some(DocumentFormat::Xml)
+    );
+    assert_eq!(
+        DocumentFormat::detect("\u{feff}[]"),
+        Some(DocumentFormat::Json)
+    );
+    assert_eq!(DocumentFormat::detect("{}"), Some(DocumentFormat::Json));
+    assert_eq!(DocumentFormat::detect("CORSRules"), None);
+}
+
+#[test]
 fn undetectable_document_is_malformed() {
     let err = put_err("CORSRules: []");
     assert_eq!(err.kind(), ConfigErrorKind::Malformed);
     assert!(err.to_string().contains("neither XML"), "{err}");
 }
 
-// ---- validation: one test per row of spec §6 ----
+// ---- validation: one test per row of `docs/s3-behaviour.md` §6 ----
 
 #[test]
 fn row_unsupported_method_names_the_first_offender() {

@@ -158,7 +158,7 @@ impl Compiled {
         }))
     }
 
-    /// Decides `request` as S3 does (spec §1 steps 4 to 7, §3, §4): the
+    /// Decides `request` as S3 does (`docs/s3-behaviour.md`, §1 steps 4 to 7, §3, §4): the
     /// index of the first rule whose origin, method and headers all match,
     /// or why none does.
     ///

@@ -1,4 +1,4 @@
-//! [`Decision`]: what a policy says about one request.
+//! [`Allowed`]: a matched rule, and the headers of the answer.
 
 use std::fmt;
 use std::sync::Arc;
@@ -11,7 +11,6 @@ use http::{HeaderMap, HeaderValue};
 
 use super::allow_headers::allow_headers_value;
 use super::compiled::Compiled;
-use super::refusal::Refusal;
 use super::request::CorsRequest;
 use super::rule::CompiledRule;
 
@@ -20,47 +19,7 @@ pub(crate) static WILDCARD: HeaderValue = HeaderValue::from_static("*");
 /// `Access-Control-Allow-Credentials: true`.
 static TRUE: HeaderValue = HeaderValue::from_static("true");
 
-/// The outcome of [`Policy::evaluate`](crate::Policy::evaluate): a matched
-/// rule with the headers to send, or the reason S3 refuses.
-///
-/// A `Decision` owns what it holds (the matched rule is shared, not copied):
-/// it can outlive the request and the policy handle it came from.
-#[derive(Clone, Debug)]
-#[must_use]
-pub enum Decision {
-    /// A rule matched.
-    Allowed(Allowed),
-    /// No rule matched, or the preflight was invalid.
-    Refused(Refusal),
-}
-
-impl Decision {
-    /// Whether a rule matched.
-    #[must_use]
-    pub fn is_allowed(&self) -> bool {
-        matches!(self, Self::Allowed(_))
-    }
-
-    /// The match, if a rule matched.
-    #[must_use]
-    pub fn allowed(&self) -> Option<&Allowed> {
-        match self {
-            Self::Allowed(allowed) => Some(allowed),
-            Self::Refused(_) => None,
-        }
-    }
-
-    /// The refusal, if no rule matched.
-    #[must_use]
-    pub fn refusal(&self) -> Option<Refusal> {
-        match self {
-            Self::Allowed(_) => None,
-            Self::Refused(refusal) => Some(*refusal),
-        }
-    }
-}
-
-/// A matched rule and the CORS headers of the answer (spec §2), ready to
+/// A matched rule and the CORS headers of the answer (`docs/s3-behaviour.md`, §2), ready to
 /// send: everything that depends only on the rule was built when the policy
 /// was compiled.
 #[derive(Clone)]
@@ -157,15 +116,14 @@ impl Allowed {
     /// ```
     /// use http::{HeaderMap, HeaderValue, Method};
     /// use tower_s3_cors::Policy;
-    /// use tower_s3_cors::policy::{CorsRequest, Decision};
+    /// use tower_s3_cors::policy::CorsRequest;
     ///
     /// let policy = Policy::from_document(
     ///     r#"[{"AllowedOrigins": ["https://app.example.com"], "AllowedMethods": ["GET"]}]"#,
     /// )?;
     /// let mut request = HeaderMap::new();
     /// request.insert("origin", HeaderValue::from_static("https://app.example.com"));
-    /// let Decision::Allowed(allowed) = policy.evaluate(&CorsRequest::new(&Method::GET, &request).unwrap())
-    /// else { panic!("the rule matches") };
+    /// let allowed = policy.evaluate(&CorsRequest::new(&Method::GET, &request).unwrap()).unwrap();
     ///
     /// let mut response = HeaderMap::new();
     /// allowed.write_headers(&mut response);

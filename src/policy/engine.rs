@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::compiled::Compiled;
-use super::decision::{Allowed, Decision};
+use super::decision::Allowed;
 use super::explain::{Explanation, Recorder};
 use super::refusal::Refusal;
 use super::request::CorsRequest;
@@ -20,7 +20,7 @@ use crate::config::{ConfigError, CorsConfiguration, Validation};
 /// ```
 /// use http::{HeaderMap, HeaderValue, Method};
 /// use tower_s3_cors::Policy;
-/// use tower_s3_cors::policy::CorsRequest;
+/// use tower_s3_cors::policy::{CorsRequest, Refusal};
 ///
 /// let policy = Policy::from_document(
 ///     r#"<CORSConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
@@ -41,12 +41,11 @@ use crate::config::{ConfigError, CorsConfiguration, Validation};
 /// let request = CorsRequest::new(&Method::OPTIONS, &headers).unwrap();
 ///
 /// // content-type is not allowed by `x-amz-*`: refused.
-/// assert!(!policy.evaluate(&request).is_allowed());
+/// assert_eq!(policy.evaluate(&request).unwrap_err(), Refusal::NoRuleMatched);
 ///
 /// headers.insert("access-control-request-headers", HeaderValue::from_static("X-Amz-Date, x-amz-acl"));
 /// let request = CorsRequest::new(&Method::OPTIONS, &headers).unwrap();
-/// let decision = policy.evaluate(&request);
-/// let allowed = decision.allowed().unwrap();
+/// let allowed = policy.evaluate(&request).unwrap();
 /// assert_eq!(allowed.allow_origin(), "http://www.example.com");
 /// assert_eq!(allowed.allow_methods(), "GET, PUT");
 /// assert_eq!(allowed.allow_headers().unwrap(), "x-amz-date, x-amz-acl");
@@ -89,7 +88,7 @@ impl Policy {
     /// place a [`Validation`] other than S3's comes in: to store a document
     /// validated differently, read it with
     /// [`CorsConfiguration::from_document`], compile it here and hand the
-    /// policy to [`SharedPolicy::store`](crate::SharedPolicy::store).
+    /// policy to [`SharedPolicy::put`](crate::SharedPolicy::put).
     ///
     /// ```
     /// use tower_s3_cors::{Policy, SharedPolicy};
@@ -101,7 +100,7 @@ impl Policy {
     ///
     /// let policy = Policy::compile_with(&config, Validation::s3().allow_extended_methods())?;
     /// let cors = SharedPolicy::empty();
-    /// cors.store(policy);
+    /// cors.put(policy);
     /// assert!(cors.is_configured());
     /// # Ok::<_, tower_s3_cors::ConfigError>(())
     /// ```
@@ -118,11 +117,9 @@ impl Policy {
         })
     }
 
-    /// Reads a document in either format (S3's XML or either JSON shape,
-    /// detected with [`DocumentFormat::detect`]), validates it as S3 does
-    /// and compiles it.
-    ///
-    /// [`DocumentFormat::detect`]: crate::config::DocumentFormat::detect
+    /// Reads a document in either format (S3's XML or either JSON shape, as
+    /// [`CorsConfiguration::from_document`] tells them apart), validates it
+    /// as S3 does and compiles it.
     ///
     /// ```
     /// use tower_s3_cors::Policy;
@@ -200,7 +197,11 @@ impl Policy {
         self.inner.rules.is_empty()
     }
 
-    /// Decides a request as S3 does (spec §1 steps 4 to 7, §3, §4).
+    /// Decides a request as S3 does (`docs/s3-behaviour.md`, §1 steps 4 to
+    /// 7, §3 and §4): the matched rule with the headers to send, or the
+    /// reason S3 refuses. What it gives owns what it holds (the matched rule
+    /// is shared, not copied): it can outlive the request and the policy
+    /// handle.
     ///
     /// For a preflight, an `Access-Control-Request-Method` that is missing or
     /// not a method S3 knows is refused first. Then the rules are walked in
@@ -214,11 +215,15 @@ impl Policy {
     /// A refusal allocates nothing. A match allocates only to build
     /// `Access-Control-Allow-Headers`, when the request lists headers (other
     /// than one line already in lower case and `", "`-separated).
-    pub fn evaluate(&self, request: &CorsRequest<'_>) -> Decision {
-        match self.first_match(request) {
-            Ok(index) => Decision::Allowed(Allowed::new(Arc::clone(&self.inner), index, request)),
-            Err(refusal) => Decision::Refused(refusal),
-        }
+    ///
+    /// # Errors
+    ///
+    /// The [`Refusal`] when no rule matches or the preflight is invalid
+    /// (never one of the layer's own: `NoOrigin`, `NoSuchBucket`,
+    /// `NotConfigured`, `Unavailable`).
+    pub fn evaluate(&self, request: &CorsRequest<'_>) -> Result<Allowed, Refusal> {
+        self.first_match(request)
+            .map(|index| Allowed::new(Arc::clone(&self.inner), index, request))
     }
 
     /// The index of the rule that decides `request`, or why none does: the
@@ -232,7 +237,7 @@ impl Policy {
     /// Makes the walk [`evaluate`](Self::evaluate) makes, and reports what
     /// each rule made of the request, in document order, up to the rule
     /// that matched. Rules the origin index skipped are reported as
-    /// [`OriginNotAllowed`](crate::policy::RuleOutcome::OriginNotAllowed):
+    /// [`OriginNotAllowed`](crate::policy::RuleVerdict::OriginNotAllowed):
     /// the index found that none of their origins matches.
     ///
     /// The walk is the same code as `evaluate`'s, watched: the two cannot

@@ -22,7 +22,7 @@ use super::rule::{Check, CompiledRule};
 /// ```
 /// use http::{HeaderMap, HeaderValue, Method};
 /// use tower_s3_cors::Policy;
-/// use tower_s3_cors::policy::{CorsRequest, RuleOutcome};
+/// use tower_s3_cors::policy::{CorsRequest, RuleVerdict};
 ///
 /// let policy = Policy::from_document(r#"[
 ///     {"AllowedOrigins": ["https://a.example"], "AllowedMethods": ["GET"]},
@@ -35,8 +35,7 @@ use super::rule::{Check, CompiledRule};
 ///
 /// let explanation = policy.explain(&request);
 /// assert_eq!(explanation.matched_rule(), None);
-/// let outcomes: Vec<_> = explanation.rules().iter().map(|r| r.outcome().clone()).collect();
-/// assert_eq!(outcomes, [RuleOutcome::OriginNotAllowed, RuleOutcome::MethodNotAllowed]);
+/// assert_eq!(explanation.rules(), [RuleVerdict::OriginNotAllowed, RuleVerdict::MethodNotAllowed]);
 /// assert_eq!(
 ///     explanation.to_string(),
 ///     r#"origin "https://b.example", method "GET": no CORS rule matched (rule #1: origin not allowed; rule #2: method not allowed)"#
@@ -48,7 +47,10 @@ pub struct Explanation {
     pub(crate) origin: String,
     pub(crate) method: Option<String>,
     pub(crate) refusal: Option<Refusal>,
+    /// What each rule walked made of the request: rule `i`'s verdict at `i`.
     pub(crate) rules: Vec<RuleVerdict>,
+    /// The `ID`s of the rules walked.
+    pub(crate) ids: Vec<Option<String>>,
 }
 
 impl Explanation {
@@ -74,18 +76,22 @@ impl Explanation {
     /// The index of the rule that matched, if one did.
     #[must_use]
     pub fn matched_rule(&self) -> Option<usize> {
-        self.rules
-            .iter()
-            .find(|r| r.outcome == RuleOutcome::Matched)
-            .map(|r| r.index)
+        self.rules.iter().position(|r| *r == RuleVerdict::Matched)
     }
 
-    /// One verdict per rule walked, in document order. Empty when the
-    /// request was refused before any rule was looked at (an invalid
-    /// preflight).
+    /// One verdict per rule walked, in document order: rule `i`'s at `i`,
+    /// from the first rule up to the one that matched (or to the last).
+    /// Empty when the request was refused before any rule was looked at (an
+    /// invalid preflight).
     #[must_use]
     pub fn rules(&self) -> &[RuleVerdict] {
         &self.rules
+    }
+
+    /// The `ID` of rule `index`, if it was walked and has one.
+    #[must_use]
+    pub fn rule_id(&self, index: usize) -> Option<&str> {
+        self.ids.get(index)?.as_deref()
     }
 }
 
@@ -101,11 +107,15 @@ impl fmt::Display for Explanation {
         }
         if !self.rules.is_empty() {
             f.write_str(" (")?;
-            for (i, rule) in self.rules.iter().enumerate() {
+            for (i, verdict) in self.rules.iter().enumerate() {
                 if i > 0 {
                     f.write_str("; ")?;
                 }
-                write!(f, "{rule}")?;
+                write!(f, "rule #{}", i + 1)?;
+                if let Some(id) = self.rule_id(i) {
+                    write!(f, " (ID {id:?})")?;
+                }
+                write!(f, ": {verdict}")?;
             }
             f.write_str(")")?;
         }
@@ -113,53 +123,11 @@ impl fmt::Display for Explanation {
     }
 }
 
-/// What one rule made of the request.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RuleVerdict {
-    pub(crate) index: usize,
-    pub(crate) id: Option<String>,
-    pub(crate) outcome: RuleOutcome,
-}
-
-impl RuleVerdict {
-    /// The rule's index, from 0.
-    #[must_use]
-    pub fn index(&self) -> usize {
-        self.index
-    }
-
-    /// The rule's `ID`, if it has one.
-    #[must_use]
-    pub fn id(&self) -> Option<&str> {
-        self.id.as_deref()
-    }
-
-    /// What the rule made of the request.
-    #[must_use]
-    pub fn outcome(&self) -> &RuleOutcome {
-        &self.outcome
-    }
-}
-
-impl fmt::Display for RuleVerdict {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "rule #{}", self.index + 1)?;
-        if let Some(id) = &self.id {
-            write!(f, " (ID {id:?})")?;
-        }
-        match &self.outcome {
-            RuleOutcome::Matched => f.write_str(": matched"),
-            RuleOutcome::OriginNotAllowed => f.write_str(": origin not allowed"),
-            RuleOutcome::MethodNotAllowed => f.write_str(": method not allowed"),
-            RuleOutcome::HeaderNotAllowed(name) => write!(f, ": header {name:?} not allowed"),
-        }
-    }
-}
-
 /// Builds an [`Explanation`] by watching the walk.
 pub(super) struct Recorder<'p> {
     compiled: &'p Compiled,
     rules: Vec<RuleVerdict>,
+    ids: Vec<Option<String>>,
 }
 
 impl<'p> Recorder<'p> {
@@ -167,15 +135,16 @@ impl<'p> Recorder<'p> {
         Self {
             compiled,
             rules: Vec::new(),
+            ids: Vec::new(),
         }
     }
 
-    fn push(&mut self, index: usize, outcome: RuleOutcome) {
-        self.rules.push(RuleVerdict {
-            index,
-            id: self.compiled.rule_id(index).map(str::to_owned),
-            outcome,
-        });
+    /// The walk visits the rules in order, each once.
+    fn push(&mut self, index: usize, verdict: RuleVerdict) {
+        debug_assert_eq!(index, self.rules.len(), "rules are walked in order");
+        self.rules.push(verdict);
+        self.ids
+            .push(self.compiled.rule_id(index).map(str::to_owned));
     }
 
     /// The explanation of the walk over `request` that ended in `refusal`
@@ -186,6 +155,7 @@ impl<'p> Recorder<'p> {
             method: request.method_to_match().map(lossy),
             refusal,
             rules: self.rules,
+            ids: self.ids,
         }
     }
 }
@@ -193,17 +163,17 @@ impl<'p> Recorder<'p> {
 impl<'a> Observer<'a> for Recorder<'_> {
     fn skipped(&mut self, rules: Range<usize>) {
         for index in rules {
-            self.push(index, RuleOutcome::OriginNotAllowed);
+            self.push(index, RuleVerdict::OriginNotAllowed);
         }
     }
 
     fn checked(&mut self, index: usize, _: &CompiledRule, check: Check<'a>) {
-        let outcome = match check {
-            Check::Matched => RuleOutcome::Matched,
-            Check::Method => RuleOutcome::MethodNotAllowed,
-            Check::Header(name) => RuleOutcome::HeaderNotAllowed(lossy(name)),
+        let verdict = match check {
+            Check::Matched => RuleVerdict::Matched,
+            Check::Method => RuleVerdict::MethodNotAllowed,
+            Check::Header(name) => RuleVerdict::HeaderNotAllowed(lossy(name)),
         };
-        self.push(index, outcome);
+        self.push(index, verdict);
     }
 }
 
@@ -215,7 +185,7 @@ fn lossy(bytes: &[u8]) -> String {
 /// headers; the first that fails is reported.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum RuleOutcome {
+pub enum RuleVerdict {
     /// The rule matched: it decides the request.
     Matched,
     /// No `AllowedOrigin` matches the request's `Origin`.
@@ -225,4 +195,15 @@ pub enum RuleOutcome {
     /// Origin and method matched, but this requested header name (as sent)
     /// matches no `AllowedHeader`.
     HeaderNotAllowed(String),
+}
+
+impl fmt::Display for RuleVerdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Matched => f.write_str("matched"),
+            Self::OriginNotAllowed => f.write_str("origin not allowed"),
+            Self::MethodNotAllowed => f.write_str("method not allowed"),
+            Self::HeaderNotAllowed(name) => write!(f, "header {name:?} not allowed"),
+        }
+    }
 }

@@ -1,5 +1,5 @@
-//! The compiled rule engine: [`Policy`], [`CorsRequest`], [`Decision`] and
-//! [`Explanation`].
+//! The compiled rule engine: [`Policy`], [`CorsRequest`], what it decides
+//! ([`Allowed`] or a [`Refusal`]) and why ([`Explanation`]).
 //!
 //! This layer knows nothing of tower or I/O. Everything that depends only on
 //! the configuration (patterns split and lower-cased, methods as bits, the
@@ -27,9 +27,9 @@ mod table;
 #[cfg(test)]
 mod tests;
 
-pub use decision::{Allowed, Decision};
+pub use decision::Allowed;
 pub use engine::Policy;
-pub use explain::{Explanation, RuleOutcome, RuleVerdict};
+pub use explain::{Explanation, RuleVerdict};
 pub use refusal::Refusal;
 pub use request::{CorsRequest, MAX_REQUEST_HEADERS_BYTES};
 

@@ -1,4 +1,4 @@
-//! S3's XML error answers (spec §1 and §6).
+//! S3's XML error answers (`docs/s3-behaviour.md`, §1 and §6).
 
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;

@@ -1,14 +1,18 @@
 //! [`Buckets`]: one [`SharedPolicy`] per bucket.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::future::{Future, ready};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use papaya::{Compute, Operation};
 
-use super::addressing::lower_case;
-use super::{Addressing, PolicySource, RequestHead, Resolution, SharedPolicy};
-use crate::s3::ResourceType;
+use super::{
+    Addressing, BucketCors, BucketError, BucketPolicy, Locate, Located, RequestHead, Resolution,
+    SharedPolicy, bucket_name,
+};
+use crate::config::CorsConfiguration;
 
 /// One [`SharedPolicy`] per bucket, for S3-compatible servers.
 ///
@@ -19,25 +23,24 @@ use crate::s3::ResourceType;
 /// number of buckets (a concurrent hash map, `papaya`); lookups take no
 /// lock and allocate nothing.
 ///
-/// A request for a bucket that is not in the map resolves to
-/// [`Resolution::NoSuchBucket`]; a bucket without CORS to
-/// [`Resolution::NotConfigured`].
+/// A bucket that is not in the map resolves to
+/// [`BucketPolicy::NoSuchBucket`]; a bucket without CORS to
+/// [`BucketPolicy::NotConfigured`]. Through [`BucketCors`], `?cors` writes
+/// to a bucket that is not in the map are refused with `NoSuchBucket`;
+/// [`bucket_created`](BucketCors::bucket_created) and
+/// [`bucket_deleted`](BucketCors::bucket_deleted) add and remove buckets.
 ///
 /// ```
-/// use http::Request;
-/// use tower_s3_cors::s3::ResourceType;
-/// use tower_s3_cors::source::{Buckets, PolicySource, RequestHead, Resolution};
+/// use tower_s3_cors::source::{BucketCors, BucketPolicy, Buckets, Resolution};
 ///
 /// let buckets = Buckets::path_style();
 /// let photos = buckets.create("photos");
-/// photos.store_document(r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}]"#)?;
+/// photos.put_document(r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}]"#)?;
 /// buckets.create("private"); // no CORS
 ///
-/// let resolve = |uri: &str| buckets.resolve(&RequestHead::new(&Request::get(uri).body(()).unwrap()));
-/// assert!(matches!(resolve("/photos/cat.jpg"), Resolution::Configured(_, ResourceType::Object)));
-/// assert!(matches!(resolve("/photos/"), Resolution::Configured(_, ResourceType::Bucket)));
-/// assert!(matches!(resolve("/private/x"), Resolution::NotConfigured));
-/// assert!(matches!(resolve("/nope/x"), Resolution::NoSuchBucket));
+/// assert!(matches!(buckets.resolve("photos"), Resolution::Ready(BucketPolicy::Configured(_))));
+/// assert!(matches!(buckets.resolve("private"), Resolution::Ready(BucketPolicy::NotConfigured)));
+/// assert!(matches!(buckets.resolve("nope"), Resolution::Ready(BucketPolicy::NoSuchBucket)));
 /// # Ok::<_, tower_s3_cors::ConfigError>(())
 /// ```
 #[derive(Clone)]
@@ -73,14 +76,13 @@ impl Buckets {
     ///
     /// ```
     /// use http::Request;
-    /// use tower_s3_cors::source::{Buckets, PolicySource, RequestHead, Resolution};
+    /// use tower_s3_cors::source::{BucketCors, Buckets, RequestHead};
     ///
     /// let buckets = Buckets::virtual_hosted("s3.example.test");
-    /// buckets.create("media").store_document(r#"[{"AllowedOrigins":["*"],"AllowedMethods":["GET"]}]"#)?;
     /// let request = Request::get("/a.png").header("host", "Media.S3.example.test:9000").body(())?;
-    /// assert!(matches!(buckets.resolve(&RequestHead::new(&request)), Resolution::Configured(..)));
+    /// assert_eq!(buckets.locate(&RequestHead::new(&request)).unwrap().bucket(), "media");
     /// let request = Request::get("/media/a.png").header("host", "s3.example.test").body(())?;
-    /// assert!(matches!(buckets.resolve(&RequestHead::new(&request)), Resolution::Configured(..)));
+    /// assert_eq!(buckets.locate(&RequestHead::new(&request)).unwrap().bucket(), "media");
     /// # Ok::<_, Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
@@ -88,9 +90,11 @@ impl Buckets {
         Self::with_addressing(Addressing::virtual_hosted(base_domain))
     }
 
-    /// Buckets located with `addressing`.
+    /// Buckets located with `addressing` (an [`Addressing`], or anything
+    /// that converts into one, such as the s3s glue's addressing).
     #[must_use]
-    pub fn with_addressing(addressing: Addressing) -> Self {
+    pub fn with_addressing(addressing: impl Into<Addressing>) -> Self {
+        let addressing = addressing.into();
         Self {
             inner: Arc::new(BucketsInner {
                 addressing,
@@ -126,7 +130,7 @@ impl Buckets {
     /// ```
     #[allow(clippy::must_use_candidate)]
     pub fn insert(&self, bucket: &str, policy: SharedPolicy) -> Option<SharedPolicy> {
-        let name: Box<str> = lower_case(bucket).into();
+        let name: Box<str> = key(bucket).into();
         match self.inner.map.pin().insert(name, Some(policy)) {
             Some(Some(replaced)) => Some(replaced.clone()),
             Some(None) => {
@@ -146,7 +150,7 @@ impl Buckets {
         }
         let fresh = SharedPolicy::empty();
         let map = self.inner.map.pin();
-        let outcome = map.compute(lower_case(bucket).into(), |current| match current {
+        let outcome = map.compute(key(bucket).into(), |current| match current {
             Some((_, Some(existing))) => Operation::Abort(existing.clone()),
             Some((_, None)) | None => Operation::Insert(Some(fresh.clone())),
         });
@@ -161,12 +165,11 @@ impl Buckets {
         }
     }
 
-    /// Removes a bucket; its requests then resolve to
-    /// [`Resolution::NoSuchBucket`].
+    /// Removes a bucket; it then resolves to [`BucketPolicy::NoSuchBucket`].
     #[allow(clippy::must_use_candidate)]
     pub fn remove(&self, bucket: &str) -> Option<SharedPolicy> {
         let map = self.inner.map.pin();
-        let outcome = map.compute(lower_case(bucket).into(), |current| match current {
+        let outcome = map.compute(key(bucket).into(), |current| match current {
             Some((_, Some(_))) => Operation::Insert(None),
             Some((_, None)) | None => Operation::Abort(()),
         });
@@ -196,7 +199,7 @@ impl Buckets {
         self.inner
             .map
             .pin()
-            .get(&*lower_case(bucket))
+            .get(&*key(bucket))
             .and_then(Option::as_ref)
             .map(f)
     }
@@ -231,49 +234,89 @@ impl Buckets {
         names
     }
 
-    /// The bucket a request is for, as the request wrote it, and the rest of
-    /// its path (the key part, starting with `/`, or empty).
-    ///
-    /// ```
-    /// use http::Request;
-    /// use tower_s3_cors::source::{Buckets, RequestHead};
-    ///
-    /// let request = Request::get("/photos/2024/cat.jpg").body(())?;
-    /// let head = RequestHead::new(&request);
-    /// assert_eq!(Buckets::path_style().locate(&head), Some(("photos", "/2024/cat.jpg")));
-    /// # Ok::<_, http::Error>(())
-    /// ```
+    /// Whether `bucket` exists.
     #[must_use]
-    pub fn locate<'a>(&self, request: &RequestHead<'a>) -> Option<(&'a str, &'a str)> {
-        self.inner.addressing.locate_as_sent(request)
+    pub fn contains(&self, bucket: &str) -> bool {
+        self.with_bucket(bucket, |_| ()).is_some()
     }
 
-    /// The resolution of a request for `resource` in `bucket` (matched
-    /// ASCII-case-insensitively), for sources that locate buckets their
-    /// own way and delegate to a `Buckets`.
+    /// How requests name their buckets.
     #[must_use]
-    pub fn resolve_bucket(&self, bucket: &str, resource: ResourceType) -> Resolution {
-        match self.with_bucket(bucket, SharedPolicy::load) {
-            None => Resolution::NoSuchBucket,
-            Some(Some(policy)) => Resolution::Configured(policy, resource),
-            Some(None) => Resolution::NotConfigured,
-        }
+    pub fn addressing(&self) -> &Addressing {
+        &self.inner.addressing
+    }
+
+    /// The handle of `bucket`, or `NoSuchBucket`.
+    fn existing(&self, bucket: &str) -> Result<SharedPolicy, BucketError> {
+        self.get(bucket).ok_or_else(BucketError::no_such_bucket)
     }
 }
 
-impl PolicySource for Buckets {
-    fn resolve(&self, request: &RequestHead<'_>) -> Resolution {
-        match self.locate(request) {
-            Some((bucket, key)) => self.resolve_bucket(bucket, ResourceType::from_key_path(key)),
-            None => Resolution::NoSuchBucket,
-        }
+/// The map key of a bucket name.
+fn key(bucket: &str) -> Cow<'_, str> {
+    bucket_name(Cow::Borrowed(bucket))
+}
+
+impl BucketCors for Buckets {
+    #[inline]
+    fn locate<'a>(&self, request: &RequestHead<'a>) -> Option<Located<'a>> {
+        self.inner.addressing.locate(request)
+    }
+
+    fn resolve(&self, bucket: &str) -> Resolution {
+        Resolution::Ready(match self.with_bucket(bucket, SharedPolicy::load) {
+            None => BucketPolicy::NoSuchBucket,
+            Some(Some(policy)) => BucketPolicy::Configured(policy),
+            Some(None) => BucketPolicy::NotConfigured,
+        })
     }
 
     /// Looks, without cloning the bucket's handle or taking its policy.
-    fn is_configured_for(&self, request: &RequestHead<'_>) -> bool {
-        self.locate(request).is_some_and(|(bucket, _)| {
-            self.with_bucket(bucket, SharedPolicy::is_configured) == Some(true)
-        })
+    fn is_configured(&self, bucket: &str) -> bool {
+        self.with_bucket(bucket, SharedPolicy::is_configured) == Some(true)
+    }
+
+    fn get_document(
+        &self,
+        bucket: &str,
+    ) -> impl Future<Output = Result<Option<CorsConfiguration>, BucketError>> + Send {
+        ready(
+            self.existing(bucket)
+                .map(|handle| handle.load().map(|policy| policy.to_configuration())),
+        )
+    }
+
+    fn put_document(
+        &self,
+        bucket: &str,
+        document: &str,
+    ) -> impl Future<Output = Result<(), BucketError>> + Send {
+        ready(
+            self.existing(bucket)
+                .and_then(|handle| handle.put_document(document).map_err(BucketError::document)),
+        )
+    }
+
+    fn delete_document(
+        &self,
+        bucket: &str,
+    ) -> impl Future<Output = Result<(), BucketError>> + Send {
+        ready(self.existing(bucket).map(|handle| {
+            handle.delete_document();
+        }))
+    }
+
+    /// Adds the bucket without CORS (with a handle of its own, whatever it
+    /// had before).
+    fn bucket_created(&self, bucket: &str) -> impl Future<Output = Result<(), BucketError>> + Send {
+        self.insert(bucket, SharedPolicy::empty());
+        ready(Ok(()))
+    }
+
+    /// Removes the bucket: its preflights then get "Bucket not found".
+    fn bucket_deleted(&self, bucket: &str) -> impl Future<Output = Result<(), BucketError>> + Send {
+        self.remove(bucket);
+        ready(Ok(()))
     }
 }
 

@@ -1,4 +1,4 @@
-//! [`Pending`]: a policy being loaded, which requests wait for or join.
+//! [`Pending`]: a bucket's policy being loaded, which requests wait for or join.
 
 use std::fmt;
 use std::future::Future;
@@ -6,40 +6,11 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 
-use super::Resolution;
-use crate::policy::Policy;
-use crate::s3::ResourceType;
+use super::BucketPolicy;
 
-/// What a load found: the bucket-level outcome of a [`Pending`] resolution.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub enum Loaded {
-    /// The bucket's policy.
-    Configured(Policy),
-    /// The bucket has no CORS configuration.
-    NotConfigured,
-    /// The bucket does not exist.
-    NoSuchBucket,
-    /// The policy could not be loaded (the store is down or too slow).
-    Unavailable,
-}
-
-impl Loaded {
-    /// The resolution of a request for `resource` in the bucket.
-    #[must_use]
-    pub fn for_resource(self, resource: ResourceType) -> Resolution {
-        match self {
-            Self::Configured(policy) => Resolution::Configured(policy, resource),
-            Self::NotConfigured => Resolution::NotConfigured,
-            Self::NoSuchBucket => Resolution::NoSuchBucket,
-            Self::Unavailable => Resolution::Unavailable,
-        }
-    }
-}
-
-/// A policy being loaded: what a [`PolicySource`](super::PolicySource)
-/// answers when it does not know yet (a cache miss, with the store still
-/// to be asked).
+/// A bucket's policy being loaded: what a [`BucketCors`](super::BucketCors)
+/// source answers when it does not know yet (a cache miss, with the store
+/// still to be asked).
 ///
 /// The layer waits for it before answering a preflight; an actual request
 /// goes to the inner service at once and joins the load when the inner
@@ -47,27 +18,27 @@ impl Loaded {
 /// Every request for a bucket being loaded shares one `Pending` (a clone
 /// costs an `Arc`), made with its [`Completer`] by [`Pending::new`].
 ///
-/// A `Pending` is a future of what was [`Loaded`]. The source must complete
-/// it (with [`Loaded::Unavailable`] after its own timeout, if it must): the
+/// A `Pending` is a future of the [`BucketPolicy`] loaded. The source must complete
+/// it (with [`BucketPolicy::Unavailable`] after its own timeout, if it must): the
 /// layer puts no timer of its own on it. A [`Completer`] dropped without
-/// completing completes with [`Loaded::Unavailable`].
+/// completing completes with [`BucketPolicy::Unavailable`].
 ///
 /// ```
 /// use tower_s3_cors::Policy;
-/// use tower_s3_cors::source::{Loaded, Pending};
+/// use tower_s3_cors::source::{BucketPolicy, Pending};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let (pending, completer) = Pending::new();
 /// let waiter = tokio::spawn(pending.clone());
 /// let policy = Policy::from_document(r#"[{"AllowedOrigins":["*"],"AllowedMethods":["GET"]}]"#)?;
-/// completer.complete(Loaded::Configured(policy));
-/// assert!(matches!(waiter.await?, Loaded::Configured(_)));
-/// assert!(matches!(pending.await, Loaded::Configured(_)), "every clone sees the outcome");
+/// completer.complete(BucketPolicy::Configured(policy));
+/// assert!(matches!(waiter.await?, BucketPolicy::Configured(_)));
+/// assert!(matches!(pending.await, BucketPolicy::Configured(_)), "every clone sees the outcome");
 ///
 /// let (pending, completer) = Pending::new();
 /// drop(completer);
-/// assert!(matches!(pending.await, Loaded::Unavailable));
+/// assert!(matches!(pending.await, BucketPolicy::Unavailable));
 /// # Ok(())
 /// # }
 /// ```
@@ -77,14 +48,14 @@ pub struct Pending {
 }
 
 /// Completes a [`Pending`] resolution, once.
-#[must_use = "a completer dropped without completing completes with Loaded::Unavailable"]
+#[must_use = "a completer dropped without completing completes with BucketPolicy::Unavailable"]
 pub struct Completer {
     shared: Arc<Mutex<State>>,
 }
 
 enum State {
     Waiting(Vec<Waker>),
-    Done(Loaded),
+    Done(BucketPolicy),
 }
 
 impl Pending {
@@ -101,7 +72,7 @@ impl Pending {
 
     /// What was loaded, if the load is over.
     #[must_use]
-    pub fn outcome(&self) -> Option<Loaded> {
+    pub fn outcome(&self) -> Option<BucketPolicy> {
         match &*lock(&self.shared) {
             State::Waiting(_) => None,
             State::Done(loaded) => Some(loaded.clone()),
@@ -110,9 +81,9 @@ impl Pending {
 }
 
 impl Future for Pending {
-    type Output = Loaded;
+    type Output = BucketPolicy;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Loaded> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<BucketPolicy> {
         match &mut *lock(&self.shared) {
             State::Done(loaded) => Poll::Ready(loaded.clone()),
             State::Waiting(wakers) => {
@@ -127,11 +98,11 @@ impl Future for Pending {
 
 impl Completer {
     /// Settles the resolution: every request waiting for it goes on.
-    pub fn complete(self, loaded: Loaded) {
+    pub fn complete(self, loaded: BucketPolicy) {
         self.settle(loaded);
     }
 
-    fn settle(&self, loaded: Loaded) {
+    fn settle(&self, loaded: BucketPolicy) {
         let previous = std::mem::replace(&mut *lock(&self.shared), State::Done(loaded));
         if let State::Waiting(wakers) = previous {
             wakers.into_iter().for_each(Waker::wake);
@@ -142,7 +113,7 @@ impl Completer {
 impl Drop for Completer {
     fn drop(&mut self) {
         if matches!(&*lock(&self.shared), State::Waiting(_)) {
-            self.settle(Loaded::Unavailable);
+            self.settle(BucketPolicy::Unavailable);
         }
     }
 }

@@ -6,10 +6,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwapOption;
 
-use super::{PolicySource, RequestHead, Resolution};
-use crate::config::ConfigError;
+use std::future::{Future, ready};
+
+use super::{
+    BucketCors, BucketError, BucketPolicy, Located, RequestHead, Resolution, whole_service,
+};
+use crate::config::{ConfigError, CorsConfiguration};
 use crate::policy::{Compiled, Policy};
-use crate::s3::ResourceType;
 
 /// A policy that can be replaced at run time, without a restart and without
 /// a lock on the request path.
@@ -32,20 +35,20 @@ use crate::s3::ResourceType;
 /// let admin = cors.clone(); // hand this to whatever updates the rules
 ///
 /// // A bad document is refused and changes nothing.
-/// let err = admin.store_document(r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["PATCH"]}]"#);
+/// let err = admin.put_document(r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["PATCH"]}]"#);
 /// assert_eq!(err.unwrap_err().s3_code(), "InvalidRequest");
 /// assert_eq!(cors.load().unwrap().configuration().rules[0].allowed_methods, ["GET"]);
 ///
 /// // A good one (XML or JSON) replaces the policy for every request that
 /// // starts after it.
-/// admin.store_document(
+/// admin.put_document(
 ///     "<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>\
 ///      <AllowedMethod>GET</AllowedMethod><AllowedMethod>PUT</AllowedMethod></CORSRule></CORSConfiguration>",
 /// )?;
 /// assert_eq!(cors.load().unwrap().configuration().rules[0].allowed_methods, ["GET", "PUT"]);
 ///
 /// // Without a policy, preflights are answered "CORS is not enabled".
-/// admin.clear();
+/// admin.delete_document();
 /// assert!(cors.load().is_none());
 /// # Ok::<_, tower_s3_cors::ConfigError>(())
 /// ```
@@ -124,7 +127,7 @@ impl SharedPolicy {
         self.shared.configured.load(Ordering::Acquire)
     }
 
-    /// Replaces the policy; returns the one it replaced. To store a document
+    /// Replaces the policy; returns the one it replaced. To serve a document
     /// validated other than as S3 does, compile it with
     /// [`Policy::compile_with`] and store the policy here.
     ///
@@ -134,14 +137,14 @@ impl SharedPolicy {
     /// let cors = SharedPolicy::empty();
     /// let first = Policy::from_document(r#"[{"AllowedOrigins":["*"],"AllowedMethods":["GET"]}]"#)?;
     /// let second = Policy::from_document(r#"[{"AllowedOrigins":["*"],"AllowedMethods":["PUT"]}]"#)?;
-    /// assert!(cors.store(first).is_none());
-    /// let replaced = cors.store(second).unwrap();
+    /// assert!(cors.put(first).is_none());
+    /// let replaced = cors.put(second).unwrap();
     /// assert_eq!(replaced.configuration().rules[0].allowed_methods, ["GET"]);
     /// assert_eq!(cors.load().unwrap().configuration().rules[0].allowed_methods, ["PUT"]);
     /// # Ok::<_, tower_s3_cors::ConfigError>(())
     /// ```
     #[allow(clippy::must_use_candidate)] // dropping the old policy is the common case
-    pub fn store(&self, policy: Policy) -> Option<Policy> {
+    pub fn put(&self, policy: Policy) -> Option<Policy> {
         #[cfg(feature = "tracing")]
         tracing::info!(rules = policy.len(), "CORS policy stored");
         self.shared
@@ -149,16 +152,16 @@ impl SharedPolicy {
             .map(Policy::from_shared)
     }
 
-    /// Parses (either format), validates as S3 does, compiles and stores a
+    /// Parses (either format), validates as S3 does, compiles and serves a
     /// document.
     ///
     /// # Errors
     ///
     /// The document's [`ConfigError`]; the previous policy keeps serving.
-    pub fn store_document(&self, doc: &str) -> Result<(), ConfigError> {
+    pub fn put_document(&self, doc: &str) -> Result<(), ConfigError> {
         match Policy::from_document(doc) {
             Ok(policy) => {
-                self.store(policy);
+                self.put(policy);
                 Ok(())
             }
             Err(err) => {
@@ -172,7 +175,7 @@ impl SharedPolicy {
     /// Removes the policy: CORS is no longer configured. Returns the policy
     /// that was serving.
     #[allow(clippy::must_use_candidate)]
-    pub fn clear(&self) -> Option<Policy> {
+    pub fn delete_document(&self) -> Option<Policy> {
         #[cfg(feature = "tracing")]
         tracing::info!("CORS policy cleared");
         self.shared.swap(None).map(Policy::from_shared)
@@ -185,21 +188,45 @@ impl From<Policy> for SharedPolicy {
     }
 }
 
-impl PolicySource for SharedPolicy {
-    /// The current policy, or "not configured"; the path `/` is the bucket
-    /// root.
-    fn resolve(&self, request: &RequestHead<'_>) -> Resolution {
-        match self.load() {
-            Some(policy) => {
-                Resolution::Configured(policy, ResourceType::from_key_path(request.uri().path()))
-            }
-            None => Resolution::NotConfigured,
-        }
+/// One bucket for the whole service: the path `/` is its root.
+impl BucketCors for SharedPolicy {
+    fn locate<'a>(&self, request: &RequestHead<'a>) -> Option<Located<'a>> {
+        Some(whole_service(request))
+    }
+
+    fn resolve(&self, _bucket: &str) -> Resolution {
+        Resolution::Ready(match self.load() {
+            Some(policy) => BucketPolicy::Configured(policy),
+            None => BucketPolicy::NotConfigured,
+        })
     }
 
     /// Looks, without taking a handle on the policy.
-    fn is_configured_for(&self, _request: &RequestHead<'_>) -> bool {
-        self.is_configured()
+    fn is_configured(&self, _bucket: &str) -> bool {
+        SharedPolicy::is_configured(self)
+    }
+
+    fn get_document(
+        &self,
+        _bucket: &str,
+    ) -> impl Future<Output = Result<Option<CorsConfiguration>, BucketError>> + Send {
+        ready(Ok(self.load().map(|policy| policy.to_configuration())))
+    }
+
+    fn put_document(
+        &self,
+        _bucket: &str,
+        document: &str,
+    ) -> impl Future<Output = Result<(), BucketError>> + Send {
+        ready(SharedPolicy::put_document(self, document).map_err(BucketError::document))
+    }
+
+    fn delete_document(
+        &self,
+        _bucket: &str,
+    ) -> impl Future<Output = Result<(), BucketError>> + Send {
+        SharedPolicy::delete_document(self);
+        ready(Ok(()))
     }
 }
 
@@ -229,9 +256,9 @@ mod tests {
                     scope.spawn(move || {
                         for i in 0..200 {
                             if (i + writer + round) % 3 == 0 {
-                                cors.clear();
+                                cors.delete_document();
                             } else {
-                                cors.store(policy.clone());
+                                cors.put(policy.clone());
                             }
                         }
                     });

@@ -8,9 +8,8 @@ use std::task::{Context, Poll};
 
 use tokio::sync::mpsc;
 
-use super::{
-    Change, ChangeStream, CorsStore, Lookup, StoreError, StoreFuture, StoredDocument, Version,
-};
+use super::{Change, CorsStore, Lookup, Version};
+use crate::source::BucketError;
 
 /// How many changes a slow subscriber may have waiting before it is told to
 /// resync instead.
@@ -26,19 +25,19 @@ const BACKLOG: usize = 1024;
 /// sent [`Change::Resync`] instead.
 ///
 /// A `MemoryStore` knows no buckets: it never answers
-/// [`NoSuchBucket`](super::StoreErrorKind::NoSuchBucket). Clones share the
+/// [NoSuchBucket](crate::source::BucketError::is_no_such_bucket). Clones share the
 /// documents.
 ///
 /// ```
 /// use tower_s3_cors::store::{CorsStore, Lookup, MemoryStore};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), tower_s3_cors::store::StoreError> {
+/// # async fn main() -> Result<(), tower_s3_cors::source::BucketError> {
 /// let store = MemoryStore::new();
 /// let version = store.put("photos", r#"[{"AllowedOrigins":["*"],"AllowedMethods":["GET"]}]"#).await?;
-/// let Lookup::Found(document) = store.get("photos").await? else { unreachable!() };
-/// assert_eq!(document.version(), version);
-/// assert!(document.text().contains("AllowedOrigins"));
+/// let Lookup::Found(text, found) = store.get("photos").await? else { unreachable!() };
+/// assert_eq!(found, version);
+/// assert!(text.contains("AllowedOrigins"));
 ///
 /// let deleted = store.delete("photos").await?;
 /// assert_eq!(store.get("photos").await?, Lookup::NotFound(deleted));
@@ -52,7 +51,8 @@ pub struct MemoryStore {
 
 #[derive(Default)]
 struct Shared {
-    documents: HashMap<String, StoredDocument>,
+    /// Each bucket's document and the version of its write.
+    documents: HashMap<String, (Arc<str>, Version)>,
     /// The version of the last write.
     version: u64,
     subscribers: Vec<Subscriber>,
@@ -83,11 +83,14 @@ impl MemoryStore {
         let version = Version::new(shared.version);
         let change = match document {
             Some(text) => {
-                let document = StoredDocument::new(text, version);
-                shared.documents.insert(bucket.to_owned(), document.clone());
+                let text: Arc<str> = text.into();
+                shared
+                    .documents
+                    .insert(bucket.to_owned(), (Arc::clone(&text), version));
                 Change::Put {
                     bucket: bucket.to_owned(),
-                    document,
+                    text,
+                    version,
                 }
             }
             None => {
@@ -120,32 +123,29 @@ impl MemoryStore {
 }
 
 impl CorsStore for MemoryStore {
-    fn get<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Lookup> {
+    async fn get(&self, bucket: &str) -> Result<Lookup, BucketError> {
         let shared = self.shared();
-        let lookup = match shared.documents.get(bucket) {
-            Some(document) => Lookup::Found(document.clone()),
+        Ok(match shared.documents.get(bucket) {
+            Some((text, version)) => Lookup::Found(Arc::clone(text), *version),
             None => Lookup::NotFound(Version::new(shared.version)),
-        };
-        Box::pin(std::future::ready(Ok::<_, StoreError>(lookup)))
+        })
     }
 
-    fn put<'a>(&'a self, bucket: &'a str, document: &'a str) -> StoreFuture<'a, Version> {
-        let version = self.write(bucket, Some(document));
-        Box::pin(std::future::ready(Ok(version)))
+    async fn put(&self, bucket: &str, document: &str) -> Result<Version, BucketError> {
+        Ok(self.write(bucket, Some(document)))
     }
 
-    fn delete<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Version> {
-        let version = self.write(bucket, None);
-        Box::pin(std::future::ready(Ok(version)))
+    async fn delete(&self, bucket: &str) -> Result<Version, BucketError> {
+        Ok(self.write(bucket, None))
     }
 
-    fn changes(&self) -> Option<ChangeStream> {
+    fn changes(&self) -> Option<impl futures_core::Stream<Item = Change> + Send + 'static> {
         let (sender, receiver) = mpsc::channel(BACKLOG);
         self.shared().subscribers.push(Subscriber {
             sender,
             lagged: false,
         });
-        Some(Box::pin(Changes { receiver }))
+        Some(Changes { receiver })
     }
 }
 

@@ -9,50 +9,89 @@
 //! holds into policies, caches them, and keeps them fresh from the store's
 //! [change stream](CorsStore::changes).
 //!
-//! The trait is object-safe (its futures are boxed), so a server can choose
-//! its store at run time (`Arc<dyn CorsStore>`); a store is called only when
-//! a bucket is not cached, or written.
+//! Stores are written with `async fn`s; the read-through source boxes their
+//! futures itself (a store is called only when a bucket is not cached, or
+//! written), so a server can still choose its store at run time.
 
 #[cfg(feature = "dir-store")]
 mod directory;
-mod existing;
+mod exists;
 mod memory;
 
 #[cfg(feature = "dir-store")]
 pub use directory::{DEFAULT_DEBOUNCE, DirectoryStore};
-pub use existing::ExistingBuckets;
+pub use exists::BucketExists;
 pub use memory::MemoryStore;
+
+mod erased;
+
+pub(crate) use erased::{DynExists, DynStore};
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-/// The future of a [`CorsStore`] operation.
-pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+use futures_core::Stream;
 
-/// A stream of [`Change`]s, from [`CorsStore::changes`].
-pub type ChangeStream = Pin<Box<dyn futures_core::Stream<Item = Change> + Send>>;
+use crate::source::BucketError;
 
 /// The source of truth for bucket CORS documents.
 ///
 /// Implementations must be cheap to call concurrently (`&self`), and each
 /// operation should finish or fail in bounded time; the read-through source
-/// also puts a timeout on every load.
+/// also puts a timeout on every call. Write the operations as `async fn`s;
+/// the read-through source boxes them itself, so a server may still choose
+/// its store at run time.
 ///
-/// Bucket names are passed as the request named them after
-/// [`source`](crate::source) located them (lower case for the built-in
-/// addressing).
-pub trait CorsStore: Send + Sync + fmt::Debug {
+/// Bucket names are passed as [`Located`](crate::source::Located) gives
+/// them: in lower case.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::{Arc, Mutex};
+/// use tower_s3_cors::source::BucketError;
+/// use tower_s3_cors::store::{CorsStore, Lookup, Version};
+///
+/// /// Documents in a map; versions count the writes.
+/// #[derive(Debug, Default)]
+/// struct Documents(Mutex<(u64, HashMap<String, Arc<str>>)>);
+///
+/// impl CorsStore for Documents {
+///     async fn get(&self, bucket: &str) -> Result<Lookup, BucketError> {
+///         let (version, map) = &*self.0.lock().unwrap();
+///         Ok(match map.get(bucket) {
+///             Some(text) => Lookup::Found(Arc::clone(text), Version::new(*version)),
+///             None => Lookup::NotFound(Version::new(*version)),
+///         })
+///     }
+///
+///     async fn put(&self, bucket: &str, document: &str) -> Result<Version, BucketError> {
+///         let (version, map) = &mut *self.0.lock().unwrap();
+///         *version += 1;
+///         map.insert(bucket.to_owned(), document.into());
+///         Ok(Version::new(*version))
+///     }
+///
+///     async fn delete(&self, bucket: &str) -> Result<Version, BucketError> {
+///         let (version, map) = &mut *self.0.lock().unwrap();
+///         *version += 1;
+///         map.remove(bucket);
+///         Ok(Version::new(*version))
+///     }
+/// }
+/// ```
+pub trait CorsStore: Send + Sync + fmt::Debug + 'static {
     /// The bucket's document and its version, or the version at which the
     /// store found none (the bucket has no CORS configuration).
     ///
     /// # Errors
     ///
-    /// [`StoreErrorKind::NoSuchBucket`] when the store knows buckets and this
-    /// one does not exist; [`StoreErrorKind::Unavailable`] when the store
-    /// cannot answer now.
-    fn get<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Lookup>;
+    /// [NoSuchBucket](crate::source::BucketError::is_no_such_bucket) when
+    /// the store knows buckets and this one does not exist;
+    /// [Unavailable](crate::source::BucketError::is_unavailable) when the
+    /// store cannot answer now.
+    fn get(&self, bucket: &str) -> impl Future<Output = Result<Lookup, BucketError>> + Send;
 
     /// Replaces the bucket's document with `document`, kept as written
     /// (the caller has validated it). Returns the new version.
@@ -61,7 +100,11 @@ pub trait CorsStore: Send + Sync + fmt::Debug {
     ///
     /// As for [`get`](Self::get); after an error the store must hold either
     /// the old document or the new one, never a mix.
-    fn put<'a>(&'a self, bucket: &'a str, document: &'a str) -> StoreFuture<'a, Version>;
+    fn put(
+        &self,
+        bucket: &str,
+        document: &str,
+    ) -> impl Future<Output = Result<Version, BucketError>> + Send;
 
     /// Removes the bucket's document (its CORS is then off). Removing a
     /// document that does not exist succeeds. Returns the version of the
@@ -70,7 +113,7 @@ pub trait CorsStore: Send + Sync + fmt::Debug {
     /// # Errors
     ///
     /// As for [`get`](Self::get).
-    fn delete<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Version>;
+    fn delete(&self, bucket: &str) -> impl Future<Output = Result<Version, BucketError>> + Send;
 
     /// Changes made to the store (by this process or any other), for stores
     /// that can push them; `None` (the provided method) for stores that
@@ -80,25 +123,29 @@ pub trait CorsStore: Send + Sync + fmt::Debug {
     /// changes (a reconnect, a lagging reader, a compacted history) says so
     /// with [`Change::Resync`] before going on. A stream that ends means the
     /// store stopped pushing changes for good.
-    fn changes(&self) -> Option<ChangeStream> {
-        None
+    fn changes(&self) -> Option<impl Stream<Item = Change> + Send + 'static> {
+        None::<Pin<Box<dyn Stream<Item = Change> + Send>>>
     }
 }
 
-impl<T: CorsStore + ?Sized> CorsStore for Arc<T> {
-    fn get<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Lookup> {
+impl<T: CorsStore> CorsStore for Arc<T> {
+    fn get(&self, bucket: &str) -> impl Future<Output = Result<Lookup, BucketError>> + Send {
         (**self).get(bucket)
     }
 
-    fn put<'a>(&'a self, bucket: &'a str, document: &'a str) -> StoreFuture<'a, Version> {
+    fn put(
+        &self,
+        bucket: &str,
+        document: &str,
+    ) -> impl Future<Output = Result<Version, BucketError>> + Send {
         (**self).put(bucket, document)
     }
 
-    fn delete<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Version> {
+    fn delete(&self, bucket: &str) -> impl Future<Output = Result<Version, BucketError>> + Send {
         (**self).delete(bucket)
     }
 
-    fn changes(&self) -> Option<ChangeStream> {
+    fn changes(&self) -> Option<impl Stream<Item = Change> + Send + 'static> {
         (**self).changes()
     }
 }
@@ -143,42 +190,12 @@ impl fmt::Display for Version {
     }
 }
 
-/// A bucket's document as its store holds it: the text as written, and its
-/// version.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct StoredDocument {
-    text: Arc<str>,
-    version: Version,
-}
-
-impl StoredDocument {
-    /// A document and its version.
-    #[must_use]
-    pub fn new(text: impl Into<Arc<str>>, version: Version) -> Self {
-        Self {
-            text: text.into(),
-            version,
-        }
-    }
-
-    /// The document, as written (S3 XML, or either JSON shape).
-    #[must_use]
-    pub fn text(&self) -> &str {
-        &self.text
-    }
-
-    /// The document's version.
-    #[must_use]
-    pub fn version(&self) -> Version {
-        self.version
-    }
-}
-
 /// What a store holds for a bucket, from [`CorsStore::get`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Lookup {
-    /// The bucket's document.
-    Found(StoredDocument),
+    /// The bucket's document, as written (S3 XML, or either JSON shape), and
+    /// its version.
+    Found(Arc<str>, Version),
     /// No document: the bucket has no CORS configuration. The version is the
     /// store's as of the read ([`Version::UNKNOWN`] if it cannot tell), so
     /// that a late answer never hides a newer document.
@@ -188,9 +205,9 @@ pub enum Lookup {
 impl Lookup {
     /// The document, if one was found.
     #[must_use]
-    pub fn into_document(self) -> Option<StoredDocument> {
+    pub fn text(&self) -> Option<&str> {
         match self {
-            Self::Found(document) => Some(document),
+            Self::Found(text, _) => Some(text),
             Self::NotFound(_) => None,
         }
     }
@@ -199,8 +216,7 @@ impl Lookup {
     #[must_use]
     pub fn version(&self) -> Version {
         match self {
-            Self::Found(document) => document.version(),
-            Self::NotFound(version) => *version,
+            Self::Found(_, version) | Self::NotFound(version) => *version,
         }
     }
 }
@@ -213,8 +229,10 @@ pub enum Change {
     Put {
         /// The bucket.
         bucket: String,
-        /// Its new document.
-        document: StoredDocument,
+        /// Its new document, as written.
+        text: Arc<str>,
+        /// The version of the write.
+        version: Version,
     },
     /// The bucket's document was removed at this version.
     Deleted {
@@ -232,110 +250,4 @@ pub enum Change {
     },
     /// Changes may have been missed: every bucket may have changed.
     Resync,
-}
-
-/// Why a [`CorsStore`] operation failed.
-///
-/// Opaque, with a [`kind`](Self::kind) to match on and the underlying error
-/// as its [`source`](std::error::Error::source).
-pub struct StoreError {
-    kind: StoreErrorKind,
-    message: Option<String>,
-    source: Option<Box<dyn std::error::Error + Send + Sync>>,
-}
-
-/// The kinds of [`StoreError`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum StoreErrorKind {
-    /// The store cannot answer now (down, unreachable, out of disk, timed
-    /// out). S3 answers such requests with `503`.
-    Unavailable,
-    /// The store knows buckets and this one does not exist.
-    NoSuchBucket,
-    /// The store answered with something it should not hold (a name or a
-    /// document it cannot represent).
-    Invalid,
-}
-
-impl StoreError {
-    /// An error of `kind`.
-    #[must_use]
-    pub fn new(kind: StoreErrorKind) -> Self {
-        Self {
-            kind,
-            message: None,
-            source: None,
-        }
-    }
-
-    /// The store cannot answer now; `source` says why.
-    #[must_use]
-    pub fn unavailable(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        Self::new(StoreErrorKind::Unavailable).with_source(source)
-    }
-
-    /// The bucket does not exist.
-    #[must_use]
-    pub fn no_such_bucket() -> Self {
-        Self::new(StoreErrorKind::NoSuchBucket)
-    }
-
-    /// Adds a message for people (what was being done).
-    #[must_use]
-    pub fn with_message(mut self, message: impl Into<String>) -> Self {
-        self.message = Some(message.into());
-        self
-    }
-
-    /// Adds the underlying error.
-    #[must_use]
-    pub fn with_source(
-        mut self,
-        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
-    ) -> Self {
-        self.source = Some(source.into());
-        self
-    }
-
-    /// What kind of error this is.
-    #[must_use]
-    pub fn kind(&self) -> StoreErrorKind {
-        self.kind
-    }
-}
-
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self.kind {
-            StoreErrorKind::Unavailable => "CORS store unavailable",
-            StoreErrorKind::NoSuchBucket => "no such bucket",
-            StoreErrorKind::Invalid => "invalid data in the CORS store",
-        })?;
-        if let Some(message) = &self.message {
-            write!(f, ": {message}")?;
-        }
-        if let Some(source) = &self.source {
-            write!(f, ": {source}")?;
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Debug for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StoreError")
-            .field("kind", &self.kind)
-            .field("message", &self.message)
-            .field("source", &self.source)
-            .finish()
-    }
-}
-
-impl std::error::Error for StoreError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn std::error::Error + 'static))
-    }
 }

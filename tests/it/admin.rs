@@ -1,5 +1,5 @@
 //! The `?cors` sub-resource (feature `admin`): `PutBucketCors`,
-//! `GetBucketCors` and `DeleteBucketCors` as S3 answers them (spec §6).
+//! `GetBucketCors` and `DeleteBucketCors` as S3 answers them (`docs/s3-behaviour.md`, §6).
 
 #![cfg(feature = "admin")]
 
@@ -12,7 +12,7 @@ use http_body_util::Full;
 use md5::{Digest, Md5};
 use tower::{Layer, ServiceExt, service_fn};
 use tower_s3_cors::admin::CorsAdminLayer;
-use tower_s3_cors::source::Buckets;
+use tower_s3_cors::source::{BucketError, Buckets, Locate as _};
 use tower_s3_cors::{S3CorsLayer, SharedPolicy};
 
 use crate::support::{self, Body};
@@ -172,7 +172,7 @@ async fn put_with_a_wrong_content_md5_is_bad_digest() {
 #[tokio::test]
 async fn a_bad_document_gets_s3_s_error_and_keeps_the_old_policy() {
     let buckets = buckets();
-    buckets.get("photos").unwrap().store_document(GOOD).unwrap();
+    buckets.get("photos").unwrap().put_document(GOOD).unwrap();
     let bad = GOOD.replace("GET", "PATCH");
     let (status, _, body) = put_cors(&buckets, &bad).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -214,7 +214,7 @@ async fn get_returns_the_document_or_no_such_cors_configuration() {
          <Message>The CORS configuration does not exist</Message><BucketName>photos</BucketName></Error>"
     );
 
-    buckets.get("photos").unwrap().store_document(GOOD).unwrap();
+    buckets.get("photos").unwrap().put_document(GOOD).unwrap();
     let (status, _, body) = send(&buckets, Method::GET, "/photos?cors", &[], "").await;
     assert_eq!(status, StatusCode::OK);
     assert!(
@@ -226,7 +226,7 @@ async fn get_returns_the_document_or_no_such_cors_configuration() {
 #[tokio::test]
 async fn delete_answers_204_whether_or_not_a_configuration_exists() {
     let buckets = buckets();
-    buckets.get("photos").unwrap().store_document(GOOD).unwrap();
+    buckets.get("photos").unwrap().put_document(GOOD).unwrap();
     for _ in 0..2 {
         let (status, _, body) = send(&buckets, Method::DELETE, "/photos?cors", &[], "").await;
         assert_eq!(status, StatusCode::NO_CONTENT);
@@ -241,13 +241,20 @@ async fn other_requests_reach_the_inner_service() {
     for uri in [
         "/photos",
         "/photos/cat.jpg?cors",
-        "/nope?cors",
+        "/nope/cat.jpg?cors",
         "/photos?corsx",
         "/photos?acl",
     ] {
         let (status, _, body) = send(&buckets, Method::GET, uri, &[], "").await;
         assert_eq!(status, StatusCode::OK, "{uri}");
         assert!(body.starts_with("GET"), "{uri}: {body}");
+    }
+    // `?cors` of a bucket that does not exist is answered as S3 does.
+    for method in [Method::GET, Method::DELETE] {
+        let (status, _, body) = send(&buckets, method.clone(), "/nope?cors", &[], GOOD).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method}");
+        assert_eq!(support::error_of(&body).0, "NoSuchBucket");
+        assert!(body.contains("<BucketName>nope</BucketName>"), "{body}");
     }
     let (status, _, body) = send(&buckets, Method::POST, "/photos?cors", &[], "").await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
@@ -307,4 +314,112 @@ async fn a_single_shared_policy_is_administered_at_the_root() {
         StatusCode::OK
     );
     assert!(cors.is_configured());
+}
+
+/// A `BucketCors` of a test's own: documents kept as text in a map, one
+/// bucket that is always down, the calls written down.
+#[derive(Clone, Default)]
+struct Journal {
+    documents: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
+    calls: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl tower_s3_cors::source::BucketCors for Journal {
+    fn locate<'a>(
+        &self,
+        request: &tower_s3_cors::source::RequestHead<'a>,
+    ) -> Option<tower_s3_cors::source::Located<'a>> {
+        tower_s3_cors::source::Addressing::path_style().locate(request)
+    }
+
+    fn resolve(&self, _bucket: &str) -> tower_s3_cors::source::Resolution {
+        tower_s3_cors::source::Resolution::Ready(tower_s3_cors::source::BucketPolicy::NotConfigured)
+    }
+
+    async fn get_document(
+        &self,
+        bucket: &str,
+    ) -> Result<Option<tower_s3_cors::config::CorsConfiguration>, BucketError> {
+        self.calls.lock().unwrap().push(format!("get {bucket}"));
+        if bucket == "down" {
+            return Err(BucketError::unavailable("the journal is closed"));
+        }
+        let documents = self.documents.lock().unwrap();
+        documents
+            .get(bucket)
+            .map(|text| tower_s3_cors::config::CorsConfiguration::from_document(text))
+            .transpose()
+            .map_err(BucketError::invalid_document)
+    }
+
+    async fn put_document(&self, bucket: &str, document: &str) -> Result<(), BucketError> {
+        self.calls.lock().unwrap().push(format!("put {bucket}"));
+        let _valid = tower_s3_cors::Policy::from_document(document)?;
+        self.documents
+            .lock()
+            .unwrap()
+            .insert(bucket.to_owned(), document.to_owned());
+        Ok(())
+    }
+
+    async fn delete_document(&self, bucket: &str) -> Result<(), BucketError> {
+        self.calls.lock().unwrap().push(format!("delete {bucket}"));
+        self.documents.lock().unwrap().remove(bucket);
+        Ok(())
+    }
+}
+
+/// The admin layer is open to any source: a custom one gets the three
+/// operations, and its errors become S3's answers.
+#[tokio::test]
+async fn a_custom_source_is_driven_through_the_admin_layer() {
+    let journal = Journal::default();
+    let service = CorsAdminLayer::new(journal.clone()).layer(support::echo());
+    let send = |method: Method, uri: &str, body: &str| {
+        let headers = [("content-md5", md5_of(body))];
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let request = support::request_with_body(method, uri, &headers, body);
+        let service = service.clone();
+        async move { support::send(service, request).await }
+    };
+    let put = send(Method::PUT, "/photos?cors", GOOD).await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    let get = send(Method::GET, "/photos?cors", "").await;
+    assert_eq!(get.status, StatusCode::OK);
+    assert!(
+        get.body.contains("<AllowedOrigin>*</AllowedOrigin>"),
+        "{}",
+        get.body
+    );
+    let refused = send(
+        Method::PUT,
+        "/photos?cors",
+        r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["PATCH"]}]"#,
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(support::error_of(&refused.body).0, "InvalidRequest");
+    let down = send(Method::GET, "/down?cors", "").await;
+    assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(support::error_of(&down.body).0, "ServiceUnavailable");
+    let delete = send(Method::DELETE, "/photos?cors", "").await;
+    assert_eq!(delete.status, StatusCode::NO_CONTENT);
+    let missing = send(Method::GET, "/photos?cors", "").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(
+        missing.body.contains("<BucketName>photos</BucketName>"),
+        "{}",
+        missing.body
+    );
+    assert_eq!(
+        *journal.calls.lock().unwrap(),
+        [
+            "put photos",
+            "get photos",
+            "put photos",
+            "get down",
+            "delete photos",
+            "get photos"
+        ]
+    );
 }

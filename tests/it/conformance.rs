@@ -16,7 +16,7 @@ use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Empty};
 use serde_json::Value;
 use tower::{Layer, ServiceExt, service_fn};
-use tower_s3_cors::source::{Buckets, PolicySource};
+use tower_s3_cors::source::{BucketCors, Buckets};
 use tower_s3_cors::{S3CorsLayer, SharedPolicy, VaryMode};
 
 const VECTORS: &str = include_str!("../fixtures/s3-recorded.json");
@@ -55,7 +55,7 @@ async fn replay(fixture: &Value, vector: &Value, source: Source, mode: VaryMode)
             if vector["bucket"] == "exists" {
                 let handle = buckets.create("b");
                 if let Some(doc) = &document {
-                    handle.store_document(doc).unwrap();
+                    handle.put_document(doc).unwrap();
                 }
             }
             let uri = format!("/b{path}");
@@ -104,7 +104,7 @@ type Call = Box<
 
 fn layered<P, S>(source: P, mode: VaryMode, inner: S) -> Call
 where
-    P: PolicySource + Clone + 'static,
+    P: BucketCors,
     S: tower::Service<Request<Empty<Bytes>>, Response = Response<Empty<Bytes>>, Error = Infallible>
         + 'static,
     S::Future: 'static,

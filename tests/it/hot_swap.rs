@@ -73,10 +73,9 @@ fn every_answer_comes_from_exactly_one_stored_policy_under_concurrent_swaps() {
         .collect();
 
     for n in 1..=GENERATIONS {
-        cors.store_document(&generation(n)).unwrap();
+        cors.put_document(&generation(n)).unwrap();
         // A bad document between two good ones changes nothing.
-        let err =
-            cors.store_document(r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["PATCH"]}]"#);
+        let err = cors.put_document(r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["PATCH"]}]"#);
         assert_eq!(err.unwrap_err().kind(), ConfigErrorKind::UnsupportedMethod);
         assert_eq!(
             cors.load().unwrap().configuration().rules[0].max_age_seconds,
@@ -110,7 +109,7 @@ async fn a_bad_document_keeps_the_previous_policy_answering() {
         r#"[{"AllowedOrigins": ["http://*.*"], "AllowedMethods": ["GET"]}]"#,
         "not a document",
     ] {
-        assert!(cors.store_document(bad).is_err(), "{bad}");
+        assert!(cors.put_document(bad).is_err(), "{bad}");
         let response = service.clone().oneshot(get()).await.unwrap();
         assert_eq!(response.headers()["access-control-max-age"], "7", "{bad}");
     }
@@ -133,7 +132,7 @@ async fn a_request_in_flight_finishes_with_the_policy_it_started_with() {
     service.ready().await.unwrap();
     let in_flight = tokio::spawn(service.call(get()));
     tokio::task::yield_now().await;
-    cors.store_document(&generation(2)).unwrap();
+    cors.put_document(&generation(2)).unwrap();
     release.send(()).unwrap();
     let response = in_flight.await.unwrap().unwrap();
     assert_eq!(response.headers()["access-control-max-age"], "1");
@@ -147,7 +146,7 @@ async fn clearing_the_policy_turns_cors_off() {
     let service = S3CorsLayer::new(cors.clone()).layer(service_fn(|_req: Request<()>| async {
         Ok::<_, Infallible>(Response::new(()))
     }));
-    assert!(cors.clear().is_some());
+    assert!(cors.delete_document().is_some());
     let preflight = Request::builder()
         .method(Method::OPTIONS)
         .uri("/k")

@@ -11,7 +11,7 @@ use http_body_util::Full;
 use tower::{Layer, Service, service_fn};
 use tower_s3_cors::policy::{MAX_REQUEST_HEADERS_BYTES, Refusal};
 use tower_s3_cors::source::Buckets;
-use tower_s3_cors::{RefusalReason, RefusalReport, S3CorsLayer, SharedPolicy};
+use tower_s3_cors::{RefusalReport, S3CorsLayer, SharedPolicy};
 
 use crate::support::{self, Answer, Body, request};
 
@@ -132,8 +132,8 @@ async fn on_a_refusal_every_inner_cors_header_is_removed() {
     assert_eq!(cors_headers(&answer.headers), []);
     assert_eq!(answer.headers["x-inner"], "1");
     assert_eq!(
-        answer.extensions.get::<RefusalReason>(),
-        Some(&RefusalReason::Policy(Refusal::NoRuleMatched))
+        answer.extensions.get::<Refusal>(),
+        Some(&Refusal::NoRuleMatched)
     );
 }
 
@@ -229,23 +229,10 @@ async fn requested_headers_over_8_kib_get_s3_s_400_on_a_preflight_and_nothing_on
     assert_eq!(cors_headers(&answer.headers), []);
 }
 
-/// A source whose policy cannot be loaded (its store is down).
-#[derive(Clone)]
-struct Down;
-
-impl tower_s3_cors::source::PolicySource for Down {
-    fn resolve(
-        &self,
-        _request: &tower_s3_cors::source::RequestHead<'_>,
-    ) -> tower_s3_cors::source::Resolution {
-        tower_s3_cors::source::Resolution::Unavailable
-    }
-}
-
 #[tokio::test]
 async fn while_the_policy_is_unavailable_no_inner_cors_header_answers_for_it() {
     let answer = support::send(
-        S3CorsLayer::new(Down).layer(inner_with_cors()),
+        S3CorsLayer::new(support::Down).layer(inner_with_cors()),
         request(Method::GET, "/k", &[("origin", "https://a.example")]),
     )
     .await;

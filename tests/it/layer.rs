@@ -9,10 +9,10 @@ use http::{Method, Request, Response, StatusCode};
 use http_body::Body as _;
 use http_body_util::Full;
 use tower::{Layer, ServiceExt, service_fn};
-use tower_s3_cors::policy::{Explanation, Refusal, RuleOutcome};
-use tower_s3_cors::s3::AmzRequestIds;
-use tower_s3_cors::source::{Buckets, PolicySource};
-use tower_s3_cors::{Policy, RefusalReason, RefusalReport, S3CorsLayer, SharedPolicy};
+use tower_s3_cors::policy::{Explanation, Refusal, RuleVerdict};
+use tower_s3_cors::s3::{AmzRequestIds, ResourceType};
+use tower_s3_cors::source::{BucketCors, Buckets};
+use tower_s3_cors::{Policy, RefusalReport, S3CorsLayer, SharedPolicy};
 
 use crate::support::{self, Answer, Body, echo, request};
 
@@ -22,10 +22,7 @@ const RULES: &str = r#"[
 ]"#;
 
 /// Sends `request` through `layer` over the echo service.
-async fn send<P: PolicySource + Clone + Send + Sync + 'static>(
-    layer: S3CorsLayer<P>,
-    request: Request<Body>,
-) -> (Answer, String) {
+async fn send<P: BucketCors>(layer: S3CorsLayer<P>, request: Request<Body>) -> (Answer, String) {
     let mut answer = support::send(layer.layer(echo()), request).await;
     let body = std::mem::take(&mut answer.body);
     (answer, body)
@@ -53,23 +50,20 @@ async fn refused_preflight_carries_the_explanation_when_asked() {
     .await;
     assert_eq!(parts.status, StatusCode::FORBIDDEN);
     assert_eq!(
-        parts.extensions.get::<RefusalReason>(),
-        Some(&RefusalReason::Policy(Refusal::NoRuleMatched))
+        parts.extensions.get::<Refusal>(),
+        Some(&Refusal::NoRuleMatched)
     );
     let explanation = parts
         .extensions
         .get::<Explanation>()
         .expect("explanation attached");
     assert_eq!(explanation.refusal(), Some(Refusal::NoRuleMatched));
-    assert_eq!(explanation.rules()[0].id(), Some("uploads"));
+    assert_eq!(explanation.rule_id(0), Some("uploads"));
     assert_eq!(
-        explanation.rules()[0].outcome(),
-        &RuleOutcome::HeaderNotAllowed("authorization".into())
+        explanation.rules()[0],
+        RuleVerdict::HeaderNotAllowed("authorization".into())
     );
-    assert_eq!(
-        explanation.rules()[1].outcome(),
-        &RuleOutcome::MethodNotAllowed
-    );
+    assert_eq!(explanation.rules()[1], RuleVerdict::MethodNotAllowed);
 }
 
 #[tokio::test]
@@ -105,12 +99,12 @@ async fn refusals_carry_nothing_by_default_and_a_copy_reason_when_asked() {
     let layer = S3CorsLayer::new(SharedPolicy::from_document(RULES).unwrap());
     for make in [preflight, actual] {
         let (parts, _) = send(layer.clone(), make()).await;
-        assert!(parts.extensions.get::<RefusalReason>().is_none());
+        assert!(parts.extensions.get::<Refusal>().is_none());
         assert!(parts.extensions.get::<Explanation>().is_none());
         let (parts, _) = send(layer.clone().report_refusals(RefusalReport::Reason), make()).await;
         assert_eq!(
-            parts.extensions.get::<RefusalReason>(),
-            Some(&RefusalReason::Policy(Refusal::NoRuleMatched))
+            parts.extensions.get::<Refusal>(),
+            Some(&Refusal::NoRuleMatched)
         );
         assert!(parts.extensions.get::<Explanation>().is_none());
     }
@@ -127,7 +121,7 @@ async fn refusals_carry_nothing_by_default_and_a_copy_reason_when_asked() {
             parts.extensions.get::<Explanation>().is_none(),
             "no policy, nothing to explain"
         );
-        parts.extensions.get::<RefusalReason>().copied()
+        parts.extensions.get::<Refusal>().copied()
     };
     let buckets = Buckets::path_style();
     buckets.create("plain");
@@ -137,7 +131,7 @@ async fn refusals_carry_nothing_by_default_and_a_copy_reason_when_asked() {
     ];
     assert_eq!(
         reason(S3CorsLayer::new(buckets.clone()), "/plain/k", &[]).await,
-        Some(RefusalReason::NoOrigin)
+        Some(Refusal::NoOrigin)
     );
     assert_eq!(
         reason(
@@ -146,11 +140,11 @@ async fn refusals_carry_nothing_by_default_and_a_copy_reason_when_asked() {
             preflight_headers
         )
         .await,
-        Some(RefusalReason::NotConfigured)
+        Some(Refusal::NotConfigured)
     );
     assert_eq!(
         reason(S3CorsLayer::new(buckets), "/nope/k", preflight_headers).await,
-        Some(RefusalReason::NoSuchBucket)
+        Some(Refusal::NoSuchBucket)
     );
 }
 
@@ -343,7 +337,7 @@ async fn buckets_are_added_configured_and_removed_at_run_time() {
         "CORSResponse: CORS is not enabled for this bucket."
     );
 
-    media.store_document(RULES).unwrap();
+    media.put_document(RULES).unwrap();
     let (parts, _) = send(layer.clone(), preflight("/media/a.png")).await;
     assert_eq!(parts.status, StatusCode::OK);
     let (parts, body) = send(
@@ -372,7 +366,7 @@ async fn buckets_are_added_configured_and_removed_at_run_time() {
 #[tokio::test]
 async fn virtual_hosted_buckets_come_from_the_host() {
     let buckets = Buckets::virtual_hosted("s3.example.test");
-    buckets.create("media").store_document(RULES).unwrap();
+    buckets.create("media").put_document(RULES).unwrap();
     let resolve = |host: &str, path: &str| {
         let req = Request::builder()
             .uri(path)
@@ -381,27 +375,28 @@ async fn virtual_hosted_buckets_come_from_the_host() {
             .unwrap();
         buckets
             .locate(&tower_s3_cors::source::RequestHead::new(&req))
-            .map(|(b, k)| (b.to_owned(), k.to_owned()))
+            .map(|located| (located.bucket().to_owned(), located.resource()))
     };
+    let media = |resource| Some(("media".to_owned(), resource));
     assert_eq!(
         resolve("media.s3.example.test", "/a.png"),
-        Some(("media".into(), "/a.png".into()))
+        media(ResourceType::Object)
     );
     assert_eq!(
         resolve("media.s3.example.test:9000", "/"),
-        Some(("media".into(), "/".into()))
+        media(ResourceType::Bucket)
     );
     assert_eq!(
         resolve("MEDIA.S3.Example.Test", "/x"),
-        Some(("MEDIA".into(), "/x".into()))
+        media(ResourceType::Object)
     );
     assert_eq!(
         resolve("s3.example.test", "/media/a.png"),
-        Some(("media".into(), "/a.png".into()))
+        media(ResourceType::Object)
     );
     assert_eq!(
         resolve("s3.example.test:443", "/media"),
-        Some(("media".into(), "".into()))
+        media(ResourceType::Bucket)
     );
     assert_eq!(resolve("media.other.test", "/a.png"), None);
     assert_eq!(resolve(".s3.example.test", "/a.png"), None);
@@ -442,23 +437,32 @@ async fn headers_the_inner_service_set_are_replaced_not_duplicated() {
 
 #[test]
 fn is_configured_agrees_with_resolve_for_every_source() {
-    use tower_s3_cors::source::{RequestHead, Resolution};
+    use tower_s3_cors::source::{BucketPolicy, RequestHead, Resolution};
     let buckets = Buckets::path_style();
-    buckets.create("with").store_document(RULES).unwrap();
+    buckets.create("with").put_document(RULES).unwrap();
     buckets.create("without");
     let shared = SharedPolicy::from_document(RULES).unwrap();
     let empty = SharedPolicy::empty();
     let fixed = Policy::from_document(RULES).unwrap();
-    let sources: [&dyn PolicySource; 4] = [&buckets, &shared, &empty, &fixed];
-    for uri in ["/", "/with", "/with/k", "/WITH/k", "/without/k", "/nope/k"] {
+    fn agree(source: &impl BucketCors, uri: &str) {
         let request = Request::get(uri).body(()).unwrap();
         let head = RequestHead::new(&request);
-        for source in sources {
-            assert_eq!(
-                source.is_configured_for(&head),
-                matches!(source.resolve(&head), Resolution::Configured(..)),
-                "{uri}"
-            );
-        }
+        let Some(located) = source.locate(&head) else {
+            return;
+        };
+        assert_eq!(
+            source.is_configured(located.bucket()),
+            matches!(
+                source.resolve(located.bucket()),
+                Resolution::Ready(BucketPolicy::Configured(_))
+            ),
+            "{uri}"
+        );
+    }
+    for uri in ["/", "/with", "/with/k", "/WITH/k", "/without/k", "/nope/k"] {
+        agree(&buckets, uri);
+        agree(&shared, uri);
+        agree(&empty, uri);
+        agree(&fixed, uri);
     }
 }

@@ -7,8 +7,9 @@ use std::task::Poll;
 
 use http::{Method, Request, Response, StatusCode};
 use tower::Layer;
-use tower_s3_cors::s3::ResourceType;
-use tower_s3_cors::source::{Completer, Loaded, Pending, PolicySource, RequestHead, Resolution};
+use tower_s3_cors::source::{
+    BucketCors, BucketPolicy, Completer, Located, Pending, RequestHead, Resolution,
+};
 use tower_s3_cors::{Policy, S3Cors, S3CorsLayer, VaryMode};
 use tower_test::mock;
 
@@ -30,22 +31,13 @@ impl Loading {
     }
 }
 
-impl PolicySource for Loading {
-    fn resolve(&self, request: &RequestHead<'_>) -> Resolution {
-        Resolution::Pending(
-            self.pending.clone(),
-            ResourceType::from_key_path(request.uri().path()),
-        )
+impl BucketCors for Loading {
+    fn locate<'a>(&self, request: &RequestHead<'a>) -> Option<Located<'a>> {
+        Policy::locate(&policy(), request)
     }
-}
 
-/// A source that cannot tell: its store is down and nothing is cached.
-#[derive(Clone)]
-struct Down;
-
-impl PolicySource for Down {
-    fn resolve(&self, _: &RequestHead<'_>) -> Resolution {
-        Resolution::Unavailable
+    fn resolve(&self, _: &str) -> Resolution {
+        Resolution::Pending(self.pending.clone())
     }
 }
 
@@ -81,7 +73,7 @@ async fn a_preflight_waits_for_the_load_then_is_answered_by_the_layer() {
     let mut answer =
         tokio_test::task::spawn(service.call(request(Method::OPTIONS, "/k", PREFLIGHT)));
     assert!(answer.poll().is_pending(), "the policy is not loaded yet");
-    completer.complete(Loaded::Configured(policy()));
+    completer.complete(BucketPolicy::Configured(policy()));
     assert!(
         answer.is_woken(),
         "completing the load wakes the waiting preflight"
@@ -117,7 +109,7 @@ async fn an_actual_request_reaches_the_inner_service_at_once_and_joins_the_load(
         answer.poll().is_pending(),
         "the response waits for the policy"
     );
-    completer.complete(Loaded::Configured(policy()));
+    completer.complete(BucketPolicy::Configured(policy()));
     let Poll::Ready(Ok(response)) = answer.poll() else {
         panic!("answered once loaded")
     };
@@ -166,7 +158,11 @@ async fn an_unavailable_source_answers_like_a_failed_load_in_both_vary_modes() {
         (VaryMode::CacheSafe, vec![CORS_VARY]),
         (VaryMode::S3Exact, vec![]),
     ] {
-        let service = || S3CorsLayer::new(Down).vary_mode(mode).layer(echo());
+        let service = || {
+            S3CorsLayer::new(support::Down)
+                .vary_mode(mode)
+                .layer(echo())
+        };
         let answer = support::send(service(), request(Method::OPTIONS, "/k", PREFLIGHT)).await;
         assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
         let answer = support::send(
@@ -200,7 +196,7 @@ async fn many_requests_share_one_load() {
         outcomes.lock().unwrap().is_empty(),
         "all wait for the one load"
     );
-    completer.complete(Loaded::NotConfigured);
+    completer.complete(BucketPolicy::NotConfigured);
     for task in tasks {
         task.await.unwrap();
     }

@@ -16,12 +16,9 @@ use tokio::time::Instant;
 use tower::{Layer, service_fn};
 use tower_s3_cors::S3CorsLayer;
 use tower_s3_cors::source::{
-    PolicySource, ReadThrough, ReadThroughErrorKind, RequestHead, Resolution,
+    BucketCors, BucketError, BucketPolicy, ReadThrough, RequestHead, Resolution, Ttl,
 };
-use tower_s3_cors::store::{
-    Change, ChangeStream, CorsStore, Lookup, MemoryStore, StoreError, StoreFuture, StoredDocument,
-    Version,
-};
+use tower_s3_cors::store::{Change, CorsStore, Lookup, MemoryStore, Version};
 
 use crate::support::{self, Body, echo, request};
 
@@ -61,7 +58,7 @@ impl Faulty {
         self.state.gets.load(Ordering::SeqCst)
     }
 
-    async fn fault(&self) -> Result<(), StoreError> {
+    async fn fault(&self) -> Result<(), BucketError> {
         let delay = *self.state.delay.lock().unwrap();
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
@@ -70,38 +67,32 @@ impl Faulty {
             std::future::pending::<()>().await;
         }
         if self.state.fail.load(Ordering::SeqCst) {
-            return Err(StoreError::unavailable("the test broke the store"));
+            return Err(BucketError::unavailable("the test broke the store"));
         }
         Ok(())
     }
 }
 
 impl CorsStore for Faulty {
-    fn get<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Lookup> {
-        Box::pin(async move {
-            self.state.gets.fetch_add(1, Ordering::SeqCst);
-            self.fault().await?;
-            self.memory.get(bucket).await
-        })
+    async fn get(&self, bucket: &str) -> Result<Lookup, BucketError> {
+        self.state.gets.fetch_add(1, Ordering::SeqCst);
+        self.fault().await?;
+        self.memory.get(bucket).await
     }
 
-    fn put<'a>(&'a self, bucket: &'a str, document: &'a str) -> StoreFuture<'a, Version> {
-        Box::pin(async move {
-            self.fault().await?;
-            self.memory.put(bucket, document).await
-        })
+    async fn put(&self, bucket: &str, document: &str) -> Result<Version, BucketError> {
+        self.fault().await?;
+        self.memory.put(bucket, document).await
     }
 
-    fn delete<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Version> {
-        Box::pin(async move {
-            self.fault().await?;
-            self.memory.delete(bucket).await
-        })
+    async fn delete(&self, bucket: &str) -> Result<Version, BucketError> {
+        self.fault().await?;
+        self.memory.delete(bucket).await
     }
 
-    fn changes(&self) -> Option<ChangeStream> {
+    fn changes(&self) -> Option<impl futures_core::Stream<Item = Change> + Send + 'static> {
         let receiver = self.state.changes.lock().unwrap().take()?;
-        Some(Box::pin(ChannelStream(receiver)))
+        Some(ChannelStream(receiver))
     }
 }
 
@@ -122,7 +113,8 @@ impl futures_core::Stream for ChannelStream {
 fn put_change(bucket: &str, text: &str, version: Version) -> Change {
     Change::Put {
         bucket: bucket.into(),
-        document: StoredDocument::new(text, version),
+        text: text.into(),
+        version,
     }
 }
 
@@ -130,18 +122,19 @@ fn head(uri: &str) -> Request<()> {
     Request::get(uri).body(()).unwrap()
 }
 
-/// The resolution once any load is over.
-async fn settled(source: &ReadThrough, uri: &str) -> Resolution {
-    match source.resolve(&RequestHead::new(&head(uri))) {
-        Resolution::Pending(pending, resource) => pending.await.for_resource(resource),
-        other => other,
-    }
+/// What the source has for `uri`'s bucket, once any load is over.
+async fn settled(source: &ReadThrough, uri: &str) -> BucketPolicy {
+    let request = head(uri);
+    let located = source
+        .locate(&RequestHead::new(&request))
+        .expect("a bucket");
+    support::settled(source, located.bucket()).await
 }
 
 /// The methods the cached policy of `uri`'s bucket allows.
 async fn methods(source: &ReadThrough, uri: &str) -> Option<Vec<String>> {
     match settled(source, uri).await {
-        Resolution::Configured(policy, _) => {
+        BucketPolicy::Configured(policy) => {
             Some(policy.configuration().rules[0].allowed_methods.clone())
         }
         _ => None,
@@ -172,15 +165,15 @@ async fn a_miss_loads_once_for_all_concurrent_requests_then_hits() {
     }
     assert_eq!(store.gets(), 1, "twenty misses, one load");
     assert!(matches!(
-        source.resolve(&RequestHead::new(&head("/photos/k"))),
-        Resolution::Configured(..)
+        source.resolve("photos"),
+        Resolution::Ready(BucketPolicy::Configured(_))
     ));
     assert_eq!(store.gets(), 1, "hits do not ask the store");
     // No CORS and no bucket are remembered too.
     for _ in 0..3 {
         assert!(matches!(
             settled(&source, "/empty/k").await,
-            Resolution::NotConfigured
+            BucketPolicy::NotConfigured
         ));
     }
     assert_eq!(store.gets(), 2);
@@ -274,7 +267,7 @@ async fn a_failing_store_keeps_cached_policies_serving() {
     store.state.fail.store(true, Ordering::SeqCst);
     // A refresh fails: the error is given, the entry stays.
     let error = source.refresh("photos").await.unwrap_err();
-    assert_eq!(error.kind(), ReadThroughErrorKind::Store);
+    assert!(error.is_unavailable());
     // So does a change the source must re-read, and a resync.
     changes
         .send(Change::Stale {
@@ -353,12 +346,12 @@ async fn an_invalid_document_never_replaces_a_good_policy() {
     );
     // A write through the source is validated before the store sees it.
     let error = source.put_document("photos", INVALID).await.unwrap_err();
-    assert_eq!(error.kind(), ReadThroughErrorKind::Document);
+    assert!(error.is_document());
     // Nothing cached and a bad document: unavailable, not "no CORS".
     store.memory.put("videos", INVALID).await.unwrap();
     assert!(matches!(
         settled(&source, "/videos/k").await,
-        Resolution::Unavailable
+        BucketPolicy::Unavailable
     ));
 }
 
@@ -386,7 +379,7 @@ async fn changes_update_the_cache_and_a_late_older_change_is_ignored() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(matches!(
         settled(&source, "/photos/k").await,
-        Resolution::NotConfigured
+        BucketPolicy::NotConfigured
     ));
     // Changes for buckets nobody asked for are not cached.
     let before = source.len();
@@ -404,7 +397,7 @@ async fn two_sources_over_one_store_see_each_other_s_writes() {
     let b = ReadThrough::builder(store.clone()).build().unwrap();
     assert!(matches!(
         settled(&b, "/photos/k").await,
-        Resolution::NotConfigured
+        BucketPolicy::NotConfigured
     ));
     a.put_document("photos", GET_PUT).await.unwrap();
     assert_eq!(
@@ -431,20 +424,19 @@ async fn a_failed_write_changes_nothing() {
     let source = ReadThrough::builder(store.clone()).build().unwrap();
     assert!(methods(&source, "/photos/k").await.is_some());
     store.state.fail.store(true, Ordering::SeqCst);
-    assert_eq!(
+    assert!(
         source
             .put_document("photos", GET_PUT)
             .await
             .unwrap_err()
-            .kind(),
-        ReadThroughErrorKind::Store
+            .is_unavailable()
     );
     assert!(source.delete_document("photos").await.is_err());
     assert_eq!(methods(&source, "/photos/k").await.unwrap(), ["GET"]);
     store.state.fail.store(false, Ordering::SeqCst);
     assert!(matches!(
         store.memory.get("photos").await.unwrap(),
-        Lookup::Found(document) if document.text() == GET_ONLY
+        Lookup::Found(text, _) if &*text == GET_ONLY
     ));
 }
 
@@ -475,7 +467,7 @@ async fn no_task_outlives_the_source() {
     let (store, _changes) = Faulty::new();
     store.memory.put("photos", GET_ONLY).await.unwrap();
     let source = ReadThrough::builder(store.clone())
-        .ttl(Some(Duration::from_secs(60)))
+        .ttl(Ttl::After(Duration::from_secs(60)))
         .build()
         .unwrap();
     assert!(methods(&source, "/photos/k").await.is_some());
@@ -499,20 +491,20 @@ async fn without_a_change_stream_entries_expire_after_the_time_to_live() {
     #[derive(Clone, Debug)]
     struct Silent(MemoryStore);
     impl CorsStore for Silent {
-        fn get<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Lookup> {
-            self.0.get(bucket)
+        async fn get(&self, bucket: &str) -> Result<Lookup, BucketError> {
+            self.0.get(bucket).await
         }
-        fn put<'a>(&'a self, bucket: &'a str, document: &'a str) -> StoreFuture<'a, Version> {
-            self.0.put(bucket, document)
+        async fn put(&self, bucket: &str, document: &str) -> Result<Version, BucketError> {
+            self.0.put(bucket, document).await
         }
-        fn delete<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Version> {
-            self.0.delete(bucket)
+        async fn delete(&self, bucket: &str) -> Result<Version, BucketError> {
+            self.0.delete(bucket).await
         }
     }
     let memory = MemoryStore::new();
     memory.put("photos", GET_ONLY).await.unwrap();
     let source = ReadThrough::builder(Silent(memory.clone()))
-        .ttl(Some(Duration::from_secs(10)))
+        .ttl(Ttl::After(Duration::from_secs(10)))
         .build()
         .unwrap();
     assert_eq!(methods(&source, "/photos/k").await.unwrap(), ["GET"]);
@@ -537,19 +529,15 @@ async fn outside_a_runtime_building_is_an_error_not_a_panic() {
 }
 
 #[tokio::test]
-async fn is_configured_for_starts_the_load_and_answers_true_meanwhile() {
+async fn is_configured_starts_the_load_and_answers_true_meanwhile() {
     let (store, _changes) = Faulty::new();
     let source = ReadThrough::builder(store.clone()).build().unwrap();
-    let request = head("/nothing/k");
-    assert!(
-        source.is_configured_for(&RequestHead::new(&request)),
-        "unknown yet: Vary"
-    );
+    assert!(source.is_configured("nothing"), "unknown yet: Vary");
     assert!(matches!(
         settled(&source, "/nothing/k").await,
-        Resolution::NotConfigured
+        BucketPolicy::NotConfigured
     ));
-    assert!(!source.is_configured_for(&RequestHead::new(&request)));
+    assert!(!source.is_configured("nothing"));
     assert_eq!(store.gets(), 1);
 }
 
@@ -572,7 +560,7 @@ async fn the_admin_layer_writes_through_the_store() {
     let answer = support::send(service(), put(GET_PUT)).await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     assert!(
-        matches!(store.memory.get("photos").await.unwrap(), Lookup::Found(d) if d.text() == GET_PUT)
+        matches!(store.memory.get("photos").await.unwrap(), Lookup::Found(text, _) if &*text == GET_PUT)
     );
     assert_eq!(
         methods(&source, "/photos/k").await.unwrap(),
@@ -607,14 +595,14 @@ async fn the_admin_layer_writes_through_the_store() {
     assert_eq!(methods(&source, "/photos/k").await.unwrap(), ["GET", "PUT"]);
     store.state.fail.store(false, Ordering::SeqCst);
     assert!(
-        matches!(store.memory.get("photos").await.unwrap(), Lookup::Found(d) if d.text() == GET_PUT)
+        matches!(store.memory.get("photos").await.unwrap(), Lookup::Found(text, _) if &*text == GET_PUT)
     );
 
     let answer = support::send(service(), request(Method::DELETE, "/photos?cors", &[])).await;
     assert_eq!(answer.status, StatusCode::NO_CONTENT);
     assert!(matches!(
         settled(&source, "/photos/k").await,
-        Resolution::NotConfigured
+        BucketPolicy::NotConfigured
     ));
     let answer = support::send(service(), request(Method::GET, "/photos?cors", &[])).await;
     assert_eq!(support::error_of(&answer.body).0, "NoSuchCORSConfiguration");

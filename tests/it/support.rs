@@ -100,3 +100,32 @@ where
         body: String::from_utf8(body.to_vec()).unwrap(),
     }
 }
+
+/// A source that cannot tell: its store is down and nothing is cached.
+#[derive(Clone)]
+pub(crate) struct Down;
+
+impl tower_s3_cors::source::BucketCors for Down {
+    fn locate<'a>(
+        &self,
+        request: &tower_s3_cors::source::RequestHead<'a>,
+    ) -> Option<tower_s3_cors::source::Located<'a>> {
+        let key = request.uri().path().trim_start_matches('/');
+        Some(tower_s3_cors::source::Located::new("", key))
+    }
+
+    fn resolve(&self, _bucket: &str) -> tower_s3_cors::source::Resolution {
+        tower_s3_cors::source::Resolution::Ready(tower_s3_cors::source::BucketPolicy::Unavailable)
+    }
+}
+
+/// What `source` has for `bucket`, once any load is over.
+pub(crate) async fn settled(
+    source: &impl tower_s3_cors::source::BucketCors,
+    bucket: &str,
+) -> tower_s3_cors::source::BucketPolicy {
+    match source.resolve(bucket) {
+        tower_s3_cors::source::Resolution::Ready(policy) => policy,
+        tower_s3_cors::source::Resolution::Pending(pending) => pending.await,
+    }
+}

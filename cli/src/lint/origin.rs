@@ -23,6 +23,7 @@
 //! form can fill the `*` (`*/app` is not flagged: `https://app` matches it).
 
 use super::Code;
+use super::public_suffix::{self, Kind, Open};
 use super::punycode;
 
 /// The problems of one `AllowedOrigin` value, in a fixed order.
@@ -30,7 +31,25 @@ pub(crate) fn problems(pattern: &str) -> Vec<Code> {
     if pattern == "null" {
         return vec![Code::OriginNull];
     }
+    let trimmed = pattern.trim();
+    if trimmed.is_empty() {
+        return vec![Code::OriginEmpty];
+    }
+    if trimmed.contains(',') || trimmed.contains(char::is_whitespace) {
+        return vec![Code::OriginList];
+    }
     let mut found = Vec::new();
+    if trimmed != pattern {
+        found.push(Code::OriginWhitespace);
+    }
+    if trimmed
+        .get(..5)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("file:"))
+    {
+        found.push(Code::OriginFileScheme);
+        return found;
+    }
+    let pattern = trimmed;
     if !pattern.is_ascii() {
         found.push(Code::OriginNotAscii);
     }
@@ -150,9 +169,166 @@ fn wildcard_shape(prefix: &str, suffix: &str) -> (bool, bool, bool, bool) {
     (never_scheme, trailing, path, port)
 }
 
+/// Who can get an origin that a wildcard `AllowedOrigin` matches. S3
+/// answers each such origin with itself and
+/// `Access-Control-Allow-Credentials: true`.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Reach {
+    /// Hosts of one owner: `https://*.example.com`, `http://localhost:*`.
+    Owned,
+    /// Every site (of a scheme, or of a port): `https://*`, `http://*:8080`.
+    EverySite {
+        /// Which sites, in words: "every https site".
+        which: String,
+    },
+    /// Hosts that strangers can get.
+    Strangers {
+        /// An origin the pattern matches that a stranger can hold, when one
+        /// can be named.
+        example: Option<String>,
+        /// How strangers get such hosts.
+        how: String,
+    },
+}
+
+/// Who can get an origin `pattern` matches: `pattern` has one `*` and is
+/// not `*` itself, and [`problems`] found nothing (it can match).
+///
+/// The `*` may stand for part of the host. The host's end is then fixed by
+/// the text after the `*` (without a `:port`), and the Public Suffix List
+/// tells whether strangers can get a host that ends so; when nothing
+/// follows the `*`, the host is open at its end (`https://app.example.com*`
+/// also matches `https://app.example.com.attacker.net`).
+pub(crate) fn reach(pattern: &str) -> Reach {
+    let Some((prefix, suffix)) = pattern.split_once('*') else {
+        return Reach::Owned;
+    };
+    if suffix.contains("://") {
+        // The '*' stands for (part of) the scheme; the host is written out.
+        return Reach::Owned;
+    }
+    let prefix_host = prefix.split_once("://").map_or("", |(_, host)| host);
+    let suffix_host = port_of(suffix)
+        .and_then(|port| suffix.get(..suffix.len() - port.len() - 1))
+        .unwrap_or(suffix);
+    if suffix_host.is_empty() {
+        return if prefix_host.is_empty() {
+            let scheme = prefix.split_once("://").map(|(scheme, _)| scheme);
+            let which = match (scheme, port_of(suffix)) {
+                (Some(scheme), None) => format!("every {scheme} site"),
+                (Some(scheme), Some(port)) => format!("every {scheme} site on port {port}"),
+                (None, Some(port)) => format!("every site on port {port}"),
+                (None, None) => "every site".to_owned(),
+            };
+            Reach::EverySite { which }
+        } else if prefix_host.ends_with(':') {
+            Reach::Owned // only a port follows
+        } else {
+            let dot = if prefix_host.ends_with('.') { "" } else { "." };
+            let example = format!("{prefix}{dot}attacker.net{suffix}");
+            Reach::Strangers {
+                how: format!(
+                    "nothing follows the '*', so the host is open at its end: {example} matches, \
+                     and anyone can register a domain such as attacker.net"
+                ),
+                example: Some(example),
+            }
+        };
+    }
+    let example = |fill: &str| format!("{prefix}{fill}{suffix}");
+    if let Some(domain) = suffix_host.strip_prefix('.') {
+        return match public_suffix::open(domain) {
+            None => Reach::Owned,
+            Some(Open::Suffix(kind)) => {
+                let example = example("attacker");
+                Reach::Strangers {
+                    how: match kind {
+                        Kind::Service => format!(
+                            "{domain} is on the Public Suffix List, a hosting service's: anyone \
+                             can publish a site at {example}"
+                        ),
+                        Kind::Registry => format!(
+                            "{domain} is on the Public Suffix List: anyone can register a name \
+                             such as {example}"
+                        ),
+                    },
+                    example: Some(example),
+                }
+            }
+            Some(Open::Below) => Reach::Strangers {
+                example: None,
+                how: format!(
+                    "the Public Suffix List has public suffixes under {domain}: hosts there \
+                     belong to whoever publishes on them"
+                ),
+            },
+        };
+    }
+    // The '*' ends inside a label: `*example.com` ends with `example.com`
+    // but also matches `attackerexample.com`.
+    let (label, domain) = suffix_host.split_once('.').unwrap_or(("", suffix_host));
+    match public_suffix::open(domain) {
+        Some(Open::Suffix(_)) => {
+            let example = if label.is_empty() {
+                example("attacker.")
+            } else {
+                example("attacker")
+            };
+            Reach::Strangers {
+                how: format!(
+                    "the '*' also stands for the start of a name under {domain}, which anyone \
+                     can register: {example} matches"
+                ),
+                example: Some(example),
+            }
+        }
+        _ => Reach::Owned,
+    }
+}
+
+/// The fix for a value that never matches: the value corrected, split, or
+/// removed.
+pub(crate) fn fix(pattern: &str) -> String {
+    let trimmed = pattern.trim();
+    if trimmed.is_empty() {
+        return "remove this empty AllowedOrigin".to_owned();
+    }
+    if trimmed
+        .get(..5)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("file:"))
+    {
+        return "remove it, and open the page from a web server (http://localhost:8080 for \
+                local work) rather than from a file"
+            .to_owned();
+    }
+    let parts: Vec<String> = trimmed
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|part| !part.is_empty())
+        .map(|part| format!("AllowedOrigin {:?}", suggestion(part)))
+        .collect();
+    match parts.as_slice() {
+        [] => "remove this AllowedOrigin".to_owned(),
+        [one] => one.clone(),
+        [first @ .., last] => format!("split it: {} and {last}", first.join(", ")),
+    }
+}
+
+/// The origin a browser would send where `value` is written, when one can
+/// be told (not for a list, an empty value or a `file:` URL).
+pub(crate) fn corrected(value: &str) -> Option<String> {
+    let trimmed = value.trim();
+    let unfixable = trimmed.is_empty()
+        || trimmed.contains(',')
+        || trimmed.contains(char::is_whitespace)
+        || trimmed
+            .get(..5)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("file:"));
+    (!unfixable).then(|| suggestion(trimmed))
+}
+
 /// The value with every problem above fixed, as a suggestion: a scheme
 /// added, lower case, Punycode hosts, no path, no default port.
-pub(crate) fn suggestion(pattern: &str) -> String {
+fn suggestion(pattern: &str) -> String {
     let with_scheme = if split_scheme(pattern).is_some() || pattern.starts_with('*') {
         pattern.to_owned()
     } else {
@@ -204,7 +380,7 @@ pub(crate) fn suggestion(pattern: &str) -> String {
 mod tests {
     #![allow(clippy::indexing_slicing)]
 
-    use super::{Code, problems, suggestion};
+    use super::{Code, Reach, fix, problems, reach, suggestion};
 
     fn codes(pattern: &str) -> Vec<&'static str> {
         problems(pattern).into_iter().map(Code::name).collect()
@@ -228,6 +404,27 @@ mod tests {
         assert_eq!(codes("https://bücher.example"), ["origin-not-ascii"]);
         assert_eq!(codes("example.com"), ["origin-no-scheme"]);
         assert_eq!(codes("localhost:4566"), ["origin-no-scheme"]);
+        assert_eq!(
+            codes("https://a.example,https://b.example"),
+            ["origin-list"]
+        );
+        assert_eq!(
+            codes("https://a.example https://b.example"),
+            ["origin-list"]
+        );
+        assert_eq!(codes("https://a.example "), ["origin-whitespace"]);
+        assert_eq!(
+            codes("\n  https://A.example/\n"),
+            [
+                "origin-whitespace",
+                "origin-not-lowercase",
+                "origin-trailing-slash"
+            ]
+        );
+        assert_eq!(codes(""), ["origin-empty"]);
+        assert_eq!(codes(" "), ["origin-empty"]);
+        assert_eq!(codes("file://"), ["origin-file-scheme"]);
+        assert_eq!(codes("FILE:///home/me/index.html"), ["origin-file-scheme"]);
         assert_eq!(
             codes("HTTPS://Example.com:443/"),
             [
@@ -330,6 +527,76 @@ mod tests {
             }
         }
         assert!(checked > 50_000, "{checked}");
+    }
+
+    #[test]
+    fn who_can_get_a_host_a_wildcard_matches() {
+        for owned in [
+            "https://*.example.com",
+            "*.example.com",
+            "http://localhost:*",
+            "https://app-*.example.com",
+            "https://*.myapp.vercel.app",
+            "*://example.com",
+            "https://*.example.com:8443",
+        ] {
+            assert_eq!(reach(owned), Reach::Owned, "{owned}");
+        }
+        assert_eq!(
+            reach("https://*"),
+            Reach::EverySite {
+                which: "every https site".to_owned()
+            }
+        );
+        assert_eq!(
+            reach("http://*:8080"),
+            Reach::EverySite {
+                which: "every http site on port 8080".to_owned()
+            }
+        );
+        for (open, example) in [
+            ("https://*.vercel.app", Some("https://attacker.vercel.app")),
+            ("https://*.co.uk", Some("https://attacker.co.uk")),
+            ("https://*example.com", Some("https://attackerexample.com")),
+            ("https://*com", Some("https://attacker.com")),
+            (
+                "https://app.example.com*",
+                Some("https://app.example.com.attacker.net"),
+            ),
+            ("https://app.*", Some("https://app.attacker.net")),
+            ("https://*.railway.app", None),
+        ] {
+            match reach(open) {
+                Reach::Strangers { example: found, .. } => {
+                    assert_eq!(found.as_deref(), example, "{open}");
+                }
+                other => panic!("{open}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn fixes_split_trim_or_remove() {
+        assert_eq!(
+            fix("https://a.example,https://b.example"),
+            "split it: AllowedOrigin \"https://a.example\" and AllowedOrigin \"https://b.example\""
+        );
+        assert_eq!(
+            fix("https://a.example, https://b.example,https://c.example"),
+            "split it: AllowedOrigin \"https://a.example\", AllowedOrigin \"https://b.example\" \
+             and AllowedOrigin \"https://c.example\""
+        );
+        assert_eq!(
+            fix("\n      https://app.example.com\n    "),
+            "AllowedOrigin \"https://app.example.com\""
+        );
+        assert_eq!(
+            fix("https://a.example,"),
+            "AllowedOrigin \"https://a.example\""
+        );
+        assert_eq!(fix(""), "remove this empty AllowedOrigin");
+        assert_eq!(fix("  "), "remove this empty AllowedOrigin");
+        assert!(fix("file:///home/me/index.html").starts_with("remove it"));
     }
 
     #[test]

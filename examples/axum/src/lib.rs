@@ -20,7 +20,7 @@
 //!
 //! let cors = SharedPolicy::from_document(example_axum::DEFAULT_DOCUMENT)?;
 //! let router = example_axum::app(cors.clone());
-//! // serve `router` with axum::serve; `cors.store_document(..)` swaps the rules.
+//! // serve `router` with axum::serve; `cors.put_document(..)` swaps the rules.
 //! # let _ = router;
 //! # Ok::<_, tower_s3_cors::ConfigError>(())
 //! ```
@@ -90,7 +90,7 @@ async fn put_item(Path(id): Path<u32>, body: String) -> String {
 /// `PUT /admin/cors`: parse, validate, compile and store, or refuse and
 /// keep the rules that were serving.
 async fn replace_rules(State(cors): State<SharedPolicy>, document: String) -> Response {
-    match cors.store_document(&document) {
+    match cors.put_document(&document) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(error) => (StatusCode::BAD_REQUEST, format!("{error}\n")).into_response(),
     }
@@ -111,6 +111,6 @@ async fn current_rules(State(cors): State<SharedPolicy>) -> Response {
 
 /// `DELETE /admin/cors`: no rules; preflights are refused from now on.
 async fn remove_rules(State(cors): State<SharedPolicy>) -> StatusCode {
-    let _ = cors.clear();
+    let _ = cors.delete_document();
     StatusCode::NO_CONTENT
 }

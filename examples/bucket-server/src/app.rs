@@ -21,10 +21,10 @@ use md5::{Digest as _, Md5};
 use tower::util::BoxCloneSyncService;
 use tower::{Service, ServiceBuilder, ServiceExt as _, service_fn};
 use tower_s3_cors::S3CorsLayer;
-use tower_s3_cors::admin::{AdminTarget, CorsAdminLayer};
+use tower_s3_cors::admin::CorsAdminLayer;
 use tower_s3_cors::body::ResponseBody;
 use tower_s3_cors::s3::AmzRequestIds;
-use tower_s3_cors::source::{Buckets, PolicySource, RequestHead};
+use tower_s3_cors::source::{BucketCors, Buckets, RequestHead};
 
 use crate::config::Config;
 use crate::xml::{self, Listed, S3Error};
@@ -106,7 +106,7 @@ where
     B: Body + Send + 'static,
     B::Data: Send,
     B::Error: Into<BoxError>,
-    P: PolicySource + AdminTarget + Clone + Send + Sync + 'static,
+    P: BucketCors,
 {
     let store = Store::new(config);
     let service = ServiceBuilder::new()
@@ -265,10 +265,7 @@ impl Store {
         let located = self
             .buckets
             .locate(&RequestHead::from_parts(&parts))
-            .map(|(bucket, key)| {
-                let key = key.strip_prefix('/').unwrap_or(key);
-                (bucket.to_ascii_lowercase(), key.to_owned())
-            });
+            .map(|located| (located.bucket().to_owned(), located.key().to_owned()));
         let Some((bucket, raw_key)) = located else {
             return self.service_root(&parts.method);
         };

@@ -163,7 +163,7 @@ fn allows(
         );
     }
     let request = CorsRequest::new(&method, &headers)?;
-    Some(policy.evaluate(&request).is_allowed())
+    Some(policy.evaluate(&request).is_ok())
 }
 
 /// An origin, a method (preferably one that needs a preflight in a browser)
@@ -250,7 +250,7 @@ mod tests {
         let buckets = Buckets::path_style();
         buckets
             .create("site")
-            .store_document(
+            .put_document(
                 r#"[{"AllowedOrigins":["https://*.example.org"],"AllowedMethods":["GET"]}]"#,
             )
             .unwrap();

@@ -33,7 +33,7 @@ pub const DEFAULT_MAX_OBJECT_BYTES: usize = 16 * 1024 * 1024;
 ///
 /// // Your own buckets; keep a clone of `buckets` to add or change them later.
 /// let buckets = Buckets::path_style();
-/// buckets.create("photos").store_document(r#"[{"AllowedOrigins":["*"],"AllowedMethods":["GET"]}]"#)?;
+/// buckets.create("photos").put_document(r#"[{"AllowedOrigins":["*"],"AllowedMethods":["GET"]}]"#)?;
 /// let config = Config::new(buckets.clone()).vary_mode(VaryMode::S3Exact);
 /// assert_eq!(config.buckets().names(), ["photos"]);
 /// # Ok::<_, tower_s3_cors::ConfigError>(())
@@ -65,8 +65,10 @@ impl Config {
     /// Takes bucket CORS from `source` (a read-through cache over a store)
     /// instead of the in-memory policies of [`buckets`](Self::buckets),
     /// which then only says which buckets exist. `?cors` writes go through
-    /// the store. Build the source over an [`ExistingBuckets`](tower_s3_cors::store::ExistingBuckets)
-    /// store, so that it knows which buckets exist.
+    /// the store. Build the source with
+    /// [`bucket_exists`](tower_s3_cors::source::ReadThroughBuilder::bucket_exists)
+    /// asking [`buckets`](Self::buckets), so that it knows which buckets
+    /// exist.
     pub fn with_store(mut self, source: ReadThrough) -> Self {
         self.store = Some(source);
         self
@@ -89,7 +91,7 @@ impl Config {
         let buckets = Buckets::path_style();
         buckets
             .create(DEMO_BUCKET)
-            .store_document(DEMO_DOCUMENT)
+            .put_document(DEMO_DOCUMENT)
             .expect("the built-in demo document is valid");
         Self::new(buckets)
     }

@@ -4,13 +4,16 @@ use std::future::Future;
 use std::io;
 use std::time::Duration;
 
+use http::{Request, StatusCode};
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tower::{Service, ServiceExt as _};
 
-use crate::app::app;
+use crate::app::{AppResponse, AppService, app};
 use crate::config::Config;
 
 /// How long open connections get to finish their requests after a shutdown
@@ -79,7 +82,7 @@ pub async fn serve_with_shutdown<F>(
 where
     F: Future<Output = ()>,
 {
-    let service = app(&config);
+    let service = logging_503s(app(&config));
     let graceful = GracefulShutdown::new();
     let mut signal = std::pin::pin!(signal);
 
@@ -94,7 +97,7 @@ where
             Err(error) if error.kind() == io::ErrorKind::InvalidInput => return Err(error),
             Err(error) => {
                 // Probably out of file descriptors: wait a little, retry.
-                eprintln!("example-bucket-server: accept failed: {error}");
+                tracing::warn!("accept failed: {error}");
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
@@ -118,6 +121,40 @@ where
     drop(listener);
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
     Ok(())
+}
+
+/// `service`, with a warning for every `503 ServiceUnavailable` it answers
+/// (the CORS store could not be reached: the store's own log says why).
+fn logging_503s(
+    service: AppService<Incoming>,
+) -> impl Service<
+    Request<Incoming>,
+    Response = AppResponse,
+    Error = std::convert::Infallible,
+    Future: Send + 'static,
+> + Clone
++ Send
++ 'static {
+    tower::service_fn(move |request: Request<Incoming>| {
+        let (method, target) = (request.method().clone(), request.uri().clone());
+        let answer = service.clone().oneshot(request);
+        async move {
+            let response = answer.await?;
+            if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+                let id = response
+                    .headers()
+                    .get("x-amz-request-id")
+                    .and_then(|id| id.to_str().ok())
+                    .unwrap_or("-");
+                tracing::warn!(
+                    "{method} {target}: answered 503 ServiceUnavailable (request {id}): the CORS \
+                     store cannot be reached; for a ?cors write the outcome is unknown until a \
+                     retry answers"
+                );
+            }
+            Ok(response)
+        }
+    })
 }
 
 /// Errors that concern one connection only.

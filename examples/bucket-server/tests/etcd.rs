@@ -19,10 +19,12 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Server, fixture, request};
-use tower_s3_cors::store::{Change, CorsStore, Lookup, StoredDocument};
-use tower_s3_cors_etcd::test_support::{EtcdServer, TcpProxy};
+use common::{Server, fixture, request, start};
+use futures_core::Stream as _;
+use tower_s3_cors::store::{Change, CorsStore, Lookup};
 use tower_s3_cors_etcd::{EtcdConfig, EtcdStore};
+use tower_s3_cors_test_support::etcd::Etcd;
+use tower_s3_cors_test_support::proxy::TcpProxy;
 
 /// The key prefix the fleets of these tests use.
 const PREFIX: &str = "fleet";
@@ -40,8 +42,8 @@ fn document(n: u32) -> String {
 }
 
 /// The `n` of a [`document`].
-fn max_age_in(stored: &StoredDocument) -> u32 {
-    let text = stored.text();
+fn max_age_in(stored: &Lookup) -> u32 {
+    let text = stored.text().unwrap_or_default();
     text.split("\"MaxAgeSeconds\": ")
         .nth(1)
         .and_then(|rest| rest.trim_end_matches("}]").parse().ok())
@@ -122,7 +124,7 @@ fn instance(url: &str, buckets: &[&str]) -> Server {
     for bucket in buckets {
         args.extend(["--bucket", bucket]);
     }
-    Server::start(&args)
+    start(&args)
 }
 
 /// `p` (0..=100) percentile of sorted `values`.
@@ -147,7 +149,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// A store over the fleet's etcd and prefix, to read what etcd holds.
-fn etcd_store(runtime: &tokio::runtime::Runtime, etcd: &EtcdServer) -> EtcdStore {
+fn etcd_store(runtime: &tokio::runtime::Runtime, etcd: &Etcd) -> EtcdStore {
     let config = EtcdConfig::new([etcd.endpoint()]).prefix(PREFIX);
     runtime.block_on(EtcdStore::connect(config)).unwrap()
 }
@@ -159,8 +161,7 @@ fn in_etcd(runtime: &tokio::runtime::Runtime, store: &EtcdStore, bucket: &str) -
 
 #[test]
 fn put_and_delete_on_one_instance_reach_the_others() {
-    let Some(etcd) = EtcdServer::start_or_skip("put_and_delete_on_one_instance_reach_the_others")
-    else {
+    let Some(etcd) = Etcd::start_or_skip("put_and_delete_on_one_instance_reach_the_others") else {
         return;
     };
     let url = etcd.url(PREFIX);
@@ -202,15 +203,15 @@ fn put_and_delete_on_one_instance_reach_the_others() {
     // etcd holds the document as written, under the prefix of the URL.
     let runtime = runtime();
     let store = etcd_store(&runtime, &etcd);
-    let Lookup::Found(stored) = in_etcd(&runtime, &store, "photos") else {
+    let stored @ Lookup::Found(..) = in_etcd(&runtime, &store, "photos") else {
         panic!("photos is in etcd");
     };
-    assert_eq!(stored.text(), document(2));
+    assert_eq!(stored.text(), Some(document(2).as_str()));
 }
 
 #[test]
 fn start_up_rules_hold_with_etcd() {
-    let Some(etcd) = EtcdServer::start_or_skip("start_up_rules_hold_with_etcd") else {
+    let Some(etcd) = Etcd::start_or_skip("start_up_rules_hold_with_etcd") else {
         return;
     };
     let url = etcd.url(PREFIX);
@@ -223,10 +224,11 @@ fn start_up_rules_hold_with_etcd() {
     let media = format!("media={}", fixture("replacement.xml"));
     let a = instance(&url, &["photos", &media]);
     assert_eq!(seen(&a, "photos"), Seen::Rules(5));
-    let Lookup::Found(stored) = in_etcd(&runtime, &store, "media") else {
+    let stored @ Lookup::Found(..) = in_etcd(&runtime, &store, "media") else {
         panic!("media is in etcd");
     };
-    assert!(stored.text().contains("new-site"), "{}", stored.text());
+    let text = stored.text().unwrap_or_default();
+    assert!(text.contains("new-site"), "{text}");
     // Without --bucket demo there is no demo bucket.
     let (status, text) = put_cors(&a, "demo", "[]");
     assert_eq!(status, 404, "{text}");
@@ -234,10 +236,10 @@ fn start_up_rules_hold_with_etcd() {
 
     // No --bucket: demo gets the built-in document once, when etcd has none.
     let b = instance(&url, &[]);
-    let Lookup::Found(demo) = in_etcd(&runtime, &store, "demo") else {
+    let demo @ Lookup::Found(..) = in_etcd(&runtime, &store, "demo") else {
         panic!("the demo document is in etcd");
     };
-    assert!(demo.text().contains("www.example1.com"));
+    assert!(demo.text().is_some_and(|t| t.contains("www.example1.com")));
     let (status, text) = put_cors(&b, "demo", &document(7));
     assert_eq!(status, 200, "{text}");
     drop(b);
@@ -251,7 +253,7 @@ fn start_up_rules_hold_with_etcd() {
 
 #[test]
 fn changes_propagate_within_milliseconds() {
-    let Some(etcd) = EtcdServer::start_or_skip("changes_propagate_within_milliseconds") else {
+    let Some(etcd) = Etcd::start_or_skip("changes_propagate_within_milliseconds") else {
         return;
     };
     let url = etcd.url(PREFIX);
@@ -312,7 +314,7 @@ fn changes_propagate_within_milliseconds() {
 #[test]
 fn an_etcd_outage_keeps_cached_buckets_serving_and_refuses_writes() {
     let Some(mut etcd) =
-        EtcdServer::start_or_skip("an_etcd_outage_keeps_cached_buckets_serving_and_refuses_writes")
+        Etcd::start_or_skip("an_etcd_outage_keeps_cached_buckets_serving_and_refuses_writes")
     else {
         return;
     };
@@ -389,7 +391,7 @@ fn an_etcd_outage_keeps_cached_buckets_serving_and_refuses_writes() {
 #[test]
 fn an_instance_cut_off_from_etcd_catches_up_when_reconnected() {
     let Some(etcd) =
-        EtcdServer::start_or_skip("an_instance_cut_off_from_etcd_catches_up_when_reconnected")
+        Etcd::start_or_skip("an_instance_cut_off_from_etcd_catches_up_when_reconnected")
     else {
         return;
     };
@@ -434,7 +436,7 @@ fn an_instance_cut_off_from_etcd_catches_up_when_reconnected() {
 #[test]
 fn concurrent_writers_end_with_the_highest_revision_everywhere() {
     let Some(etcd) =
-        EtcdServer::start_or_skip("concurrent_writers_end_with_the_highest_revision_everywhere")
+        Etcd::start_or_skip("concurrent_writers_end_with_the_highest_revision_everywhere")
     else {
         return;
     };
@@ -447,7 +449,7 @@ fn concurrent_writers_end_with_the_highest_revision_everywhere() {
     let runtime = runtime();
     let store = etcd_store(&runtime, &etcd);
     in_etcd(&runtime, &store, "photos");
-    let mut changes = store.changes().unwrap();
+    let mut changes = Box::pin(store.changes().unwrap());
 
     const WRITES: u32 = 50;
     let start = Arc::new(Barrier::new(2));
@@ -467,7 +469,7 @@ fn concurrent_writers_end_with_the_highest_revision_everywhere() {
         }
     });
 
-    let mut writes: Vec<StoredDocument> = Vec::new();
+    let mut writes: Vec<Lookup> = Vec::new();
     runtime.block_on(async {
         while writes.len() < 2 * WRITES as usize {
             let change =
@@ -476,17 +478,21 @@ fn concurrent_writers_end_with_the_highest_revision_everywhere() {
                     .expect("every write comes through the watch")
                     .expect("the watch goes on");
             match change {
-                Change::Put { bucket, document } if bucket == "photos" => writes.push(document),
+                Change::Put {
+                    bucket,
+                    text,
+                    version,
+                } if bucket == "photos" => writes.push(Lookup::Found(text, version)),
                 other => panic!("unexpected change {other:?}"),
             }
         }
     });
     let last = writes
         .iter()
-        .max_by_key(|document| document.version())
+        .max_by_key(|written| written.version())
         .unwrap()
         .clone();
-    let Lookup::Found(in_etcd_now) = in_etcd(&runtime, &store, "photos") else {
+    let in_etcd_now @ Lookup::Found(..) = in_etcd(&runtime, &store, "photos") else {
         panic!("photos is in etcd");
     };
     assert_eq!(
@@ -516,16 +522,16 @@ fn concurrent_writers_end_with_the_highest_revision_everywhere() {
 
 #[test]
 fn an_instance_starts_while_etcd_is_down_and_serves_once_it_is_back() {
-    let Some(mut etcd) = EtcdServer::start_or_skip(
-        "an_instance_starts_while_etcd_is_down_and_serves_once_it_is_back",
-    ) else {
+    let Some(mut etcd) =
+        Etcd::start_or_skip("an_instance_starts_while_etcd_is_down_and_serves_once_it_is_back")
+    else {
         return;
     };
     let url = etcd.url(PREFIX);
     etcd.stop().unwrap();
     // No --bucket: the demo bucket, whose built-in document is to be
     // written once etcd has none.
-    let mut server = Server::start(&["--store", &url]);
+    let mut server = start(&["--store", &url]);
     let example = |server: &Server| {
         server
             .send(
@@ -550,10 +556,10 @@ fn an_instance_starts_while_etcd_is_down_and_serves_once_it_is_back() {
     );
     let runtime = runtime();
     let store = etcd_store(&runtime, &etcd);
-    let Lookup::Found(demo) = in_etcd(&runtime, &store, "demo") else {
+    let demo @ Lookup::Found(..) = in_etcd(&runtime, &store, "demo") else {
         panic!("the demo document is in etcd");
     };
-    assert!(demo.text().contains("www.example1.com"));
+    assert!(demo.text().is_some_and(|t| t.contains("www.example1.com")));
 
     server.signal("TERM");
     assert!(server.wait_for_exit().is_some_and(|s| s.success()));

@@ -12,19 +12,14 @@ use std::path::PathBuf;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Server, TIMEOUT, request};
+use common::{TIMEOUT, preflight, request, start};
+use tower_s3_cors_test_support::{TempDir, temp_dir};
 
 const MALFORMED: &str = "<Code>MalformedXML</Code><Message>The XML you provided was not well-formed or did not validate against our published schema</Message>";
 
-fn preflight<'a>(path: &'a str, origin: &str, method: &str) -> common::Request<'a> {
-    request("OPTIONS", path)
-        .header("Origin", origin)
-        .header("Access-Control-Request-Method", method)
-}
-
 #[test]
 fn documents_with_characters_xml_cannot_carry_are_refused_and_get_cors_stays_readable() {
-    let server = Server::start(&[]);
+    let server = start(&[]);
     let before = server.send(request("GET", "/demo?cors")).text();
     for document in [
         // JSON escapes: an origin, a header, an ID.
@@ -63,7 +58,7 @@ fn documents_with_characters_xml_cannot_carry_are_refused_and_get_cors_stays_rea
 
 #[test]
 fn max_age_seconds_is_s3_s_xs_int() {
-    let server = Server::start(&[]);
+    let server = start(&[]);
     let xml = |seconds: &str| {
         format!(
             "<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>\
@@ -90,16 +85,18 @@ fn max_age_seconds_is_s3_s_xs_int() {
     assert_eq!(answer.header("access-control-max-age"), Some("2147483647"));
 }
 
-/// A document whose one rule lists 1,676 header names (`x-h0000` …).
-fn big_rule_file() -> PathBuf {
+/// A document whose one rule lists 1,676 header names (`x-h0000` …), in a
+/// file of a fresh directory (removed when the directory is dropped).
+fn big_rule_file() -> (TempDir, PathBuf) {
     let names: Vec<String> = (0..1676).map(|i| format!("\"x-h{i:04}\"")).collect();
     let document = format!(
         r#"[{{"AllowedOrigins": ["https://app.example"], "AllowedMethods": ["PUT"], "AllowedHeaders": [{}]}}]"#,
         names.join(",")
     );
-    let path = std::env::temp_dir().join(format!("big-rule-{}.json", std::process::id()));
+    let dir = temp_dir("big-rule");
+    let path = dir.path().join("big-rule.json");
     std::fs::write(&path, document).unwrap();
-    path
+    (dir, path)
 }
 
 /// `names` comma-separated, repeated up to `bytes` bytes.
@@ -135,9 +132,9 @@ fn raw_preflight(addr: &str, acrh: &str) -> Vec<u8> {
 
 #[test]
 fn requested_headers_are_bounded_before_any_rule_is_walked() {
-    let file = big_rule_file();
+    let (_dir, file) = big_rule_file();
     let spec = format!("big={}", file.display());
-    let server = Server::start(&["--bucket", &spec]);
+    let server = start(&["--bucket", &spec]);
 
     // 350 KiB (the attack of the issue): hyper refuses the head with 431
     // and closes the connection, or resets it while it is still being sent.
@@ -194,9 +191,9 @@ fn requested_headers_are_bounded_before_any_rule_is_walked() {
 
 #[test]
 fn normal_preflights_keep_their_latency_while_huge_ones_arrive() {
-    let file = big_rule_file();
+    let (_dir, file) = big_rule_file();
     let spec = format!("big={}", file.display());
-    let server = Server::start(&["--bucket", &spec]);
+    let server = start(&["--bucket", &spec]);
     let addr = server.addr.clone();
     let huge = raw_preflight(&addr, &requested_headers("x-h1675", 350 * 1024));
     let stop = Instant::now() + Duration::from_secs(3);
@@ -250,7 +247,7 @@ fn normal_preflights_keep_their_latency_while_huge_ones_arrive() {
 
 #[test]
 fn request_heads_are_limited_in_size_and_in_lines() {
-    let server = Server::start(&[]);
+    let server = start(&[]);
     // 16 KiB of head: 431 from hyper.
     let big = format!(
         "GET /demo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Big: {}\r\n\r\n",
@@ -289,7 +286,7 @@ const CRC_DOCUMENT_SHA256: &str = "SoMZdB1+WnqholMNZkLYVxQWwrHs4XorxRD7ysw0gvk="
 
 #[test]
 fn put_cors_checksums_are_verified_as_aws_clients_send_them() {
-    let server = Server::start(&[]);
+    let server = start(&[]);
     let before = server.send(request("GET", "/demo?cors")).text();
     // As boto3, the AWS CLI and the JS SDK send it: x-amz-checksum-crc32 and
     // no Content-MD5; a wrong one is refused and stores nothing.
@@ -359,7 +356,7 @@ fn put_cors_checksums_are_verified_as_aws_clients_send_them() {
 
 #[test]
 fn a_put_cors_declaring_10_gb_is_refused_at_once_without_100_continue() {
-    let server = Server::start(&[]);
+    let server = start(&[]);
     let started = Instant::now();
     let head = format!(
         "PUT /demo?cors HTTP/1.1\r\nHost: {}\r\nContent-Length: 10000000000\r\n\
@@ -392,7 +389,7 @@ fn a_put_cors_declaring_10_gb_is_refused_at_once_without_100_continue() {
 
 #[test]
 fn a_bad_chunk_size_says_what_is_wrong() {
-    let server = Server::start(&[]);
+    let server = start(&[]);
     let raw = format!(
         "PUT /demo?cors HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\
          Transfer-Encoding: chunked\r\n\r\n5\r\n<CORS\r\nzz\r\nxx\r\n0\r\n\r\n",
@@ -410,7 +407,7 @@ fn a_bad_chunk_size_says_what_is_wrong() {
 
 #[test]
 fn cors_on_an_object_path_neither_stores_nor_deletes_the_object() {
-    let server = Server::start(&[]);
+    let server = start(&[]);
     let document = std::fs::read_to_string(common::fixture("replacement.xml")).unwrap();
     let refused = server.send(request("PUT", "/demo/key?cors").body(document.clone()));
     assert_eq!(refused.status, 405, "{}", refused.text());

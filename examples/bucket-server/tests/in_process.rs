@@ -33,7 +33,7 @@ fn the_server_runs_in_process_and_sees_policies_stored_from_rust() {
 
     // Swap the demo bucket's policy directly, as a test harness would.
     let demo = buckets.get(DEMO_BUCKET).unwrap();
-    demo.store_document(
+    demo.put_document(
         r#"[{"AllowedOrigins": ["https://only.example"], "AllowedMethods": ["GET"]}]"#,
     )
     .unwrap();
@@ -48,7 +48,7 @@ fn the_server_runs_in_process_and_sees_policies_stored_from_rust() {
     // And add a bucket while it runs.
     buckets
         .create("late")
-        .store_document(r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["PUT"]}]"#)
+        .put_document(r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["PUT"]}]"#)
         .unwrap();
     let put = request("PUT", "/late/x")
         .header("Origin", "https://a.example")

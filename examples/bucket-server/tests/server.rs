@@ -7,20 +7,14 @@ mod common;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use common::{Server, VARY, fixture, request, run_to_exit};
+use common::{Server, VARY, fixture, preflight, request, run_to_exit, start};
 use md5::{Digest as _, Md5};
 
 const NOT_ALLOWED: &str = "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.";
 
-fn preflight<'a>(path: &'a str, origin: &str, method: &str) -> common::Request<'a> {
-    request("OPTIONS", path)
-        .header("Origin", origin)
-        .header("Access-Control-Request-Method", method)
-}
-
 #[test]
 fn zero_flags_serve_the_demo_bucket_and_print_curl_commands() {
-    let server = Server::start(&[]);
+    let server = start(&[]);
     let banner = server.next_lines(8);
     assert_eq!(banner[0], "buckets: demo (CORS: 3 rules)");
     let text = banner.join("\n");
@@ -56,7 +50,7 @@ fn zero_flags_serve_the_demo_bucket_and_print_curl_commands() {
 
 #[test]
 fn a_preflight_from_an_unlisted_origin_is_refused_with_s3_xml() {
-    let server = Server::start(&[]);
+    let server = start(&[]);
     let response = server.send(preflight(
         "/demo/hello.txt",
         "http://www.example3.com",
@@ -89,7 +83,7 @@ fn a_preflight_from_an_unlisted_origin_is_refused_with_s3_xml() {
 
 #[test]
 fn a_get_with_any_origin_is_answered_by_the_wildcard_rule() {
-    let server = Server::start(&[]);
+    let server = start(&[]);
     let put = server.send(request("PUT", "/demo/hello.txt").body("hello, CORS"));
     assert_eq!(put.status, 200);
 
@@ -105,7 +99,7 @@ fn a_get_with_any_origin_is_answered_by_the_wildcard_rule() {
 
 #[test]
 fn objects_can_be_put_read_listed_and_deleted() {
-    let server = Server::start(&[]);
+    let server = start(&[]);
     let body = "<p>hello</p>";
     let etag = format!("\"{}\"", hex(&Md5::digest(body)));
 
@@ -173,7 +167,7 @@ fn objects_can_be_put_read_listed_and_deleted() {
 
 #[test]
 fn error_answers_carry_cors_headers_when_the_origin_is_allowed() {
-    let server = Server::start(&[]);
+    let server = start(&[]);
     let missing = server
         .send(request("GET", "/demo/missing.txt").header("Origin", "http://www.example2.com"));
     assert_eq!(missing.status, 404);
@@ -203,7 +197,7 @@ fn error_answers_carry_cors_headers_when_the_origin_is_allowed() {
 
 #[test]
 fn unknown_buckets_are_no_such_bucket_and_their_preflights_bucket_not_found() {
-    let server = Server::start(&[]);
+    let server = start(&[]);
     let get =
         server.send(request("GET", "/nope/key.txt").header("Origin", "http://www.example1.com"));
     assert_eq!(get.status, 404);
@@ -237,7 +231,7 @@ fn unknown_buckets_are_no_such_bucket_and_their_preflights_bucket_not_found() {
 fn buckets_come_from_xml_and_json_files_or_have_no_cors() {
     let photos = format!("photos={}", fixture("photos.json"));
     let site = format!("site={}", fixture("replacement.xml"));
-    let server = Server::start(&["--bucket", &photos, "--bucket", "plain", "--bucket", &site]);
+    let server = start(&["--bucket", &photos, "--bucket", "plain", "--bucket", &site]);
     assert_eq!(
         server.next_lines(1)[0],
         "buckets: photos (CORS: 1 rule), plain (no CORS), site (CORS: 1 rule)"
@@ -304,7 +298,7 @@ fn buckets_come_from_xml_and_json_files_or_have_no_cors() {
 
 #[test]
 fn the_cors_subresource_replaces_reads_and_deletes_the_policy() {
-    let server = Server::start(&[]);
+    let server = start(&[]);
     let current = server.send(request("GET", "/demo?cors"));
     assert_eq!(current.status, 200);
     assert_eq!(current.header("content-type"), Some("application/xml"));
@@ -425,7 +419,7 @@ fn the_cors_subresource_replaces_reads_and_deletes_the_policy() {
 
 #[test]
 fn content_md5_is_checked_on_put_cors() {
-    let server = Server::start(&[]);
+    let server = start(&[]);
     let document = std::fs::read_to_string(fixture("replacement.xml")).unwrap();
     let good = BASE64.encode(Md5::digest(&document));
     let wrong = BASE64.encode(Md5::digest(b"something else"));
@@ -476,7 +470,7 @@ fn content_md5_is_checked_on_put_cors() {
 
 #[test]
 fn cors_subresource_answers_carry_cors_headers_and_request_ids() {
-    let server = Server::start(&[]);
+    let server = start(&[]);
     // A success, through the CORS layer like any other answer.
     let get = server.send(request("GET", "/demo?cors").header("Origin", "http://anything.example"));
     assert_eq!(get.status, 200);
@@ -533,7 +527,7 @@ fn cors_subresource_answers_carry_cors_headers_and_request_ids() {
 
 #[test]
 fn default_vary_is_on_every_response_of_a_cors_bucket() {
-    let server = Server::start(&[]);
+    let server = start(&[]);
     // No Origin at all.
     let plain = server.send(request("GET", "/demo/x"));
     assert_eq!(plain.header("vary"), Some(VARY));
@@ -551,7 +545,7 @@ fn default_vary_is_on_every_response_of_a_cors_bucket() {
 
 #[test]
 fn s3_exact_sends_vary_only_on_matches() {
-    let server = Server::start(&["--s3-exact"]);
+    let server = start(&["--s3-exact"]);
     let plain = server.send(request("GET", "/demo/x"));
     assert_eq!(plain.header("vary"), None);
     let refused =
@@ -568,7 +562,7 @@ fn s3_exact_sends_vary_only_on_matches() {
 
 #[test]
 fn buckets_are_fixed_at_start_up() {
-    let server = Server::start(&["--bucket", "one", "--bucket", "two"]);
+    let server = start(&["--bucket", "one", "--bucket", "two"]);
     let list = server.send(request("GET", "/")).text();
     assert!(
         list.contains(
@@ -653,30 +647,34 @@ fn a_bad_document_at_start_exits_2_naming_the_file_and_the_s3_error() {
 
 #[test]
 fn bad_arguments_exit_2_with_usage_and_help_exits_0() {
+    let usage = "Usage: example-bucket-server [--listen ADDR] [--bucket NAME[=FILE]]... \
+                 [--store DIR|etcd://HOST:PORT[,HOST:PORT...][/PREFIX]] [--s3-exact]";
     for args in [
         &["--verbose"][..],
         &["--listen"],
         &["--listen", "not an address"],
         &["--bucket", "a/b"],
+        &["--bucket", "a", "--bucket", "A"],
     ] {
         let (status, stdout, stderr) = run_to_exit(args);
         assert_eq!(status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stdout.is_empty());
-        assert!(stderr.contains("usage: example-bucket-server"), "{stderr}");
+        assert!(stderr.starts_with("error: "), "{stderr}");
+        assert!(stderr.contains(usage), "{stderr}");
     }
-    let (status, stdout, _) = run_to_exit(&["--help"]);
-    assert_eq!(status.code(), Some(0));
-    assert!(
-        stdout.starts_with(
-            "usage: example-bucket-server [--listen ADDR] [--bucket NAME[=FILE]]... [--store DIR|etcd://HOST:PORT[/PREFIX]] [--s3-exact]"
-        ),
-        "{stdout}"
-    );
+    for help in ["--help", "-h"] {
+        let (status, stdout, stderr) = run_to_exit(&[help]);
+        assert_eq!(status.code(), Some(0), "{stderr}");
+        assert!(stdout.contains(usage), "{stdout}");
+        for flag in ["--listen", "--bucket", "--store", "--s3-exact"] {
+            assert!(stdout.contains(flag), "{flag}: {stdout}");
+        }
+    }
 }
 
 #[test]
 fn instances_started_together_give_different_request_ids() {
-    let (a, b) = (Server::start(&[]), Server::start(&[]));
+    let (a, b) = (start(&[]), start(&[]));
     let id = |server: &Server| {
         server
             .send(request("GET", "/demo"))
@@ -694,7 +692,7 @@ fn an_etcd_store_without_the_feature_exits_2_saying_how_to_get_it() {
     assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(stdout.is_empty());
     assert!(
-        stderr.contains("--store etcd://127.0.0.1:2379: ")
+        stderr.contains("invalid value for --store: etcd://127.0.0.1:2379: ")
             && stderr.contains("--features etcd")
             && stderr.contains("protobuf-compiler"),
         "{stderr}"
@@ -707,7 +705,8 @@ fn a_bad_etcd_url_exits_2_saying_what_is_wrong() {
     let (status, _, stderr) = run_to_exit(&["--store", "etcd://127.0.0.1:99999"]);
     assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("--store etcd://127.0.0.1:99999: "),
+        stderr.contains("invalid value for --store: invalid etcd URL `etcd://127.0.0.1:99999`")
+            && stderr.contains("65535"),
         "{stderr}"
     );
 }
@@ -722,7 +721,7 @@ fn a_store_url_of_another_kind_exits_2() {
 #[cfg(unix)]
 #[test]
 fn sigterm_stops_the_server_with_status_0() {
-    let mut server = Server::start(&[]);
+    let mut server = start(&[]);
     assert_eq!(server.send(request("GET", "/demo")).status, 200);
     server.signal("TERM");
     let status = server
@@ -734,7 +733,7 @@ fn sigterm_stops_the_server_with_status_0() {
 #[cfg(unix)]
 #[test]
 fn ctrl_c_stops_the_server_with_status_0() {
-    let mut server = Server::start(&[]);
+    let mut server = start(&[]);
     server.signal("INT");
     let status = server
         .wait_for_exit()

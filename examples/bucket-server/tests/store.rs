@@ -7,45 +7,15 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{Server, fixture, request};
+use common::{Server, fixture, preflight, request, start};
+use tower_s3_cors_test_support::{TempDir, temp_dir};
 
-/// A fresh directory, removed at the end.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        Self(std::env::temp_dir().join(format!(
-            "bucket-server-{name}-{}-{nanos}",
-            std::process::id()
-        )))
-    }
-
-    fn path(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-
-    fn file(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn preflight<'a>(path: &'a str, origin: &str, method: &str) -> common::Request<'a> {
-    request("OPTIONS", path)
-        .header("Origin", origin)
-        .header("Access-Control-Request-Method", method)
+/// `dir` as an argument.
+fn arg(dir: &TempDir) -> &str {
+    dir.path().to_str().unwrap()
 }
 
 /// The status of a preflight from `origin` for `method`.
@@ -78,25 +48,29 @@ const EXAMPLE1: &str = "http://www.example1.com";
 
 #[test]
 fn put_cors_survives_a_restart() {
-    let dir = TempDir::new("restart");
-    let server = Server::start(&["--store", dir.path()]);
+    let dir = temp_dir("restart");
+    let server = start(&["--store", arg(&dir)]);
     assert_eq!(
         answer(&server, EXAMPLE1, "PUT"),
         200,
         "the built-in document"
     );
-    assert!(read(&dir.file("demo.xml")).contains("www.example1.com"));
+    assert!(read(&dir.path().join("demo.xml")).contains("www.example1.com"));
 
     let replacement = read(Path::new(&fixture("replacement.xml")));
     let put = server.send(request("PUT", "/demo?cors").body(replacement.clone()));
     assert_eq!(put.status, 200, "{}", put.text());
-    assert_eq!(read(&dir.file("demo.xml")), replacement, "kept as written");
+    assert_eq!(
+        read(&dir.path().join("demo.xml")),
+        replacement,
+        "kept as written"
+    );
     assert_eq!(answer(&server, NEW_SITE, "PUT"), 200, "read-your-writes");
     drop(server);
 
     // A new process over the same directory: the document is still there,
     // and the built-in one does not come back.
-    let server = Server::start(&["--store", dir.path()]);
+    let server = start(&["--store", arg(&dir)]);
     assert_eq!(answer(&server, NEW_SITE, "PUT"), 200);
     assert_eq!(answer(&server, EXAMPLE1, "PUT"), 403);
     let xml = server.send(request("GET", "/demo?cors")).text();
@@ -104,9 +78,9 @@ fn put_cors_survives_a_restart() {
 
     // DELETE removes the file: no CORS, after a restart too.
     assert_eq!(server.send(request("DELETE", "/demo?cors")).status, 204);
-    assert!(!dir.file("demo.xml").exists());
+    assert!(!dir.path().join("demo.xml").exists());
     drop(server);
-    let server = Server::start(&["--bucket", "demo", "--store", dir.path()]);
+    let server = start(&["--bucket", "demo", "--store", arg(&dir)]);
     let refused = server.send(preflight("/demo/a", NEW_SITE, "PUT"));
     assert_eq!(refused.status, 403);
     assert!(
@@ -118,15 +92,15 @@ fn put_cors_survives_a_restart() {
 
 #[test]
 fn hand_edits_bad_files_and_removed_files_behave_as_stated() {
-    let dir = TempDir::new("edits");
-    let mut server = Server::start(&["--store", dir.path()]);
+    let dir = temp_dir("edits");
+    let mut server = start(&["--store", arg(&dir)]);
     assert_eq!(answer(&server, NEW_SITE, "PUT"), 403);
 
     // An edit by hand (a JSON file replacing the XML one) shows within a
     // second.
-    std::fs::remove_file(dir.file("demo.xml")).unwrap();
+    std::fs::remove_file(dir.path().join("demo.xml")).unwrap();
     std::fs::write(
-        dir.file("demo.json"),
+        dir.path().join("demo.json"),
         r#"[{"AllowedOrigins": ["https://new.example.com"], "AllowedMethods": ["PUT"]}]"#,
     )
     .unwrap();
@@ -136,7 +110,7 @@ fn hand_edits_bad_files_and_removed_files_behave_as_stated() {
     // A file that does not validate: reported, and the last good policy
     // keeps serving.
     std::fs::write(
-        dir.file("demo.json"),
+        dir.path().join("demo.json"),
         r#"[{"AllowedOrigins": ["https://new.example.com"], "AllowedMethods": ["PATCH"]}]"#,
     )
     .unwrap();
@@ -144,7 +118,7 @@ fn hand_edits_bad_files_and_removed_files_behave_as_stated() {
     assert_eq!(answer(&server, NEW_SITE, "PUT"), 200);
 
     // A removed file means no CORS.
-    std::fs::remove_file(dir.file("demo.json")).unwrap();
+    std::fs::remove_file(dir.path().join("demo.json")).unwrap();
     until(&server, NEW_SITE, "PUT", 403, Duration::from_secs(3));
     let refused = server.send(preflight("/demo/a", NEW_SITE, "PUT"));
     assert!(
@@ -164,22 +138,22 @@ fn hand_edits_bad_files_and_removed_files_behave_as_stated() {
 
 #[test]
 fn start_up_rules_for_buckets_with_a_store() {
-    let dir = TempDir::new("startup");
-    std::fs::create_dir_all(&dir.0).unwrap();
+    let dir = temp_dir("startup");
+    std::fs::create_dir_all(dir.path()).unwrap();
     // Documents already in the store.
     std::fs::write(
-        dir.file("photos.json"),
+        dir.path().join("photos.json"),
         r#"[{"AllowedOrigins": ["https://photos.example"], "AllowedMethods": ["GET"]}]"#,
     )
     .unwrap();
     std::fs::write(
-        dir.file("media.json"),
+        dir.path().join("media.json"),
         r#"[{"AllowedOrigins": ["https://old.example"], "AllowedMethods": ["GET"]}]"#,
     )
     .unwrap();
-    let server = Server::start(&[
+    let server = start(&[
         "--store",
-        dir.path(),
+        arg(&dir),
         "--bucket",
         "photos",
         "--bucket",
@@ -189,8 +163,8 @@ fn start_up_rules_for_buckets_with_a_store() {
     let photos = server.send(preflight("/photos/a", "https://photos.example", "GET"));
     assert_eq!(photos.status, 200);
     // --bucket NAME=FILE replaces the store's document.
-    assert!(!dir.file("media.json").exists());
-    assert!(read(&dir.file("media.xml")).contains("new-site"));
+    assert!(!dir.path().join("media.json").exists());
+    assert!(read(&dir.path().join("media.xml")).contains("new-site"));
     assert_eq!(
         server.send(preflight("/media/a", NEW_SITE, "PUT")).status,
         200
@@ -206,11 +180,11 @@ fn start_up_rules_for_buckets_with_a_store() {
 
 #[test]
 fn a_store_that_cannot_be_written_gets_503_and_changes_nothing() {
-    let dir = TempDir::new("broken");
-    let server = Server::start(&["--store", dir.path()]);
+    let dir = temp_dir("broken");
+    let server = start(&["--store", arg(&dir)]);
     assert_eq!(answer(&server, EXAMPLE1, "PUT"), 200);
     // The directory goes away under the server.
-    std::fs::remove_dir_all(&dir.0).unwrap();
+    std::fs::remove_dir_all(dir.path()).unwrap();
     let replacement = read(Path::new(&fixture("replacement.xml")));
     let put = server.send(request("PUT", "/demo?cors").body(replacement));
     assert_eq!(put.status, 503, "{}", put.text());
@@ -218,4 +192,41 @@ fn a_store_that_cannot_be_written_gets_503_and_changes_nothing() {
     // The cached policy keeps serving, unchanged.
     assert_eq!(answer(&server, EXAMPLE1, "PUT"), 200);
     assert_eq!(answer(&server, NEW_SITE, "PUT"), 403);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_crashed_write_s_temporary_files_are_removed_at_start_up_and_said() {
+    let dir = temp_dir("leftovers");
+    // Twenty crashes mid-write, as `kill -9` leaves them: temporary files
+    // of processes that are gone (one that has exited gives a free pid).
+    let mut exited = std::process::Command::new("true").spawn().unwrap();
+    exited.wait().unwrap();
+    let gone = exited.id();
+    for n in 0..20 {
+        let text = if n % 4 == 0 {
+            ""
+        } else {
+            "<CORSConfiguration>"
+        };
+        std::fs::write(dir.path().join(format!(".demo.{gone}.{n}.tmp")), text).unwrap();
+    }
+    // Not the store's: kept.
+    std::fs::write(dir.path().join(".demo.swp"), "editor").unwrap();
+    let mut server = start(&["--store", arg(&dir)]);
+    assert_eq!(answer(&server, EXAMPLE1, "PUT"), 200);
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, [".demo.swp", "demo.xml"]);
+    assert!(server.stop().success());
+    let log = server.stderr();
+    assert_eq!(
+        log.matches("the temporary file of a write that a crash interrupted")
+            .count(),
+        20,
+        "{log}"
+    );
 }

@@ -3,25 +3,25 @@
 //!
 //! The stack, outermost first:
 //!
-//! 1. [`S3CorsLayer`] with [`S3sBuckets`]: answers preflights (before any
-//!    signature check, so presigned URLs work from browsers) and adds CORS
-//!    headers to every answer of s3s, errors included. The bucket is found
-//!    with the service's own host parser.
+//! 1. `S3CorsLayer`: answers preflights (before any signature check, so
+//!    presigned URLs work from browsers) and adds CORS headers to every
+//!    answer of s3s, errors included.
 //! 2. s3s's `S3Service`: SigV4 authentication, S3's HTTP protocol.
-//! 3. [`CorsS3`]: `PutBucketCors`, `GetBucketCors`, `DeleteBucketCors` into
-//!    the [`CorsStore`] (`{root}/.cors/`), everything else to s3s-fs.
+//! 3. [`CorsS3`]: `PutBucketCors`, `GetBucketCors`, `DeleteBucketCors`
+//!    through the same source the layer reads; bucket creation and deletion
+//!    reach it too. Everything else goes to s3s-fs.
 //! 4. `s3s_fs::FileSystem`: buckets are directories of the root.
 //!
-//! The binary's command line is in `src/main.rs`; [`build`] gives the same
-//! service for use in process, and [`build_parts`] its pieces (the browser
-//! tests put a recorder between the layer and s3s).
-
-pub mod cors_store;
+//! The CORS wiring is [`build_parts`]: a directory store (`{root}/.cors/`,
+//! one document per bucket, edits by hand picked up), read through a cache,
+//! buckets located as s3s locates them and asked of s3s-fs. `.cors` is no
+//! bucket to s3s-fs: a valid bucket name never starts with a dot.
 
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::server::conn::http1;
@@ -32,39 +32,53 @@ use s3s::auth::SimpleAuth;
 use s3s::host::{MultiDomain, SingleDomain};
 use s3s::service::{S3Service, S3ServiceBuilder};
 use tokio::net::TcpListener;
-use tower::Layer as _;
-use tower_s3_cors::{S3Cors, S3CorsLayer};
-use tower_s3_cors_s3s::{CorsS3, S3sAddressing, S3sBuckets};
-
-pub use cors_store::{CorsStore, Loaded};
+use tower_s3_cors::S3Cors;
+use tower_s3_cors::source::{BucketCors as _, ReadThrough};
+use tower_s3_cors::store::DirectoryStore;
+use tower_s3_cors_s3s::{BackendBuckets, CorsS3, S3sAddressing};
 
 /// The access key of the AWS documentation's examples: the default.
 pub const DEFAULT_ACCESS_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
 /// The secret key that goes with [`DEFAULT_ACCESS_KEY`].
 pub const DEFAULT_SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+/// The directory of the root that holds the bucket CORS documents.
+pub const CORS_DIR: &str = ".cors";
 
 /// The whole HTTP service: the CORS layer in front of s3s.
-pub type Service = S3Cors<S3Service, S3sBuckets<CorsStore>>;
+pub type Service = S3Cors<S3Service, ReadThrough>;
 
-/// What the server serves.
-#[derive(Clone, Debug)]
+/// What the server serves: its command line.
+#[derive(Clone, Debug, clap::Parser)]
+#[command(
+    version,
+    about = "An S3-compatible file server (s3s + s3s-fs) with Amazon S3's bucket CORS"
+)]
 pub struct Options {
-    /// The s3s-fs data directory (it must exist).
-    pub root: PathBuf,
-    /// The SigV4 access key.
+    /// Address to listen on (port 0 picks a free one)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8014")]
+    pub listen: SocketAddr,
+    /// Data directory: buckets are its directories, bucket CORS documents
+    /// are in DIR/.cors/ [default: a fresh temporary directory, removed at exit]
+    #[arg(long, value_name = "DIR", value_parser = existing_dir)]
+    pub root: Option<PathBuf>,
+    /// SigV4 access key
+    #[arg(long, value_name = "KEY", default_value = DEFAULT_ACCESS_KEY, requires = "secret_key")]
     pub access_key: String,
-    /// The SigV4 secret key.
+    /// SigV4 secret key (given together with --access-key)
+    #[arg(long, value_name = "SECRET", default_value = DEFAULT_SECRET_KEY, requires = "access_key")]
     pub secret_key: String,
-    /// The base domain of virtual-hosted-style requests, if any.
+    /// Also serve virtual-hosted-style requests to BUCKET.DOMAIN
+    #[arg(long, value_name = "DOMAIN", value_parser = domain)]
     pub domain: Option<String>,
 }
 
 impl Options {
-    /// `root`, the default key pair, no domain.
+    /// Serves `root` with the default key pair, path style only.
     #[must_use]
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Self {
-            root: root.into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            root: Some(root.into()),
             access_key: DEFAULT_ACCESS_KEY.to_owned(),
             secret_key: DEFAULT_SECRET_KEY.to_owned(),
             domain: None,
@@ -72,69 +86,52 @@ impl Options {
     }
 }
 
-/// Checks a `--domain` value as s3s does (`host` or `host:port`).
-///
-/// # Errors
-///
-/// A message for people when s3s would refuse it.
-pub fn check_domain(domain: &str) -> Result<(), String> {
-    SingleDomain::new(domain)
-        .map(|_| ())
-        .map_err(|err| format!("--domain {domain}: {err}"))
+fn existing_dir(path: &str) -> Result<PathBuf, String> {
+    let dir = PathBuf::from(path);
+    dir.is_dir()
+        .then_some(dir)
+        .ok_or_else(|| "not a directory".to_owned())
 }
 
-/// The addressing for `domain` when the server listens on `port`.
-///
-/// s3s matches the `Host` header as sent, port included; clients of
-/// `http://localhost:8014` send `bucket.localhost:8014`. A domain given
-/// without a port therefore matches both `{bucket}.{domain}` and
-/// `{bucket}.{domain}:{port}`.
-fn addressing(domain: Option<&str>, port: u16) -> Result<S3sAddressing, String> {
-    let Some(domain) = domain else {
-        return Ok(S3sAddressing::path_style());
-    };
-    let invalid = |err| format!("--domain {domain}: {err}");
-    if domain.contains(':') {
-        return Ok(S3sAddressing::virtual_hosted(
-            SingleDomain::new(domain).map_err(invalid)?,
-        ));
-    }
-    let with_port = format!("{domain}:{port}");
-    Ok(S3sAddressing::virtual_hosted(
-        MultiDomain::new([domain, with_port.as_str()]).map_err(invalid)?,
-    ))
+/// A domain as s3s accepts one (`host` or `host:port`).
+fn domain(domain: &str) -> Result<String, String> {
+    SingleDomain::new(domain).map_err(|e| e.to_string())?;
+    Ok(domain.to_owned())
 }
 
-/// The parts of the stack, for callers that put something between the
-/// CORS layer and s3s (the browser tests put a recorder there).
+/// The parts of the stack: `S3CorsLayer::new(cors).layer(s3)` is the whole
+/// service (the browser tests put a probe between the two).
 #[derive(Debug)]
 pub struct Parts {
     /// s3s's service over [`CorsS3`] and s3s-fs, with authentication.
     pub s3: S3Service,
-    /// The CORS layer's policy source (the same host parser as `s3`).
-    pub source: S3sBuckets<CorsStore>,
-    /// The CORS store `s3` writes and `source` reads.
-    pub cors: CorsStore,
-    /// What the store loaded.
-    pub loaded: Loaded,
+    /// The bucket CORS: what the layer serves and `?cors` writes.
+    pub cors: ReadThrough,
 }
 
-/// Builds the parts of the service for `options`, listening on `port` (for
-/// the virtual-hosted addressing).
+/// Builds the parts of the service over `root` for `options`, listening on
+/// `port` (for the virtual-hosted addressing). Call it inside a Tokio
+/// runtime.
 ///
 /// # Errors
 ///
 /// A message for people: the root cannot be used, or the domain is invalid.
-pub async fn build_parts(options: &Options, port: u16) -> Result<Parts, String> {
-    let root = &options.root;
-    let (cors, loaded) = CorsStore::open(root)
-        .await
-        .map_err(|err| format!("cannot open the CORS store in {}: {err}", root.display()))?;
-    let fs = s3s_fs::FileSystem::new(root)
-        .map_err(|err| format!("cannot serve {}: {err:?}", root.display()))?;
+pub async fn build_parts(options: &Options, root: &Path, port: u16) -> Result<Parts, String> {
+    let cannot = |what: &str, error: &dyn std::fmt::Display| {
+        format!("cannot {what} in {}: {error}", root.display())
+    };
+    let fs = s3s_fs::FileSystem::new(root).map_err(|e| cannot("serve", &format!("{e:?}")))?;
+    let fs = Arc::new(fs);
+    let documents =
+        DirectoryStore::open(root.join(CORS_DIR)).map_err(|e| cannot("open the CORS store", &e))?;
     let addressing = addressing(options.domain.as_deref(), port)?;
-
-    let mut s3 = S3ServiceBuilder::new(CorsS3::new(fs, cors.clone()));
+    let cors = ReadThrough::builder(documents)
+        .addressing(addressing.clone())
+        .bucket_exists(BackendBuckets::new(Arc::clone(&fs)))
+        .on_error(|bucket, error| eprintln!("warning: CORS of bucket {bucket:?}: {error}"))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut s3 = S3ServiceBuilder::new(CorsS3::from_arc(fs, cors.clone()));
     s3.set_auth(SimpleAuth::from_single(
         options.access_key.as_str(),
         options.secret_key.as_str(),
@@ -142,26 +139,26 @@ pub async fn build_parts(options: &Options, port: u16) -> Result<Parts, String> 
     addressing.install(&mut s3);
     Ok(Parts {
         s3: s3.build(),
-        source: S3sBuckets::new(addressing, cors.clone()),
         cors,
-        loaded,
     })
 }
 
-/// Builds the service for `options`, listening on `port`: the CORS layer in
-/// front of s3s.
-///
-/// # Errors
-///
-/// As [`build_parts`].
-pub async fn build(options: &Options, port: u16) -> Result<(Service, CorsStore, Loaded), String> {
-    let parts = build_parts(options, port).await?;
-    let service = S3CorsLayer::new(parts.source).layer(parts.s3);
-    Ok((service, parts.cors, parts.loaded))
+/// The addressing for `domain` when the server listens on `port`. s3s
+/// matches the `Host` header as sent, port included: a domain given without
+/// a port matches both `{bucket}.{domain}` and `{bucket}.{domain}:{port}`.
+fn addressing(domain: Option<&str>, port: u16) -> Result<S3sAddressing, String> {
+    let Some(domain) = domain else {
+        return Ok(S3sAddressing::path_style());
+    };
+    let with_port = format!("{domain}:{port}");
+    let names = if domain.contains(':') {
+        vec![domain]
+    } else {
+        vec![domain, &with_port]
+    };
+    let hosts = MultiDomain::new(names).map_err(|err| format!("--domain {domain}: {err}"))?;
+    Ok(S3sAddressing::virtual_hosted(hosts))
 }
-
-/// How long open connections get to finish after a shutdown signal.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Serves `service` on `listener` (HTTP/1.1) until `signal` completes, then
 /// lets open connections finish (up to ten seconds).
@@ -169,14 +166,11 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// # Errors
 ///
 /// Only when the listener itself is unusable.
-pub async fn serve_with_shutdown<F>(
+pub async fn serve_with_shutdown(
     listener: TcpListener,
     service: Service,
-    signal: F,
-) -> io::Result<()>
-where
-    F: Future<Output = ()>,
-{
+    signal: impl Future<Output = ()>,
+) -> io::Result<()> {
     let graceful = GracefulShutdown::new();
     let mut signal = std::pin::pin!(signal);
     loop {
@@ -187,8 +181,8 @@ where
         let stream = match accepted {
             Ok((stream, _peer)) => stream,
             Err(error) if error.kind() == io::ErrorKind::InvalidInput => return Err(error),
+            // A reset connection, or out of file descriptors: go on.
             Err(_) => {
-                // A reset connection, or out of file descriptors: go on.
                 tokio::time::sleep(Duration::from_millis(10)).await;
                 continue;
             }
@@ -200,142 +194,75 @@ where
                 TowerToHyperService::new(service.clone()),
             );
         let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
+        tokio::spawn(connection);
     }
     drop(listener);
-    let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
+    let _ = tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await;
     Ok(())
 }
 
-/// A future that completes on Ctrl-C (`SIGINT`) or `SIGTERM`; the handlers
-/// are installed when this is called. Call it inside a tokio runtime.
-///
-/// # Errors
-///
-/// When the signal handlers cannot be installed.
-pub fn shutdown_signal() -> io::Result<impl Future<Output = ()> + Send + 'static> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut interrupt = signal(SignalKind::interrupt())?;
-        let mut terminate = signal(SignalKind::terminate())?;
-        Ok(async move {
-            tokio::select! {
-                _ = interrupt.recv() => {}
-                _ = terminate.recv() => {}
-            }
-        })
-    }
-    #[cfg(not(unix))]
-    {
-        Ok(async {
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        })
-    }
-}
-
-/// What the server prints at start, after its `listening on` line.
-#[must_use]
-pub fn banner(
+/// What the server prints at start, after its `listening on` line: the
+/// root, the keys, the buckets with their CORS, and how to try it.
+pub async fn banner(
     addr: SocketAddr,
     options: &Options,
-    temporary_root: bool,
-    cors: &CorsStore,
-    loaded: &Loaded,
+    root: &Path,
+    cors: &ReadThrough,
 ) -> String {
-    let endpoint = format!("http://{addr}");
-    let mut out = String::new();
-    let mut line = |text: String| {
-        out.push_str(&text);
-        out.push('\n');
+    let kept = match options.root {
+        Some(_) => "",
+        None => " (temporary, removed at exit; --root DIR to keep data)",
     };
-    line(format!(
-        "root: {}{}",
-        options.root.display(),
-        if temporary_root {
-            " (temporary, removed at exit; --root DIR to keep data)"
-        } else {
-            ""
-        }
-    ));
-    line(format!("access key: {}", options.access_key));
-    line(format!("secret key: {}", options.secret_key));
-    line(format!("bucket CORS documents: {}", cors.dir().display()));
-    match &options.domain {
-        Some(domain) => {
-            let host = if domain.contains(':') {
-                domain.clone()
-            } else {
-                format!("{domain}:{}", addr.port())
-            };
-            line(format!(
-                "addressing: path style ({endpoint}/BUCKET/KEY) and virtual-hosted style (http://BUCKET.{host}/KEY)"
-            ));
-        }
-        None => line(format!(
-            "addressing: path style ({endpoint}/BUCKET/KEY); --domain DOMAIN for virtual-hosted style"
-        )),
+    let (key, secret) = (&options.access_key, &options.secret_key);
+    let documents = root.join(CORS_DIR);
+    let hosted = match &options.domain {
+        Some(d) if d.contains(':') => format!(" and virtual-hosted style (http://BUCKET.{d}/KEY)"),
+        Some(d) => format!(
+            " and virtual-hosted style (http://BUCKET.{d}:{}/KEY)",
+            addr.port()
+        ),
+        None => "; --domain DOMAIN for virtual-hosted style".to_owned(),
+    };
+    let mut buckets = Vec::new();
+    for name in bucket_names(root) {
+        buckets.push(match cors.get_document(&name).await {
+            Ok(Some(config)) if config.rules.len() == 1 => format!("{name} (CORS: 1 rule)"),
+            Ok(Some(config)) => format!("{name} (CORS: {} rules)", config.rules.len()),
+            Ok(None) => name,
+            Err(error) => format!("{name} (CORS not served: {error})"),
+        });
     }
-    if loaded.buckets.is_empty() {
-        line("buckets: none yet".to_owned());
+    let buckets = if buckets.is_empty() {
+        "none yet".to_owned()
     } else {
-        let names: Vec<String> = loaded
-            .buckets
-            .iter()
-            .map(|(name, rules)| match rules {
-                Some(1) => format!("{name} (CORS: 1 rule)"),
-                Some(n) => format!("{name} (CORS: {n} rules)"),
-                None => name.clone(),
-            })
-            .collect();
-        line(format!("buckets: {}", names.join(", ")));
-    }
-    for warning in &loaded.warnings {
-        line(format!("warning: {warning}"));
-    }
-    line("try (AWS CLI):".to_owned());
-    line(format!(
-        "  export AWS_ACCESS_KEY_ID='{}' AWS_SECRET_ACCESS_KEY='{}' AWS_DEFAULT_REGION=us-east-1",
-        options.access_key, options.secret_key
-    ));
-    line(format!("  aws --endpoint-url {endpoint} s3 mb s3://demo"));
-    line(format!(
-        "  aws --endpoint-url {endpoint} s3api put-bucket-cors --bucket demo --cors-configuration \
-         '{{\"CORSRules\": [{{\"AllowedOrigins\": [\"*\"], \"AllowedMethods\": [\"GET\", \"PUT\"], \"AllowedHeaders\": [\"*\"], \"ExposeHeaders\": [\"ETag\"]}}]}}'"
-    ));
-    line(format!(
-        "  curl -i -X OPTIONS -H 'Origin: http://example.com' -H 'Access-Control-Request-Method: PUT' {endpoint}/demo/hello.txt"
-    ));
-    out
+        buckets.join(", ")
+    };
+    let rules = r#"'{"CORSRules": [{"AllowedOrigins": ["*"], "AllowedMethods": ["GET", "PUT"], "AllowedHeaders": ["*"], "ExposeHeaders": ["ETag"]}]}'"#;
+    format!(
+        "root: {}{kept}\naccess key: {key}\nsecret key: {secret}\n\
+         bucket CORS documents: {}\naddressing: path style (http://{addr}/BUCKET/KEY){hosted}\n\
+         buckets: {buckets}\ntry (AWS CLI):\n  export AWS_ACCESS_KEY_ID='{key}' \
+         AWS_SECRET_ACCESS_KEY='{secret}' AWS_DEFAULT_REGION=us-east-1\n  \
+         aws --endpoint-url http://{addr} s3 mb s3://demo\n  \
+         aws --endpoint-url http://{addr} s3api put-bucket-cors --bucket demo --cors-configuration {rules}\n  \
+         curl -i -X OPTIONS -H 'Origin: http://example.com' -H 'Access-Control-Request-Method: PUT' \
+         http://{addr}/demo/hello.txt\n",
+        root.display(),
+        documents.display()
+    )
 }
 
-/// A fresh, empty directory under the system's temporary directory.
-///
-/// # Errors
-///
-/// When it cannot be created.
-pub fn temporary_root() -> io::Result<PathBuf> {
-    let base = std::env::temp_dir();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    for attempt in 0..100_u32 {
-        let dir = base.join(format!(
-            "example-s3s-server-{}-{nanos:08x}-{attempt}",
-            std::process::id()
-        ));
-        match std::fs::create_dir(&dir) {
-            Ok(()) => return Ok(dir),
-            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(err) => return Err(err),
-        }
-    }
-    Err(io::Error::new(
-        io::ErrorKind::AlreadyExists,
-        "no fresh temporary directory name",
-    ))
+/// The buckets s3s-fs serves from `root` (its directories with valid bucket
+/// names), sorted.
+fn bucket_names(root: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .filter(|name| s3s::path::check_bucket_name(name))
+        .collect();
+    names.sort();
+    names
 }

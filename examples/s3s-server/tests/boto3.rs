@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{Server, TempDir, boto3, boto3_available, preflight, request};
+use common::{boto3, boto3_available, preflight, request, start, temp_dir};
 use serde_json::{Value, json};
 
 const PAGE: &str = "https://app.example.com";
@@ -61,8 +61,8 @@ fn boto3_configures_bucket_cors_and_requests_get_s3_cors() {
     if !boto3_available() {
         return;
     }
-    let root = TempDir::new("boto3");
-    let server = Server::start(&["--root", root.path().to_str().unwrap()]);
+    let root = temp_dir("boto3");
+    let server = start(&["--root", root.path().to_str().unwrap()]);
     let endpoint = server.endpoint();
 
     let setup = boto3(
@@ -242,9 +242,9 @@ fn the_configuration_survives_a_restart() {
     if !boto3_available() {
         return;
     }
-    let root = TempDir::new("restart");
+    let root = temp_dir("restart");
     let root_arg = root.path().to_str().unwrap();
-    let server = Server::start(&["--root", root_arg]);
+    let mut server = start(&["--root", root_arg]);
     let before = boto3(
         &server.endpoint(),
         "path",
@@ -257,7 +257,7 @@ fn the_configuration_survives_a_restart() {
     before.ok(1);
     assert!(server.stop().success());
 
-    let server = Server::start(&["--root", root_arg]);
+    let server = start(&["--root", root_arg]);
     let banner = server.next_lines(6);
     assert!(
         banner
@@ -298,8 +298,8 @@ fn virtual_hosted_style_with_a_domain() {
     if !boto3_available() {
         return;
     }
-    let root = TempDir::new("virtual");
-    let server = Server::start(&[
+    let root = temp_dir("virtual");
+    let server = start(&[
         "--root",
         root.path().to_str().unwrap(),
         "--domain",

@@ -191,7 +191,7 @@ pub async fn serve(listener: TcpListener) -> io::Result<()> {
 /// completes, then waits for open connections to finish.
 ///
 /// `policy` is hot-swappable: keep a clone and call
-/// [`SharedPolicy::store_document`] (or `clear`) to change the CORS rules of
+/// [`SharedPolicy::put_document`] (or `delete_document`) to change the CORS rules of
 /// the running server.
 ///
 /// # Errors

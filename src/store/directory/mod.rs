@@ -1,32 +1,22 @@
 //! [`DirectoryStore`]: one file per bucket in a directory.
 
-use std::collections::{BTreeSet, VecDeque};
+mod changes;
+mod leftovers;
+
 use std::fmt;
 use std::fs::{self, File};
-use std::future::Future;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::task::{Context, Poll, ready};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher as _};
-use tokio::sync::mpsc;
-
-use super::{
-    Change, ChangeStream, CorsStore, Lookup, StoreError, StoreErrorKind, StoreFuture,
-    StoredDocument, Version,
-};
+use super::{BucketError, Change, CorsStore, Lookup, Version};
 use crate::config::{ConfigError, CorsConfiguration, DocumentFormat};
 
 /// How long the change stream waits for a burst of file events to end
 /// before it reports the buckets they touched.
 pub const DEFAULT_DEBOUNCE: Duration = Duration::from_millis(50);
-/// How many file events may wait before the stream gives up on them and
-/// asks for a resync.
-const BACKLOG: usize = 1024;
 /// The longest bucket name (a file name is at most 255 bytes, with `.json`).
 const MAX_BUCKET_LEN: usize = 250;
 
@@ -34,10 +24,15 @@ const MAX_BUCKET_LEN: usize = 250;
 /// `{bucket}.json`, kept as written. The embedded, persistent store.
 ///
 /// - **Writes are atomic:** a document is written to a temporary file in
-///   the directory, flushed to disk (`fsync`), then renamed over the
-///   bucket's file, and the directory is flushed too. A crash leaves the
-///   old document or the new one, never a mix. Writing one format removes
-///   the other format's file.
+///   the directory (`.{bucket}.{pid}.{n}.tmp`), flushed to disk (`fsync`),
+///   then renamed over the bucket's file, and the directory is flushed too.
+///   A crash leaves the old document or the new one, never a mix. Writing
+///   one format removes the other format's file.
+/// - **A crash's leftovers are removed:** a process killed mid-write leaves
+///   its temporary file behind; [`open`](Self::open) removes those whose
+///   writer is gone (see [`cleaned_up`](Self::cleaned_up)), and never a
+///   file not named as this store names them, nor one of a process that
+///   still runs (several processes may share the directory).
 /// - **Outside edits count:** the directory is watched (with `notify`), and
 ///   every bucket whose file is created, changed or removed (by hand, by a
 ///   deployment tool) is reported on the [change stream](CorsStore::changes)
@@ -48,14 +43,14 @@ const MAX_BUCKET_LEN: usize = 250;
 /// - **Names:** a bucket's file is named in lower case: letters, digits,
 ///   `.`, `-` and `_`, not starting with `.` (temporary files, editors' swap
 ///   files and anything else in the directory are ignored). Other names are
-///   [`StoreErrorKind::Invalid`].
+///   [invalid](crate::source::BucketError::is_invalid).
 /// - **Versions** are the files' modification times (nanoseconds since the
 ///   epoch). The absence of a file has no version ([`Version::UNKNOWN`]):
 ///   file times come from the kernel's coarse clock, so no clock reading
 ///   can be ordered with them.
 ///
 /// A `DirectoryStore` knows no buckets: it never answers
-/// [`NoSuchBucket`](StoreErrorKind::NoSuchBucket). Several processes may
+/// [NoSuchBucket](crate::source::BucketError::is_no_such_bucket). Several processes may
 /// share the directory: each sees the others' writes through the watch.
 ///
 /// ```
@@ -68,8 +63,8 @@ const MAX_BUCKET_LEN: usize = 250;
 /// store.put("photos", "<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>\
 ///                      <AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>").await?;
 /// assert!(dir.join("photos.xml").exists());
-/// let Lookup::Found(document) = store.get("photos").await? else { unreachable!() };
-/// assert!(document.text().starts_with("<CORSConfiguration>"));
+/// let Lookup::Found(text, _version) = store.get("photos").await? else { unreachable!() };
+/// assert!(text.starts_with("<CORSConfiguration>"));
 ///
 /// store.delete("photos").await?;
 /// assert!(matches!(store.get("photos").await?, Lookup::NotFound(_)));
@@ -87,6 +82,8 @@ struct Inner {
     dir: PathBuf,
     /// Names temporary files apart.
     counter: AtomicU64,
+    /// The leftover temporary files `open` removed.
+    cleaned_up: Vec<PathBuf>,
 }
 
 /// The two formats, with their file extensions.
@@ -95,9 +92,17 @@ const EXTENSIONS: [&str; 2] = ["xml", "json"];
 impl DirectoryStore {
     /// A store in `dir`, created (with its parents) if it does not exist.
     ///
+    /// It removes the temporary files that writes of processes that are
+    /// gone left behind (a crash mid-write): files named
+    /// `.{bucket}.{pid}.{n}.tmp` as this store names them, whose process
+    /// `pid` no longer runs (on Linux, by `/proc`; elsewhere, files older
+    /// than an hour). Nothing else is touched. [`cleaned_up`](Self::cleaned_up)
+    /// lists what was removed.
+    ///
     /// # Errors
     ///
-    /// When `dir` cannot be created or is not a directory.
+    /// When `dir` cannot be created or is not a directory. A leftover that
+    /// cannot be removed is left, silently: it is only a file.
     pub fn open(dir: impl Into<PathBuf>) -> io::Result<Self> {
         let dir = dir.into();
         fs::create_dir_all(&dir)?;
@@ -107,13 +112,22 @@ impl DirectoryStore {
                 format!("{} is not a directory", dir.display()),
             ));
         }
+        let cleaned_up = leftovers::remove_leftovers(&dir)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 dir,
                 counter: AtomicU64::new(0),
+                cleaned_up,
             }),
             debounce: DEFAULT_DEBOUNCE,
         })
+    }
+
+    /// The leftover temporary files of writes whose process is gone, which
+    /// [`open`](Self::open) removed (for a start-up report).
+    #[must_use]
+    pub fn cleaned_up(&self) -> &[PathBuf] {
+        &self.inner.cleaned_up
     }
 
     /// How long the change stream waits for a burst of file events to end
@@ -166,12 +180,12 @@ impl DirectoryStore {
         &self,
         what: String,
         work: impl FnOnce(&Inner) -> io::Result<T> + Send + 'static,
-    ) -> Result<T, StoreError> {
+    ) -> Result<T, BucketError> {
         let inner = Arc::clone(&self.inner);
         match tokio::task::spawn_blocking(move || work(&inner)).await {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => Err(StoreError::unavailable(error).with_message(what)),
-            Err(join) => Err(StoreError::unavailable(join).with_message(what)),
+            Ok(Err(error)) => Err(BucketError::unavailable(error).with_context(what)),
+            Err(join) => Err(BucketError::unavailable(join).with_context(what)),
         }
     }
 }
@@ -181,7 +195,7 @@ impl Inner {
         self.dir.join(format!("{bucket}.{extension}"))
     }
 
-    fn read(&self, bucket: &str) -> io::Result<Result<Lookup, StoreError>> {
+    fn read(&self, bucket: &str) -> io::Result<Result<Lookup, BucketError>> {
         let mut found = Vec::new();
         for extension in EXTENSIONS {
             let path = self.path(bucket, extension);
@@ -197,20 +211,17 @@ impl Inner {
             0 => return Ok(Ok(Lookup::NotFound(Version::UNKNOWN))),
             1 => found.swap_remove(0),
             _ => {
-                return Ok(Err(StoreError::new(StoreErrorKind::Invalid).with_message(
-                    format!(
-                        "both {bucket}.xml and {bucket}.json are in {}: keep one",
-                        self.dir.display()
-                    ),
-                )));
+                return Ok(Err(BucketError::invalid(format!(
+                    "both {bucket}.xml and {bucket}.json are in {}: keep one",
+                    self.dir.display()
+                ))));
             }
         };
         let version = modified(&path)?;
         Ok(match String::from_utf8(bytes) {
-            Ok(text) => Ok(Lookup::Found(StoredDocument::new(text, version))),
-            Err(error) => Err(StoreError::new(StoreErrorKind::Invalid)
-                .with_message(format!("{} is not UTF-8", path.display()))
-                .with_source(error)),
+            Ok(text) => Ok(Lookup::Found(text.into(), version)),
+            Err(error) => Err(BucketError::invalid(error)
+                .with_context(format!("{} is not UTF-8", path.display()))),
         })
     }
 
@@ -247,7 +258,7 @@ impl Inner {
 }
 
 /// Why `bucket` cannot name a file, if it cannot.
-fn bucket_error(bucket: &str) -> Option<StoreError> {
+fn bucket_error(bucket: &str) -> Option<BucketError> {
     let valid = !bucket.is_empty()
         && bucket.len() <= MAX_BUCKET_LEN
         && !bucket.starts_with('.')
@@ -255,7 +266,7 @@ fn bucket_error(bucket: &str) -> Option<StoreError> {
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
     (!valid).then(|| {
-        StoreError::new(StoreErrorKind::Invalid).with_message(format!(
+        BucketError::invalid(format!(
             "bucket name {bucket:?} cannot name a file: use 1 to {MAX_BUCKET_LEN} lower-case \
              letters, digits, '.', '-' or '_', not starting with '.'"
         ))
@@ -304,175 +315,50 @@ fn modified(path: &Path) -> io::Result<Version> {
 }
 
 impl CorsStore for DirectoryStore {
-    fn get<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Lookup> {
-        Box::pin(async move {
-            if let Some(error) = bucket_error(bucket) {
-                return Err(error);
-            }
-            let name = bucket.to_owned();
-            self.blocking(format!("reading bucket {bucket:?}"), move |inner| {
-                inner.read(&name)
-            })
-            .await?
+    async fn get(&self, bucket: &str) -> Result<Lookup, BucketError> {
+        if let Some(error) = bucket_error(bucket) {
+            return Err(error);
+        }
+        let name = bucket.to_owned();
+        self.blocking(format!("reading bucket {bucket:?}"), move |inner| {
+            inner.read(&name)
         })
+        .await?
     }
 
-    fn put<'a>(&'a self, bucket: &'a str, document: &'a str) -> StoreFuture<'a, Version> {
-        Box::pin(async move {
-            if let Some(error) = bucket_error(bucket) {
-                return Err(error);
+    async fn put(&self, bucket: &str, document: &str) -> Result<Version, BucketError> {
+        if let Some(error) = bucket_error(bucket) {
+            return Err(error);
+        }
+        let extension = match DocumentFormat::detect(document) {
+            Some(DocumentFormat::Xml) => "xml",
+            Some(DocumentFormat::Json) => "json",
+            None => {
+                return Err(BucketError::invalid("the document is neither XML nor JSON"));
             }
-            let extension = match DocumentFormat::detect(document) {
-                Some(DocumentFormat::Xml) => "xml",
-                Some(DocumentFormat::Json) => "json",
-                None => {
-                    return Err(StoreError::new(StoreErrorKind::Invalid)
-                        .with_message("the document is neither XML nor JSON"));
-                }
-            };
-            let (name, text) = (bucket.to_owned(), document.to_owned());
-            self.blocking(format!("writing bucket {bucket:?}"), move |inner| {
-                inner.write(&name, extension, &text)
-            })
-            .await
+        };
+        let (name, text) = (bucket.to_owned(), document.to_owned());
+        self.blocking(format!("writing bucket {bucket:?}"), move |inner| {
+            inner.write(&name, extension, &text)
         })
+        .await
     }
 
-    fn delete<'a>(&'a self, bucket: &'a str) -> StoreFuture<'a, Version> {
-        Box::pin(async move {
-            if let Some(error) = bucket_error(bucket) {
-                return Err(error);
-            }
-            let name = bucket.to_owned();
-            self.blocking(format!("deleting bucket {bucket:?}"), move |inner| {
-                inner.remove(&name)
-            })
-            .await
+    async fn delete(&self, bucket: &str) -> Result<Version, BucketError> {
+        if let Some(error) = bucket_error(bucket) {
+            return Err(error);
+        }
+        let name = bucket.to_owned();
+        self.blocking(format!("deleting bucket {bucket:?}"), move |inner| {
+            inner.remove(&name)
         })
+        .await
     }
 
     /// Watches the directory. `None` when the platform's watcher cannot be
     /// set up (the read-through source then falls back to a time to live).
-    fn changes(&self) -> Option<ChangeStream> {
-        let (sender, receiver) = mpsc::channel(BACKLOG);
-        let overflow = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&overflow);
-        let mut watcher =
-            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-                let signals: Vec<Signal> = match event {
-                    Ok(event) if event.need_rescan() => vec![Signal::Rescan],
-                    Ok(event) => match event.kind {
-                        EventKind::Access(_) => Vec::new(),
-                        EventKind::Any
-                        | EventKind::Create(_)
-                        | EventKind::Modify(_)
-                        | EventKind::Remove(_)
-                        | EventKind::Other => event
-                            .paths
-                            .iter()
-                            .filter_map(|path| bucket_of(path))
-                            .map(Signal::Bucket)
-                            .collect(),
-                    },
-                    Err(_) => vec![Signal::Rescan],
-                };
-                for signal in signals {
-                    if sender.try_send(signal).is_err() {
-                        flag.store(true, Ordering::Relaxed);
-                    }
-                }
-            })
-            .ok()?;
-        watcher
-            .watch(&self.inner.dir, RecursiveMode::NonRecursive)
-            .ok()?;
-        Some(Box::pin(DirectoryChanges {
-            _watcher: watcher,
-            receiver,
-            overflow,
-            debounce: self.debounce,
-            touched: BTreeSet::new(),
-            resync: false,
-            quiet: None,
-            ready: VecDeque::new(),
-        }))
-    }
-}
-
-/// What the watcher saw.
-enum Signal {
-    Bucket(String),
-    Rescan,
-}
-
-/// The change stream of a [`DirectoryStore`]: file events, debounced.
-struct DirectoryChanges {
-    /// Stops watching when the stream is dropped.
-    _watcher: RecommendedWatcher,
-    receiver: mpsc::Receiver<Signal>,
-    /// Events were lost (the backlog was full).
-    overflow: Arc<AtomicBool>,
-    debounce: Duration,
-    /// Buckets touched since the last report.
-    touched: BTreeSet<String>,
-    resync: bool,
-    /// Runs from the latest event of a burst.
-    quiet: Option<Pin<Box<tokio::time::Sleep>>>,
-    ready: VecDeque<Change>,
-}
-
-impl futures_core::Stream for DirectoryChanges {
-    type Item = Change;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Change>> {
-        let this = &mut *self;
-        loop {
-            if let Some(change) = this.ready.pop_front() {
-                return Poll::Ready(Some(change));
-            }
-            let mut closed = false;
-            loop {
-                match this.receiver.poll_recv(cx) {
-                    Poll::Ready(Some(signal)) => {
-                        match signal {
-                            Signal::Bucket(bucket) => {
-                                this.touched.insert(bucket);
-                            }
-                            Signal::Rescan => this.resync = true,
-                        }
-                        // The quiet time starts again at every event.
-                        this.quiet = Some(Box::pin(tokio::time::sleep(this.debounce)));
-                    }
-                    Poll::Ready(None) => {
-                        closed = true;
-                        break;
-                    }
-                    Poll::Pending => break,
-                }
-            }
-            if this.overflow.swap(false, Ordering::Relaxed) {
-                this.resync = true;
-                let debounce = this.debounce;
-                this.quiet
-                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(debounce)));
-            }
-            match &mut this.quiet {
-                Some(quiet) => {
-                    ready!(quiet.as_mut().poll(cx));
-                    this.quiet = None;
-                    if std::mem::take(&mut this.resync) {
-                        this.touched.clear();
-                        this.ready.push_back(Change::Resync);
-                    } else {
-                        let touched = std::mem::take(&mut this.touched);
-                        this.ready
-                            .extend(touched.into_iter().map(|bucket| Change::Stale { bucket }));
-                    }
-                }
-                None if closed => return Poll::Ready(None),
-                None => return Poll::Pending,
-            }
-        }
+    fn changes(&self) -> Option<impl futures_core::Stream<Item = Change> + Send + 'static> {
+        changes::watch(&self.inner.dir, self.debounce)
     }
 }
 
@@ -481,6 +367,7 @@ impl fmt::Debug for DirectoryStore {
         f.debug_struct("DirectoryStore")
             .field("dir", &self.inner.dir)
             .field("debounce", &self.debounce)
+            .field("cleaned_up", &self.inner.cleaned_up.len())
             .finish_non_exhaustive()
     }
 }
