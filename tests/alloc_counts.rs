@@ -3,7 +3,8 @@
 //! Allocation counts, unlike times, are deterministic, so the performance
 //! targets on them are asserted here: no allocation for a request without
 //! `Origin`, at most one for a matched actual request, at most two for a
-//! preflight listing request headers.
+//! preflight listing request headers (none when it lists the names of the
+//! service's preflight before).
 //!
 //! The counter is the `allocation-counter` crate: it installs a
 //! `#[global_allocator]` that counts per thread, so this file needs no
@@ -182,6 +183,33 @@ fn allocations_per_request_meet_the_targets() {
     );
 
     counts("tower-http CorsLayer", &support::tower_http_layer());
+}
+
+/// A service keeps the last `Access-Control-Allow-Headers` it built: a
+/// preflight listing the names of the one before allocates nothing (above),
+/// one listing new names builds its value (one allocation) and shares it
+/// with the service (one more, the first time).
+#[test]
+fn a_preflight_listing_new_names_allocates_at_most_twice() {
+    let layer = S3CorsLayer::new(SharedPolicy::new(support::policy(1, false)));
+    let mut service = layer.layer(support::inner());
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut preflight = |names: &str| {
+        let request = support::preflight(names);
+        allocation_counter::measure(|| {
+            assert!(service.poll_ready(&mut cx).is_ready());
+            drop(now(service.call(request)));
+        })
+        .count_total
+    };
+    preflight("x-amz-meta-a,X-Amz-Meta-B");
+    let new_names = preflight(TWO_NAMES);
+    let same_names = preflight(TWO_NAMES);
+    println!(
+        "tower-s3-cors            preflight, 2 new ACRH names             {new_names:>2} allocations (the same names again: {same_names})"
+    );
+    assert!(new_names <= 2, "a preflight listing new names: {new_names}");
+    assert_eq!(same_names, 0, "a preflight listing the same names again");
 }
 
 /// Refused requests cost no allocation (a preflight: only its error body),

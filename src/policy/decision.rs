@@ -9,7 +9,7 @@ use http::header::{
 };
 use http::{HeaderMap, HeaderValue};
 
-use super::allow_headers::allow_headers_value;
+use super::allow_headers::{AllowHeadersCache, allow_headers_value};
 use super::compiled::Compiled;
 use super::request::CorsRequest;
 use super::rule::CompiledRule;
@@ -36,13 +36,34 @@ impl Allowed {
     /// The match of rule `index` of `policy` for `request`; `index` came
     /// from a walk over `policy`.
     pub(crate) fn new(policy: Arc<Compiled>, index: usize, request: &CorsRequest<'_>) -> Self {
+        let allow_headers = allow_headers_value(request.requested_header_lines());
+        Self::with_allow_headers(policy, index, request, allow_headers)
+    }
+
+    /// [`new`](Self::new), with `Access-Control-Allow-Headers` from `cache`.
+    pub(crate) fn cached(
+        policy: Arc<Compiled>,
+        index: usize,
+        request: &CorsRequest<'_>,
+        cache: &mut AllowHeadersCache,
+    ) -> Self {
+        let allow_headers = cache.value(request.requested_header_lines());
+        Self::with_allow_headers(policy, index, request, allow_headers)
+    }
+
+    fn with_allow_headers(
+        policy: Arc<Compiled>,
+        index: usize,
+        request: &CorsRequest<'_>,
+        allow_headers: Option<HeaderValue>,
+    ) -> Self {
         let origin = if policy.rule(index).any_origin {
             WILDCARD.clone()
         } else {
             request.origin().clone()
         };
         Self {
-            allow_headers: allow_headers_value(request.requested_header_lines()),
+            allow_headers,
             policy,
             index,
             origin,
