@@ -126,13 +126,7 @@ where
             headers.clear();
             headers.reserve(7);
             headers.insert(CONTENT_LENGTH, ZERO.clone());
-            headers.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE.clone());
-            headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-            headers.insert(ACCESS_CONTROL_ALLOW_METHODS, rule.allow_methods.clone());
-            if let Some(value) = allow_headers {
-                headers.insert(ACCESS_CONTROL_ALLOW_HEADERS, value);
-            }
-            headers.insert(ACCESS_CONTROL_MAX_AGE, rule.max_age.clone());
+            write_answer(&mut headers, origin, allow_headers, &rule);
             headers.insert(VARY, CORS_VARY.clone());
             *response.headers_mut() = headers;
             return SemanticFuture::answered(response);
@@ -250,19 +244,31 @@ where
                         rule,
                     } = matched;
                     headers.reserve(5 + usize::from(allow_headers.is_some()));
-                    headers.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE.clone());
-                    headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-                    headers.insert(ACCESS_CONTROL_ALLOW_METHODS, rule.allow_methods.clone());
-                    if let Some(value) = allow_headers {
-                        headers.insert(ACCESS_CONTROL_ALLOW_HEADERS, value);
-                    }
-                    headers.insert(ACCESS_CONTROL_MAX_AGE, rule.max_age.clone());
+                    write_answer(headers, origin, allow_headers, &rule);
                 }
                 add_vary(headers);
                 Poll::Ready(Ok(response))
             }
         }
     }
+}
+
+/// The CORS headers of a match (`Vary` aside), from the loaded rule.
+/// Inlined into both callers, as the inserts were written out in each.
+#[inline(always)]
+fn write_answer(
+    headers: &mut HeaderMap,
+    origin: HeaderValue,
+    allow_headers: Option<HeaderValue>,
+    rule: &FloorRule,
+) {
+    headers.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE.clone());
+    headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    headers.insert(ACCESS_CONTROL_ALLOW_METHODS, rule.allow_methods.clone());
+    if let Some(value) = allow_headers {
+        headers.insert(ACCESS_CONTROL_ALLOW_HEADERS, value);
+    }
+    headers.insert(ACCESS_CONTROL_MAX_AGE, rule.max_age.clone());
 }
 
 /// `Vary` with the CORS tokens, beside the response's own `Vary` if any.

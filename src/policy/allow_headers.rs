@@ -169,9 +169,7 @@ mod tests {
             let expected = naive(&lines);
             prop_assert_eq!(built.as_ref().map(|v| v.to_str().unwrap()), expected.as_deref());
         }
-    }
 
-    proptest! {
         /// The cache answers what building answers, whatever came before.
         #[test]
         fn the_cache_answers_what_building_answers(
