@@ -5,6 +5,7 @@ use std::time::Duration;
 use tower_layer::Layer;
 
 use super::limits::DEFAULT_BODY_TIMEOUT;
+use super::linger::Bounds;
 use super::service::CorsAdmin;
 
 /// A [`Layer`] that answers S3's `?cors` sub-resource; see the
@@ -15,6 +16,7 @@ pub struct CorsAdminLayer<C> {
     source: C,
     require_digest: bool,
     body_timeout: Option<Duration>,
+    linger: Bounds,
 }
 
 impl<C> CorsAdminLayer<C> {
@@ -24,7 +26,42 @@ impl<C> CorsAdminLayer<C> {
             source,
             require_digest: true,
             body_timeout: Some(DEFAULT_BODY_TIMEOUT),
+            linger: Bounds::default(),
         }
+    }
+
+    /// After an answer given before a request's body was read (a declared
+    /// length over 64 KiB, a digest header that does not parse, a method
+    /// not allowed, a body that grew past 64 KiB while read), the rest of
+    /// the body is read and thrown away, up to `max_bytes` and for at most
+    /// `max_time`, beside the answer (which goes out at once): a server
+    /// that closed the connection with the body unread would make the
+    /// kernel reset it, and a client still sending would lose the answer
+    /// ("lingering close", as nginx and Apache do). When the body has been
+    /// read to its end, the connection may serve another request. The
+    /// reading is done on a thread of the crate's own (one per process,
+    /// started on the first early answer), so that it needs no executor. A
+    /// client that waits for `100 Continue` is not read from: it gets the
+    /// answer at once, and no `100 Continue`.
+    /// [`DEFAULT_LINGER_BYTES`](super::DEFAULT_LINGER_BYTES) (8 MiB) and
+    /// [`DEFAULT_LINGER_TIME`](super::DEFAULT_LINGER_TIME) (5 s) by
+    /// default; zero for either turns it off.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_s3_cors::SharedPolicy;
+    /// use tower_s3_cors::admin::CorsAdminLayer;
+    ///
+    /// let layer = CorsAdminLayer::new(SharedPolicy::empty())
+    ///     .lingering_close(4 * 1024 * 1024, Duration::from_secs(10));
+    /// # let _ = layer;
+    /// ```
+    pub fn lingering_close(mut self, max_bytes: u64, max_time: Duration) -> Self {
+        self.linger = Bounds {
+            bytes: max_bytes,
+            time: max_time,
+        };
+        self
     }
 
     /// How long a `PUT ?cors` body may stop arriving (no new bytes) before
@@ -70,6 +107,7 @@ impl<S, C: Clone> Layer<S> for CorsAdminLayer<C> {
             self.source.clone(),
             self.require_digest,
             self.body_timeout,
+            self.linger,
         )
     }
 }
