@@ -13,7 +13,7 @@ use pin_project_lite::pin_project;
 use crate::body::ResponseBody;
 use crate::decide::{self, OnResponse};
 use crate::options::Options;
-use crate::policy::CorsRequest;
+use crate::policy::{AllowHeadersCache, CorsRequest};
 use crate::s3::ResourceType;
 use crate::source::Pending;
 use crate::vary::add_cors_vary;
@@ -216,7 +216,8 @@ where
                     options,
                     ..
                 } = *waiting.take().expect(DONE);
-                let response = decide::preflight(&options, parts, policy, resource);
+                let mut cache = AllowHeadersCache::default();
+                let response = decide::preflight(&options, parts, policy, resource, &mut cache);
                 return Poll::Ready(Ok(response.map(ResponseBody::full)));
             }
             KindProj::Joining { parked } => {

@@ -10,7 +10,7 @@ use crate::decide;
 use crate::future::{Join, ResponseFuture};
 use crate::layer::S3CorsLayer;
 use crate::options::{Options, VaryMode};
-use crate::policy::{self, CorsRequest};
+use crate::policy::{self, AllowHeadersCache, CorsRequest};
 use crate::s3::ResourceType;
 use crate::source::{BucketCors, BucketPolicy, RequestHead, Resolution, SharedPolicy};
 
@@ -37,6 +37,9 @@ pub struct S3Cors<S, P = SharedPolicy> {
     inner: S,
     source: P,
     options: Options,
+    /// The last `Access-Control-Allow-Headers` built, for preflights that
+    /// list the same names again.
+    allow_headers: AllowHeadersCache,
 }
 
 impl<S, P> S3Cors<S, P> {
@@ -70,6 +73,7 @@ impl<S, P> S3Cors<S, P> {
             inner,
             source,
             options,
+            allow_headers: AllowHeadersCache::default(),
         }
     }
 
@@ -114,6 +118,7 @@ where
                     parts,
                     policy,
                     resource,
+                    &mut self.allow_headers,
                 )),
                 Resolution::Pending(pending) => {
                     ResponseFuture::preflight(pending, resource, parts, self.options)

@@ -204,6 +204,6 @@ impl BucketCors for Policy {
         &self,
         _bucket: &str,
     ) -> impl Future<Output = Result<Option<CorsConfiguration>, BucketError>> + Send {
-        ready(Ok(Some(self.configuration().clone())))
+        ready(Ok(Some(self.to_configuration())))
     }
 }

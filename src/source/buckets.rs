@@ -282,7 +282,7 @@ impl BucketCors for Buckets {
     ) -> impl Future<Output = Result<Option<CorsConfiguration>, BucketError>> + Send {
         ready(
             self.existing(bucket)
-                .map(|handle| handle.load().map(|policy| policy.configuration().clone())),
+                .map(|handle| handle.load().map(|policy| policy.to_configuration())),
         )
     }
 

@@ -210,7 +210,7 @@ impl BucketCors for SharedPolicy {
         &self,
         _bucket: &str,
     ) -> impl Future<Output = Result<Option<CorsConfiguration>, BucketError>> + Send {
-        ready(Ok(self.load().map(|policy| policy.configuration().clone())))
+        ready(Ok(self.load().map(|policy| policy.to_configuration())))
     }
 
     fn put_document(
