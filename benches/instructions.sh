@@ -13,12 +13,6 @@
 #        (for callgrind_annotate)
 #
 # Each case gets two counts per request: all instructions, and those
-# outside the allocator's malloc/free (whose paths depend on the heap's
-# history, not on the code measured: one service's allocation may take a
-# slow path another's of the same size does not, by 200 instructions and
-# more). The comparisons use the second.
-#
-# Each case gets two counts per request: all instructions, and those
 # outside the allocator's malloc/free. The path an allocation takes
 # depends on the blocks freed before (building the policy, the requests),
 # not on the code measured: one service's allocation may take a slow path

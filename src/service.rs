@@ -127,12 +127,8 @@ where
         }
         let Some(origin) = policy::origin(request.headers()) else {
             // Not CORS: at most `Vary`, and without it no lookup at all.
-            let vary = self.options.vary == VaryMode::CacheSafe && {
-                let head = RequestHead::new(&request);
-                self.source
-                    .locate(&head)
-                    .is_some_and(|located| self.source.is_configured(located.bucket()))
-            };
+            let vary = self.options.vary == VaryMode::CacheSafe
+                && self.source.is_configured_for(&RequestHead::new(&request));
             return ResponseFuture::without_origin(self.inner.call(request), vary);
         };
         match resolve(&self.source, &RequestHead::new(&request)).0 {

@@ -206,6 +206,11 @@ impl BucketCors for SharedPolicy {
         SharedPolicy::is_configured(self)
     }
 
+    /// Looks, without locating the request (there is one bucket).
+    fn is_configured_for(&self, _request: &RequestHead<'_>) -> bool {
+        SharedPolicy::is_configured(self)
+    }
+
     fn get_document(
         &self,
         _bucket: &str,
