@@ -9,26 +9,22 @@ use crate::policy::pattern::{Case, Pattern};
 
 /// The index finds exactly the patterns that match, whatever side it
 /// filed them under; the exact table exactly the equal keys.
-fn agree<const FOLD: bool>(
-    patterns: &[String],
-    values: &[String],
-) -> Result<(), TestCaseError> {
+fn agree<const FOLD: bool>(patterns: &[String], values: &[String]) -> Result<(), TestCaseError> {
     let case = if FOLD {
         Case::Insensitive
     } else {
         Case::Sensitive
     };
     let compiled: Vec<Pattern> = patterns.iter().map(|p| Pattern::new(p, case)).collect();
-    let index = AffixIndex::<u128, FOLD>::new(compiled.iter().enumerate().filter_map(
-        |(i, p)| match p {
+    let index =
+        AffixIndex::<u128, FOLD>::new(compiled.iter().enumerate().filter_map(|(i, p)| match p {
             Pattern::Affix { prefix, suffix } => Some(Affix {
                 prefix,
                 suffix,
                 target: 1_u128 << i,
             }),
             Pattern::Any | Pattern::Exact(_) => None,
-        },
-    ));
+        }));
     let mut keys = Vec::new();
     let mut spans = Vec::new();
     for (i, p) in compiled.iter().enumerate() {
@@ -108,12 +104,11 @@ proptest! {
 fn many_patterns_sharing_a_side_are_told_apart_by_the_other() {
     // Every pattern has the prefix `https://`: filed by suffix.
     let suffixes: Vec<String> = (0..100).map(|i| format!(".tenant{i}.example")).collect();
-    let index =
-        AffixIndex::<u128, false>::new(suffixes.iter().enumerate().map(|(i, s)| Affix {
-            prefix: b"https://",
-            suffix: s.as_bytes(),
-            target: 1_u128 << i,
-        }));
+    let index = AffixIndex::<u128, false>::new(suffixes.iter().enumerate().map(|(i, s)| Affix {
+        prefix: b"https://",
+        suffix: s.as_bytes(),
+        target: 1_u128 << i,
+    }));
     let only = |value: &str| {
         let mut found = 0_u128;
         index.find(value.as_bytes(), |t| {
