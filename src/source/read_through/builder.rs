@@ -148,7 +148,13 @@ impl ReadThroughBuilder {
     }
 
     /// At most this many buckets are cached ([`DEFAULT_CAPACITY`] by
-    /// default); a CLOCK eviction keeps the buckets that are asked for.
+    /// default), unless more first loads run at once (requests wait on an
+    /// entry being loaded, so it is never evicted). An S3-FIFO eviction
+    /// keeps the buckets that are asked for again: a new bucket enters a
+    /// small queue (a tenth of the capacity) and leaves it soon unless it
+    /// is asked for again; the eviction remembers a 4-byte hash of up to
+    /// nine tenths of this many buckets it let go, so that one that comes
+    /// back soon is kept longer.
     pub fn capacity(mut self, buckets: usize) -> Self {
         self.settings.capacity = buckets;
         self

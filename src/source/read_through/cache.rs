@@ -12,7 +12,7 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use super::builder::{Settings, Ttl};
-use super::clock::Clock;
+use super::fifo::Fifo;
 use super::entry::{Entry, State};
 use super::expiry::Expiry;
 use super::interner::Interner;
@@ -36,7 +36,7 @@ pub(super) struct Inner {
     exists: Option<Arc<dyn DynExists>>,
     pub(super) settings: Settings,
     pub(super) cache: Cache,
-    clock: Clock,
+    pub(super) eviction: Fifo,
     interner: Interner,
     /// How many entries were made: the next entry's stamp.
     stamps: AtomicU64,
@@ -74,7 +74,7 @@ impl Inner {
             cache: papaya::HashMap::builder()
                 .resize_mode(papaya::ResizeMode::Blocking)
                 .build(),
-            clock: Clock::default(),
+            eviction: Fifo::new(settings.capacity),
             interner: Interner::default(),
             stamps: AtomicU64::new(0),
             fresh: match ttl {
@@ -204,7 +204,7 @@ impl Inner {
         };
         drop(cache);
         if admitted {
-            self.clock.admit(&key, &self.cache, self.settings.capacity);
+            self.eviction.admit(&key, &self.cache);
         }
         let inner = Arc::clone(self);
         self.runtime.spawn(async move {
@@ -363,7 +363,7 @@ impl Inner {
             State::Loading(_) | State::Failed(_) | State::Invalidated => {}
         }
         if admitted {
-            self.clock.admit(&key, &self.cache, self.settings.capacity);
+            self.eviction.admit(&key, &self.cache);
         }
         policy
     }

@@ -1,13 +1,16 @@
 //! [`Entry`]: what the cache holds for one bucket.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use tokio::time::Instant;
 
 use crate::policy::{Compiled, Policy};
 use crate::source::{BucketPolicy, Pending};
 use crate::store::Version;
+
+/// The most hits an entry counts.
+pub(super) const MAX_HITS: u8 = 3;
 
 /// One cached bucket.
 pub(super) struct Entry {
@@ -18,8 +21,9 @@ pub(super) struct Entry {
     /// earlier may not; and an expiry scheduled for an older entry of the
     /// bucket does not touch it.
     pub(super) stamp: u64,
-    /// Asked for since the eviction clock last passed (second chance).
-    referenced: AtomicBool,
+    /// Hits since the eviction last passed the entry, up to [`MAX_HITS`]
+    /// (S3-FIFO's frequency, see `fifo`).
+    hits: AtomicU8,
     /// A background refresh is running.
     pub(super) refreshing: AtomicBool,
 }
@@ -41,15 +45,14 @@ pub(super) enum State {
 }
 
 impl Entry {
-    /// A new entry, made `stamp`-th: it earns its second chance in the
-    /// eviction clock when it is asked for again (a bucket asked for once
-    /// goes first).
+    /// A new entry, made `stamp`-th, with no hits: a bucket asked for once
+    /// is the first the eviction takes.
     pub(super) fn new(state: State, version: Version, stamp: u64) -> Self {
         Self {
             state,
             version,
             stamp,
-            referenced: AtomicBool::new(false),
+            hits: AtomicU8::new(0),
             refreshing: AtomicBool::new(false),
         }
     }
@@ -57,24 +60,38 @@ impl Entry {
     /// The entry that replaces `self` with `state`: as hot as it was.
     pub(super) fn succeed(&self, state: State, version: Version, stamp: u64) -> Self {
         let next = Self::new(state, version, stamp);
-        next.referenced
-            .store(self.referenced.load(Ordering::Relaxed), Ordering::Relaxed);
+        next.hits.store(self.hits(), Ordering::Relaxed);
         next
     }
 
-    /// Marks the entry as asked for, without writing a cache line that says
-    /// so already.
+    /// Counts a hit. A full count is not written again: a hot entry's
+    /// cache line stays shared between the cores that read it.
     #[inline]
     pub(super) fn touch(&self) {
-        if !self.referenced.load(Ordering::Relaxed) {
-            self.referenced.store(true, Ordering::Relaxed);
+        let hits = self.hits.load(Ordering::Relaxed);
+        if hits < MAX_HITS {
+            // Two hits at once may count as one: the count is a hint.
+            self.hits.store(hits + 1, Ordering::Relaxed);
         }
     }
 
-    /// Takes the entry's second chance: whether it was asked for since the
-    /// clock last passed.
-    pub(super) fn take_reference(&self) -> bool {
-        self.referenced.swap(false, Ordering::Relaxed)
+    /// Hits since the eviction last passed the entry.
+    pub(super) fn hits(&self) -> u8 {
+        self.hits.load(Ordering::Relaxed)
+    }
+
+    /// The eviction passed the entry and kept it for its hits: they are
+    /// spent (all of them when it leaves the small queue, one in the main
+    /// queue).
+    pub(super) fn spend_hits(&self, spent: u8) {
+        self.hits
+            .store(self.hits().saturating_sub(spent), Ordering::Relaxed);
+    }
+
+    /// Whether a load of the bucket's first policy is running: requests
+    /// wait on the entry, so the eviction keeps it.
+    pub(super) fn is_loading(&self) -> bool {
+        matches!(self.state, State::Loading(_))
     }
 
     /// Whether the entry holds what the store said (not a load in progress,

@@ -3,14 +3,14 @@
 //! One file per job: the builder and its checks (`builder`), what an entry
 //! holds (`entry`), hits and loads (`cache`), the store's changes, refreshes
 //! and expiry (`changes`, `expiry`), the write side (`writes`), the
-//! eviction (`clock`) and the sharing of compiled policies (`interner`).
+//! eviction (`fifo`) and the sharing of compiled policies (`interner`).
 
 mod builder;
 mod cache;
 mod changes;
-mod clock;
 mod entry;
 mod expiry;
+mod fifo;
 mod interner;
 #[cfg(test)]
 mod tests;
@@ -42,8 +42,10 @@ use crate::store::CorsStore;
 ///   load, and every store operation has a timeout
 ///   ([`ReadThroughBuilder::load_timeout`]).
 /// - **Bounded:** at most [`capacity`](ReadThroughBuilder::capacity) buckets
-///   are cached; a CLOCK (second-chance) eviction keeps the buckets that are
-///   asked for. "No CORS" and "no such bucket" are cached too.
+///   are cached; an S3-FIFO eviction keeps the buckets that are asked for
+///   again: a bucket asked for once leaves first, and a scan of many
+///   buckets does not push out the ones in use. "No CORS" and "no such
+///   bucket" are cached too.
 /// - **Fresh:** the store's [change stream](CorsStore::changes) updates the
 ///   cache (a resync reloads every cached bucket); a store that pushes no
 ///   changes gets a time to live instead ([`Ttl`]). "No such bucket" lives

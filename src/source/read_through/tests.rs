@@ -340,3 +340,136 @@ impl CorsStore for Silent {
         Ok(Version::UNKNOWN)
     }
 }
+
+/// Resolves `bucket` once, waiting for a load: one request.
+async fn ask(source: &ReadThrough, bucket: &str) {
+    let _ = settled(source, bucket).await;
+}
+
+/// However many buckets are asked for, at most `capacity` stay cached.
+#[tokio::test]
+async fn the_capacity_bounds_the_cache() {
+    let source = ReadThrough::builder(crate::store::MemoryStore::new())
+        .capacity(20)
+        .build()
+        .expect("in a runtime");
+    for round in 0..5 {
+        for i in 0..200 {
+            ask(&source, &format!("b{}", (i * 7 + round) % 150)).await;
+            assert!(source.len() <= 20, "{} cached", source.len());
+        }
+    }
+}
+
+/// A bucket asked for twice outlives a scan of buckets asked for once,
+/// however long: the scan passes through the small queue and never
+/// reaches the main one. (CLOCK lost it once the scan was as long as the
+/// cache.)
+#[tokio::test]
+async fn a_bucket_asked_for_twice_survives_a_scan_larger_than_the_cache() {
+    let source = ReadThrough::builder(crate::store::MemoryStore::new())
+        .capacity(100)
+        .build()
+        .expect("in a runtime");
+    ask(&source, "hot").await;
+    ask(&source, "hot").await;
+    for i in 0..1_000 {
+        ask(&source, &format!("scan-{i}")).await;
+    }
+    assert!(source.len() <= 100, "{} cached", source.len());
+    assert_eq!(state(&source, "hot"), Some("not configured"), "evicted");
+}
+
+/// A bucket evicted from the small queue leaves its ghost; asked for again
+/// while the ghost is remembered, it goes straight to the main queue. A
+/// bucket never seen enters the small one.
+#[tokio::test]
+async fn a_returning_ghost_goes_to_the_main_queue() {
+    let source = ReadThrough::builder(crate::store::MemoryStore::new())
+        .capacity(10)
+        .build()
+        .expect("in a runtime");
+    let eviction = &source.inner.eviction;
+    ask(&source, "g").await;
+    assert_eq!(eviction.whereabouts("g"), Some("small"));
+    for i in 0..10 {
+        ask(&source, &format!("other-{i}")).await;
+    }
+    assert_eq!(state(&source, "g"), None, "evicted first: asked for once");
+    assert_eq!(eviction.whereabouts("g"), Some("ghost"));
+    ask(&source, "g").await;
+    assert_eq!(eviction.whereabouts("g"), Some("main"));
+    assert_eq!(state(&source, "g"), Some("not configured"));
+    ask(&source, "new").await;
+    assert_eq!(eviction.whereabouts("new"), Some("small"));
+    assert!(source.len() <= 10, "{} cached", source.len());
+}
+
+/// Requests wait on an entry whose first load is running: the eviction
+/// passes over it, even when the cache holds nothing else; once the loads
+/// are over, the next admission brings the cache back to its capacity.
+#[tokio::test]
+async fn entries_being_loaded_are_not_evicted() {
+    let store = Arc::new(GatedStore {
+        held: Mutex::new(Lookup::Found(XML.into(), Version::new(1))),
+        gate: Semaphore::new(0),
+        reads: 0.into(),
+        answered: 0.into(),
+        changes: Mutex::new(None),
+    });
+    let source = ReadThrough::builder(Arc::clone(&store))
+        .capacity(2)
+        .build()
+        .expect("in a runtime");
+    let mut waiting = Vec::new();
+    for bucket in ["a", "b", "c", "d", "e"] {
+        let Resolution::Pending(pending) = source.resolve(bucket) else {
+            panic!("{bucket} is not cached yet")
+        };
+        waiting.push(pending);
+    }
+    assert_eq!(source.len(), 5);
+    for bucket in ["a", "b", "c", "d", "e"] {
+        assert_eq!(state(&source, bucket), Some("loading"), "{bucket}");
+    }
+    until(|| store.reads.load(Ordering::SeqCst) == 5).await;
+    store.gate.add_permits(6);
+    for pending in waiting {
+        assert!(matches!(
+            pending.await,
+            crate::source::BucketPolicy::Configured(_)
+        ));
+    }
+    assert_eq!(settled(&source, "f").await, "configured");
+    assert_eq!(source.len(), 2);
+    assert_eq!(state(&source, "f"), Some("configured"), "f was loading");
+}
+
+/// Names of entries that left the map by another path than the eviction,
+/// and names cached again meanwhile (queued twice), do not pile up in the
+/// queues: they are dropped when the queues reach twice the capacity.
+/// (Today nothing else removes an entry: invalidations, deletions and
+/// expiries mark it. The test removes entries from the map itself.)
+#[tokio::test]
+async fn names_of_removed_entries_do_not_pile_up() {
+    let source = ReadThrough::builder(crate::store::MemoryStore::new())
+        .capacity(8)
+        .build()
+        .expect("in a runtime");
+    for i in 0..2_000 {
+        let bucket = format!("k{}", i % 5);
+        ask(&source, &bucket).await;
+        if i % 2 == 0 {
+            source.inner.cache.pin().remove(bucket.as_str());
+        }
+        let queued = source.inner.eviction.queued();
+        assert!(queued <= 2 * 8 + 64, "{queued} names queued");
+    }
+    // Every cached bucket is still queued: the eviction can reach it.
+    for i in 0..5 {
+        let bucket = format!("k{i}");
+        if state(&source, &bucket).is_some() {
+            assert!(source.inner.eviction.whereabouts(&bucket).is_some());
+        }
+    }
+}
