@@ -12,9 +12,9 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use super::builder::{Settings, Ttl};
-use super::fifo::Fifo;
 use super::entry::{Entry, State};
 use super::expiry::Expiry;
+use super::fifo::Fifo;
 use super::interner::Interner;
 use crate::policy::Policy;
 use crate::source::{Addressing, BucketError, BucketPolicy, Completer, Pending, Resolution};

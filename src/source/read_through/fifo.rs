@@ -102,9 +102,10 @@ impl Fifo {
             return;
         }
         let cache = cache.pin();
-        // A name passes the front of the small queue once, of the main queue
-        // at most once per hit and once more: this bounds the work of one
-        // admission even if hits keep coming meanwhile.
+        // Without hits meanwhile, one eviction passes each queued name at
+        // most four times (once out of the small queue, three hits spent in
+        // the main one, then out): the budget bounds the work of one
+        // admission even if hits keep coming.
         let mut budget = 4 * (queues.small.len() + queues.main.len()) + 1;
         // Names passed over in a row because their first load is running:
         // once a queue's every name was, it has nothing to evict.
@@ -172,11 +173,7 @@ impl Queues {
     /// The front of the small queue: a bucket asked for since it came goes
     /// to the main queue, its hits spent; one that was not is evicted and
     /// leaves its ghost.
-    fn pass_small(
-        &mut self,
-        cache: &Pinned<'_>,
-        hash: impl Fn(&str) -> u32,
-    ) -> Pass {
+    fn pass_small(&mut self, cache: &Pinned<'_>, hash: impl Fn(&str) -> u32) -> Pass {
         let Some(key) = self.small.pop_front() else {
             return Pass::Empty;
         };
@@ -199,10 +196,7 @@ impl Queues {
 
     /// The front of the main queue: a bucket with hits spends one and goes
     /// round again; one without is evicted.
-    fn pass_main(
-        &mut self,
-        cache: &Pinned<'_>,
-    ) -> Pass {
+    fn pass_main(&mut self, cache: &Pinned<'_>) -> Pass {
         let Some(key) = self.main.pop_front() else {
             return Pass::Empty;
         };
