@@ -10,6 +10,7 @@ use http::request::Parts;
 use http::{Extensions, HeaderValue, Response, StatusCode};
 
 use crate::headers::CorsHeaders;
+use crate::observe::{Outcome, Tally};
 use crate::options::{Options, RefusalReport, VaryMode};
 use crate::policy::{
     Allowed, CorsRequest, Explanation, MAX_REQUEST_HEADERS_BYTES, Policy, Refusal,
@@ -27,11 +28,13 @@ pub(crate) fn preflight(
     parts: Parts,
     policy: BucketPolicy,
     resource: ResourceType,
+    tally: &Tally,
 ) -> Response<Bytes> {
     // In the cache-safe mode, `Vary` goes on every answer about a resource
     // that has (or may have) a policy.
     let may_vary = policy.may_apply();
-    let (mut response, report) = match decide_preflight(options, &parts, policy, resource) {
+    let (mut response, report) = match decide_preflight(options, &parts, policy, resource, tally)
+    {
         Ok(allowed) => {
             let mut headers = parts.headers;
             headers.clear();
@@ -59,24 +62,36 @@ pub(crate) fn preflight(
 }
 
 /// The matched rule of a preflight, or S3's error answer and what to
-/// report of it.
+/// report of it; counted, and compared with the bucket's shadow.
 fn decide_preflight(
     options: &Options,
     parts: &Parts,
     policy: BucketPolicy,
     resource: ResourceType,
+    tally: &Tally,
 ) -> Result<Allowed, (ErrorAnswer, Option<Report>)> {
     let cors = CorsRequest::new(&parts.method, &parts.headers);
     let (refusal, walked) = match (cors, policy) {
         (None, _) => (Refusal::NoOrigin, None),
         (Some(_), BucketPolicy::NoSuchBucket) => (Refusal::NoSuchBucket, None),
-        (Some(_), BucketPolicy::NotConfigured) => (Refusal::NotConfigured, None),
+        (Some(cors), BucketPolicy::NotConfigured) => {
+            tally.compare(&cors, None, false);
+            (Refusal::NotConfigured, None)
+        }
         (Some(_), BucketPolicy::Unavailable) => (Refusal::Unavailable, None),
-        (Some(cors), BucketPolicy::Configured(policy)) => match policy.first_match(&cors) {
-            Ok(index) => return Ok(Allowed::new(policy.into_shared(), index, &cors)),
-            Err(refusal) => (refusal, Some((policy, cors))),
-        },
+        (Some(cors), BucketPolicy::Configured(policy)) => {
+            let matched = policy.first_match(&cors);
+            tally.compare(&cors, Some(&policy), matched.is_ok());
+            match matched {
+                Ok(index) => {
+                    tally.count(Some(Outcome::Allowed));
+                    return Ok(Allowed::new(policy.into_shared(), index, &cors));
+                }
+                Err(refusal) => (refusal, Some((policy, cors))),
+            }
+        }
     };
+    tally.count(Outcome::of_refusal(refusal));
     let requested_method = parts.headers.get(ACCESS_CONTROL_REQUEST_METHOD);
     let forbidden = |message, resource| S3Error {
         method_and_resource: Some((
@@ -128,8 +143,15 @@ pub(crate) fn actual(
     options: &Options,
     policy: BucketPolicy,
     cors: &CorsRequest<'_>,
+    tally: &Tally,
 ) -> OnResponse {
     let cache_safe = options.vary == VaryMode::CacheSafe;
+    if let Some(outcome) = Outcome::of_policy(&policy) {
+        if outcome == Outcome::NotConfigured {
+            tally.compare(cors, None, false);
+        }
+        tally.count(Some(outcome));
+    }
     let policy = match policy {
         BucketPolicy::Configured(policy) => policy,
         BucketPolicy::NotConfigured | BucketPolicy::NoSuchBucket => {
@@ -145,17 +167,25 @@ pub(crate) fn actual(
             };
         }
     };
-    match policy.first_match(cors) {
-        Ok(index) => OnResponse {
-            cors: CorsHeaders::Exactly(Allowed::new(policy.into_shared(), index, cors)),
-            vary: true,
-            report: None,
-        },
-        Err(refusal) => OnResponse {
-            cors: CorsHeaders::Cleared,
-            vary: cache_safe,
-            report: report(options, refusal, Some((&policy, cors))),
-        },
+    let matched = policy.first_match(cors);
+    tally.compare(cors, Some(&policy), matched.is_ok());
+    match matched {
+        Ok(index) => {
+            tally.count(Some(Outcome::Allowed));
+            OnResponse {
+                cors: CorsHeaders::Exactly(Allowed::new(policy.into_shared(), index, cors)),
+                vary: true,
+                report: None,
+            }
+        }
+        Err(refusal) => {
+            tally.count(Some(Outcome::Refused));
+            OnResponse {
+                cors: CorsHeaders::Cleared,
+                vary: cache_safe,
+                report: report(options, refusal, Some((&policy, cors))),
+            }
+        }
     }
 }
 

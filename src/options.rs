@@ -49,4 +49,7 @@ pub(crate) struct Options {
     pub(crate) vary: VaryMode,
     pub(crate) forward_options_without_origin: bool,
     pub(crate) report: RefusalReport,
+    /// How many buckets get counters of their own (feature `metrics`; 0:
+    /// none).
+    pub(crate) bucket_labels: usize,
 }

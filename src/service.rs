@@ -9,10 +9,11 @@ use crate::body::ResponseBody;
 use crate::decide;
 use crate::future::{Join, ResponseFuture};
 use crate::layer::S3CorsLayer;
+use crate::observe::{Kind, Tally};
 use crate::options::{Options, VaryMode};
 use crate::policy::{self, CorsRequest};
 use crate::s3::ResourceType;
-use crate::source::{BucketCors, BucketPolicy, RequestHead, Resolution, SharedPolicy};
+use crate::source::{BucketCors, BucketPolicy, Pending, RequestHead, Resolution, SharedPolicy};
 
 /// Middleware that gives the inner service S3's CORS behaviour.
 ///
@@ -107,16 +108,18 @@ where
         {
             // A preflight: answered here, once the policy is known.
             let parts = request.into_parts().0;
-            let (resolution, resource) = resolve(&self.source, &RequestHead::from_parts(&parts));
-            return match resolution {
-                Resolution::Ready(policy) => ResponseFuture::answered(decide::preflight(
+            let head = RequestHead::from_parts(&parts);
+            let (resolved, resource) = resolve(&self.source, &head, Kind::Preflight, &self.options);
+            return match resolved {
+                Resolved::Ready(policy, tally) => ResponseFuture::answered(decide::preflight(
                     &self.options,
                     parts,
                     policy,
                     resource,
+                    &tally,
                 )),
-                Resolution::Pending(pending) => {
-                    ResponseFuture::preflight(pending, resource, parts, self.options)
+                Resolved::Pending(pending, tally) => {
+                    ResponseFuture::preflight(pending, resource, parts, self.options, tally)
                 }
             };
         }
@@ -130,32 +133,59 @@ where
             };
             return ResponseFuture::without_origin(self.inner.call(request), vary);
         };
-        match resolve(&self.source, &RequestHead::new(&request)).0 {
-            Resolution::Ready(policy) => {
+        let head = RequestHead::new(&request);
+        match resolve(&self.source, &head, Kind::Actual, &self.options).0 {
+            Resolved::Ready(policy, tally) => {
                 let cors = CorsRequest::with_origin(origin, request.method(), request.headers());
-                let on_response = decide::actual(&self.options, policy, &cors);
+                let on_response = decide::actual(&self.options, policy, &cors, &tally);
                 ResponseFuture::inner(self.inner.call(request), on_response)
             }
             // The inner service is called now; the load is joined when its
             // response comes.
-            Resolution::Pending(pending) => {
-                let join = Join::new(pending, origin, &request, self.options);
+            Resolved::Pending(pending, tally) => {
+                let join = Join::new(pending, origin, &request, self.options, tally);
                 ResponseFuture::joining(self.inner.call(request), join)
             }
         }
     }
 }
 
-/// The bucket a request is for, what its source knows of its policy, and
-/// whether the URL names the bucket's root or an object; a request that
-/// names no bucket is for a bucket that does not exist.
+/// What the layer knows of a request's policy: ready, or being loaded; and
+/// what it counts and compares of the request.
+enum Resolved {
+    Ready(BucketPolicy, Tally),
+    Pending(Pending, Tally),
+}
+
+/// The bucket a request of `kind` is for, what its source knows of its
+/// policy, and whether the URL names the bucket's root or an object; a
+/// request that names no bucket is for a bucket that does not exist.
 #[inline]
-fn resolve<C: BucketCors>(source: &C, head: &RequestHead<'_>) -> (Resolution, ResourceType) {
-    match source.locate(head) {
-        Some(located) => (source.resolve(located.bucket()), located.resource()),
-        None => (
-            Resolution::Ready(BucketPolicy::NoSuchBucket),
-            ResourceType::Bucket,
-        ),
-    }
+fn resolve<C: BucketCors>(
+    source: &C,
+    head: &RequestHead<'_>,
+    kind: Kind,
+    options: &Options,
+) -> (Resolved, ResourceType) {
+    let labels = options.bucket_labels;
+    let Some(located) = source.locate(head) else {
+        let policy = BucketPolicy::NoSuchBucket;
+        let tally = Tally::ready(kind, None, &policy, None, labels);
+        return (Resolved::Ready(policy, tally), ResourceType::Bucket);
+    };
+    let bucket = located.bucket();
+    let resolved = match source.resolve(bucket) {
+        Resolution::Ready(policy) => {
+            let tally = Tally::ready(kind, Some(bucket), &policy, None, labels);
+            Resolved::Ready(policy, tally)
+        }
+        Resolution::Shadowed(policy, shadow) => {
+            let tally = Tally::ready(kind, Some(bucket), &policy, Some(shadow), labels);
+            Resolved::Ready(policy, tally)
+        }
+        Resolution::Pending(pending) => {
+            Resolved::Pending(pending, Tally::pending(kind, bucket, labels))
+        }
+    };
+    (resolved, located.resource())
 }

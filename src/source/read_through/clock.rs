@@ -44,7 +44,14 @@ impl Clock {
                 Some(entry) if matches!(entry.state, State::Loading(_)) => ring.push_back(key),
                 Some(entry) if entry.take_reference() => ring.push_back(key),
                 Some(_) => {
-                    cache.remove(&*key);
+                    if cache.remove(&*key).is_some() {
+                        #[cfg(feature = "metrics")]
+                        {
+                            let metrics = crate::metrics::get();
+                            metrics.store_evictions.increment(1);
+                            metrics.store_cached_buckets.decrement(1.0);
+                        }
+                    }
                 }
             }
         }
