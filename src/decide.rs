@@ -33,8 +33,7 @@ pub(crate) fn preflight(
     // In the cache-safe mode, `Vary` goes on every answer about a resource
     // that has (or may have) a policy.
     let may_vary = policy.may_apply();
-    let (mut response, report) = match decide_preflight(options, &parts, policy, resource, tally)
-    {
+    let (mut response, report) = match decide_preflight(options, &parts, policy, resource, tally) {
         Ok(allowed) => {
             let mut headers = parts.headers;
             headers.clear();

@@ -26,10 +26,7 @@ impl Kind {
     pub(crate) const ALL: [Self; 2] = [Self::Preflight, Self::Actual];
 
     /// The label value.
-    #[cfg_attr(
-        not(any(feature = "metrics", feature = "tracing")),
-        allow(dead_code)
-    )]
+    #[cfg_attr(not(any(feature = "metrics", feature = "tracing")), allow(dead_code))]
     pub(crate) fn label(self) -> &'static str {
         match self {
             Self::Preflight => "preflight",

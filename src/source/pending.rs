@@ -125,8 +125,7 @@ impl Completer {
     }
 
     fn settle(&self, loaded: BucketPolicy, shadow: Option<Policy>) {
-        let previous =
-            std::mem::replace(&mut *lock(&self.shared), State::Done(loaded, shadow));
+        let previous = std::mem::replace(&mut *lock(&self.shared), State::Done(loaded, shadow));
         if let State::Waiting(wakers) = previous {
             wakers.into_iter().for_each(Waker::wake);
         }

@@ -14,7 +14,11 @@ use crate::source::BucketError;
 impl Inner {
     /// Sets `bucket`'s shadow to `document`, validated as the source's
     /// documents are.
-    pub(super) fn put_shadow_document(&self, bucket: &str, document: &str) -> Result<(), BucketError> {
+    pub(super) fn put_shadow_document(
+        &self,
+        bucket: &str,
+        document: &str,
+    ) -> Result<(), BucketError> {
         let compiled = self.intern(document).map_err(BucketError::document)?;
         self.set_shadow(bucket, Some(compiled));
         Ok(())
