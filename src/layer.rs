@@ -91,7 +91,12 @@ impl<P> S3CorsLayer<P> {
 impl<S, P: Clone> Layer<S> for S3CorsLayer<P> {
     type Service = S3Cors<S, P>;
 
+    /// With the `metrics` feature, registers the crate's metrics with the
+    /// recorder installed now (once per process), so that they are
+    /// exported, at zero, before the first request.
     fn layer(&self, inner: S) -> Self::Service {
+        #[cfg(feature = "metrics")]
+        crate::metrics::get();
         S3Cors::from_parts(inner, self.source.clone(), self.options)
     }
 }

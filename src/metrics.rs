@@ -1,11 +1,12 @@
 //! The crate's metrics (feature `metrics`), through the [`metrics`] facade,
 //! so that any exporter (Prometheus, OpenTelemetry, StatsD, …) takes them.
 //!
-//! Every handle is registered once, on first use, in a process-wide table:
-//! the request path increments a handle it indexes, and hashes no label.
-//! Handles are bound to the recorder installed when they are made, so the
-//! recorder must be installed before the first request is served (or the
-//! first source built); one installed later sees nothing of this crate.
+//! Every handle is registered once, in a process-wide table, when the
+//! first layer wraps a service or the first `ReadThrough` is built (or on
+//! first use): the request path increments a handle it indexes, and hashes
+//! no label. Handles are bound to the recorder installed when they are
+//! made, so the recorder must be installed before the service is built;
+//! one installed later sees nothing of this crate.
 //!
 //! The names, types, labels and help texts are listed in the README
 //! ("Metrics"); each constant below is one of them.
