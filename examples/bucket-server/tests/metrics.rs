@@ -264,7 +264,9 @@ fn counters_equal_the_requests_sent(store: bool) {
         if let Some(counted) = case.counted {
             *expected_requests.entry(counted).or_default() += 1.0;
             if let Some((live, shadow)) = case.shadow {
-                *expected_shadow.entry((counted.0, live, shadow)).or_default() += 1.0;
+                *expected_shadow
+                    .entry((counted.0, live, shadow))
+                    .or_default() += 1.0;
             }
         }
     }
@@ -337,7 +339,11 @@ fn with_a_store_counters_equal_the_requests_sent_and_shadows_change_no_answer() 
 fn a_bad_shadow_or_a_shadow_of_an_unknown_bucket_stops_the_demo_with_status_2() {
     let dir = temp_dir("metrics-bad-shadow");
     let bad = dir.path().join("bad.json");
-    std::fs::write(&bad, r#"[{"AllowedOrigins":["*"],"AllowedMethods":["PATCH"]}]"#).unwrap();
+    std::fs::write(
+        &bad,
+        r#"[{"AllowedOrigins":["*"],"AllowedMethods":["PATCH"]}]"#,
+    )
+    .unwrap();
     let good = dir.path().join("good.json");
     std::fs::write(&good, SHADOW).unwrap();
     let (status, _, stderr) =
@@ -361,7 +367,10 @@ fn the_metrics_listener_answers_only_metrics() {
         text.contains("# TYPE s3_cors_requests_total counter"),
         "{text}"
     );
-    assert!(text.contains("# HELP s3_cors_requests_total CORS requests"), "{text}");
+    assert!(
+        text.contains("# HELP s3_cors_requests_total CORS requests"),
+        "{text}"
+    );
     // The S3 port keeps serving a bucket named `metrics` as a bucket.
     assert_eq!(server.send(request("GET", "/metrics")).status, 404);
 }
