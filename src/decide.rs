@@ -145,21 +145,22 @@ pub(crate) fn actual(
     tally: &Tally,
 ) -> OnResponse {
     let cache_safe = options.vary == VaryMode::CacheSafe;
-    if let Some(outcome) = Outcome::of_policy(&policy) {
-        if outcome == Outcome::NotConfigured {
-            tally.compare(cors, None, false);
-        }
-        tally.count(Some(outcome));
-    }
     let policy = match policy {
         BucketPolicy::Configured(policy) => policy,
-        BucketPolicy::NotConfigured | BucketPolicy::NoSuchBucket => {
+        BucketPolicy::NotConfigured => {
+            tally.compare(cors, None, false);
+            tally.count(Some(Outcome::NotConfigured));
+            return OnResponse::vary_only(false);
+        }
+        BucketPolicy::NoSuchBucket => {
+            tally.count(Some(Outcome::NoSuchBucket));
             return OnResponse::vary_only(false);
         }
         // Whether the resource has a policy is not known: `Vary` is the
         // safe side, and so is no `Access-Control-*` header at all (an
         // inner service's must not answer for a policy that may say no).
         BucketPolicy::Unavailable => {
+            tally.count(Some(Outcome::Unavailable));
             return OnResponse {
                 cors: CorsHeaders::Cleared,
                 ..OnResponse::vary_only(cache_safe)

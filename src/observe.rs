@@ -89,20 +89,12 @@ impl Outcome {
             | Refusal::RequestHeadersTooLarge => Self::Refused,
         })
     }
-
-    /// The outcome where the live policy did not get to say (no policy).
-    pub(crate) fn of_policy(policy: &BucketPolicy) -> Option<Self> {
-        match policy {
-            BucketPolicy::Configured(_) => None,
-            BucketPolicy::NotConfigured => Some(Self::NotConfigured),
-            BucketPolicy::NoSuchBucket => Some(Self::NoSuchBucket),
-            BucketPolicy::Unavailable => Some(Self::Unavailable),
-        }
-    }
 }
 
 /// What the layer counts and compares for one CORS request: made when the
-/// request comes, used where its outcome is decided.
+/// request comes, used where its outcome is decided. Small, since it
+/// travels with every CORS request: the bucket's name is copied only where
+/// it may be needed later.
 #[derive(Debug)]
 pub(crate) struct Tally {
     #[cfg(any(feature = "metrics", feature = "tracing"))]
@@ -113,13 +105,15 @@ pub(crate) struct Tally {
     /// The bucket's shadow, evaluated beside the live policy.
     #[cfg(any(feature = "metrics", feature = "tracing"))]
     shadow: Option<Policy>,
-    /// The bucket's name, kept where it may be needed after the request is
-    /// gone: for a shadow's log, for a load to be labelled once it is over.
-    #[cfg(any(feature = "metrics", feature = "tracing"))]
-    bucket: Name,
-    /// How many buckets get counters of their own (0: none).
+    /// The bucket's name, for a shadow's log: copied (without allocating)
+    /// when the bucket has a shadow, or its policy is being loaded.
+    #[cfg(feature = "tracing")]
+    bucket: Option<Name>,
+    /// A request whose policy is being loaded, with buckets labelled: its
+    /// bucket and the layer's bound, to pick its counters once the load is
+    /// over.
     #[cfg(feature = "metrics")]
-    bucket_labels: usize,
+    pending_label: Option<(Box<str>, usize)>,
 }
 
 impl Tally {
@@ -144,15 +138,12 @@ impl Tally {
             bucket_counters: (bucket_labels > 0).then(|| {
                 crate::metrics::get().bucket(bucket.unwrap_or(""), exists(live), bucket_labels)
             }),
-            #[cfg(any(feature = "metrics", feature = "tracing"))]
-            bucket: match &shadow {
-                Some(_) => Name::new(bucket.unwrap_or("")),
-                None => Name::EMPTY,
-            },
+            #[cfg(feature = "tracing")]
+            bucket: shadow.as_ref().map(|_| Name::new(bucket.unwrap_or(""))),
             #[cfg(any(feature = "metrics", feature = "tracing"))]
             shadow,
             #[cfg(feature = "metrics")]
-            bucket_labels,
+            pending_label: None,
         }
     }
 
@@ -167,10 +158,10 @@ impl Tally {
             bucket_counters: None,
             #[cfg(any(feature = "metrics", feature = "tracing"))]
             shadow: None,
-            #[cfg(any(feature = "metrics", feature = "tracing"))]
-            bucket: Name::new(bucket),
+            #[cfg(feature = "tracing")]
+            bucket: Some(Name::new(bucket)),
             #[cfg(feature = "metrics")]
-            bucket_labels,
+            pending_label: (bucket_labels > 0).then(|| (bucket.into(), bucket_labels)),
         }
     }
 
@@ -187,12 +178,8 @@ impl Tally {
             self.shadow = pending.shadow();
         }
         #[cfg(feature = "metrics")]
-        if self.bucket_labels > 0 {
-            self.bucket_counters = Some(crate::metrics::get().bucket(
-                self.bucket.as_str(),
-                exists(live),
-                self.bucket_labels,
-            ));
+        if let Some((bucket, bound)) = self.pending_label.take() {
+            self.bucket_counters = Some(crate::metrics::get().bucket(&bucket, exists(live), bound));
         }
     }
 
@@ -224,7 +211,7 @@ impl Tally {
             if shadow_allowed != allowed {
                 disagreement::log(
                     self.kind,
-                    self.bucket.as_str(),
+                    self.bucket.as_ref().map_or("", Name::as_str),
                     request,
                     (live, allowed),
                     (shadow, shadow_allowed),
@@ -258,27 +245,26 @@ fn exists(live: &BucketPolicy) -> bool {
 /// A bucket's name, copied without an allocation: S3's names are at most
 /// 63 bytes; a longer one (a source of one's own) is cut, on a character
 /// boundary.
-#[cfg(any(feature = "metrics", feature = "tracing"))]
+#[cfg(feature = "tracing")]
 #[derive(Clone, Copy)]
 struct Name {
     len: u8,
     bytes: [u8; Name::CAPACITY],
 }
 
-#[cfg(any(feature = "metrics", feature = "tracing"))]
+#[cfg(feature = "tracing")]
 impl Name {
     const CAPACITY: usize = 63;
-    const EMPTY: Self = Self {
-        len: 0,
-        bytes: [0; Self::CAPACITY],
-    };
 
     fn new(name: &str) -> Self {
         let mut end = name.len().min(Self::CAPACITY);
         while !name.is_char_boundary(end) {
             end -= 1;
         }
-        let mut copy = Self::EMPTY;
+        let mut copy = Self {
+            len: 0,
+            bytes: [0; Self::CAPACITY],
+        };
         copy.bytes[..end].copy_from_slice(&name.as_bytes()[..end]);
         copy.len = u8::try_from(end).unwrap_or(0);
         copy
@@ -289,7 +275,7 @@ impl Name {
     }
 }
 
-#[cfg(any(feature = "metrics", feature = "tracing"))]
+#[cfg(feature = "tracing")]
 impl std::fmt::Debug for Name {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.as_str().fmt(f)
