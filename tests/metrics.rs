@@ -1,5 +1,5 @@
-//! The `metrics` feature: each metric of the core crate, read from a
-//! recorder of the test's own, installed for the whole process before the
+//! The `metrics` feature: each metric of the core crate, read from the
+//! test harness's recorder, installed for the whole process before the
 //! first layer is built (as the crate's docs ask). A test binary of its
 //! own, since the recorder is process-wide; its tests take turns (one
 //! lock) and compare counts before and after.
@@ -9,143 +9,21 @@
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 use http::{Request, Response};
-use metrics::{
-    Counter, Gauge, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder, SharedString, Unit,
-};
+use metrics::Unit;
 use tower::{Layer as _, ServiceExt as _, service_fn};
 use tower_s3_cors::source::{
     BucketCors, BucketError, BucketPolicy, Buckets, Located, ReadThrough, RequestHead, Resolution,
 };
 use tower_s3_cors::store::{CorsStore, Lookup, MemoryStore, Version};
 use tower_s3_cors::{S3CorsLayer, SharedPolicy};
-
-/// Every series registered, by `name{label=value,…}` (labels sorted).
-#[derive(Default)]
-struct Registry {
-    counters: Mutex<BTreeMap<String, Arc<AtomicU64>>>,
-    gauges: Mutex<BTreeMap<String, Arc<AtomicU64>>>,
-    histograms: Mutex<BTreeMap<String, Arc<Samples>>>,
-    descriptions: Mutex<BTreeMap<String, (Option<Unit>, String)>>,
-}
-
-/// A histogram's samples.
-#[derive(Default)]
-struct Samples(Mutex<Vec<f64>>);
-
-impl HistogramFn for Samples {
-    fn record(&self, value: f64) {
-        self.0.lock().unwrap().push(value);
-    }
-}
-
-fn series(key: &Key) -> String {
-    let mut labels: Vec<String> = key
-        .labels()
-        .map(|label| format!("{}={}", label.key(), label.value()))
-        .collect();
-    labels.sort();
-    if labels.is_empty() {
-        key.name().to_owned()
-    } else {
-        format!("{}{{{}}}", key.name(), labels.join(","))
-    }
-}
-
-/// The recorder: a handle to the process's [`Registry`].
-struct TestRecorder(&'static Registry);
-
-impl Recorder for TestRecorder {
-    fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        self.describe(key, unit, description);
-    }
-    fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        self.describe(key, unit, description);
-    }
-    fn describe_histogram(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        self.describe(key, unit, description);
-    }
-    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
-        let mut counters = self.0.counters.lock().unwrap();
-        Counter::from_arc(Arc::clone(counters.entry(series(key)).or_default()))
-    }
-    fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
-        let mut gauges = self.0.gauges.lock().unwrap();
-        Gauge::from_arc(Arc::clone(gauges.entry(series(key)).or_default()))
-    }
-    fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
-        let mut histograms = self.0.histograms.lock().unwrap();
-        Histogram::from_arc(Arc::clone(histograms.entry(series(key)).or_default()))
-    }
-}
-
-impl TestRecorder {
-    fn describe(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        self.0
-            .descriptions
-            .lock()
-            .unwrap()
-            .insert(key.as_str().to_owned(), (unit, description.to_string()));
-    }
-}
-
-/// The registry, with the recorder installed (once), and this test's turn.
-fn registry() -> (&'static Registry, MutexGuard<'static, ()>) {
-    static REGISTRY: OnceLock<&'static Registry> = OnceLock::new();
-    static TURN: Mutex<()> = Mutex::new(());
-    let registry = *REGISTRY.get_or_init(|| {
-        let registry: &'static Registry = Box::leak(Box::default());
-        metrics::set_global_recorder(TestRecorder(registry)).unwrap();
-        registry
-    });
-    (
-        registry,
-        TURN.lock().unwrap_or_else(PoisonError::into_inner),
-    )
-}
-
-impl Registry {
-    fn gauge(&self, series: &str) -> f64 {
-        self.gauges
-            .lock()
-            .unwrap()
-            .get(series)
-            .map_or(0.0, |bits| f64::from_bits(bits.load(Ordering::Relaxed)))
-    }
-
-    fn samples(&self, series: &str) -> usize {
-        self.histograms
-            .lock()
-            .unwrap()
-            .get(series)
-            .map_or(0, |samples| samples.0.lock().unwrap().len())
-    }
-
-    /// Every counter's value now.
-    fn snapshot(&self) -> BTreeMap<String, u64> {
-        self.counters
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(series, value)| (series.clone(), value.load(Ordering::Relaxed)))
-            .collect()
-    }
-}
+use tower_s3_cors_test_support::metrics::{Registry, registry};
 
 /// The counters that changed from `before` to now, and by how much.
 fn changes(registry: &Registry, before: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
-    registry
-        .snapshot()
-        .into_iter()
-        .filter_map(|(series, now)| {
-            let delta = now - before.get(&series).copied().unwrap_or(0);
-            (delta > 0).then_some((series, delta))
-        })
-        .collect()
+    registry.changes(before)
 }
 
 const GET_ANY: &str = r#"[{"AllowedOrigins":["*"],"AllowedMethods":["GET"]}]"#;
@@ -203,7 +81,7 @@ async fn every_cors_request_is_counted_once_by_kind_and_outcome_and_no_other_req
     buckets.create("photos").put_document(GET_ANY).unwrap();
     buckets.create("plain");
     let layer = S3CorsLayer::new(buckets);
-    let before = registry.snapshot();
+    let before = registry.counters();
     let app = "https://app.example";
     assert_eq!(send(&layer, preflight("/photos/a", app, "GET")).await, 200);
     assert_eq!(send(&layer, preflight("/photos/a", app, "PUT")).await, 403);
@@ -246,12 +124,14 @@ async fn every_cors_request_is_counted_once_by_kind_and_outcome_and_no_other_req
     .collect();
     assert_eq!(changes(registry, &before), expected);
 
-    let descriptions = registry.descriptions.lock().unwrap();
-    let (unit, help) = &descriptions["s3_cors_requests_total"];
-    assert_eq!(*unit, Some(Unit::Count));
+    let (unit, help) = registry.description("s3_cors_requests_total").unwrap();
+    assert_eq!(unit, Some(Unit::Count));
     assert!(help.starts_with("CORS requests"), "{help}");
     assert_eq!(
-        descriptions["s3_cors_store_load_duration_seconds"].0,
+        registry
+            .description("s3_cors_store_load_duration_seconds")
+            .unwrap()
+            .0,
         Some(Unit::Seconds)
     );
 }
@@ -262,7 +142,7 @@ async fn a_shadow_is_counted_for_each_combination_and_never_answers() {
     let cors = SharedPolicy::from_document(GET_ANY).unwrap();
     cors.put_shadow_document(APP_ONLY).unwrap();
     let layer = S3CorsLayer::new(cors.clone());
-    let before = registry.snapshot();
+    let before = registry.counters();
     let (app, other) = ("https://app.example", "https://other.example");
     // live GET *; shadow GET, PUT from app only.
     assert_eq!(send(&layer, preflight("/a", app, "GET")).await, 200); // allowed, allowed
@@ -303,7 +183,7 @@ async fn a_load_is_counted_when_it_is_over_with_the_shadow_it_completed_with() {
     let cors = ReadThrough::builder(store).build().unwrap();
     cors.put_shadow_document("photos", APP_ONLY).unwrap();
     let layer = S3CorsLayer::new(cors.clone());
-    let before = registry.snapshot();
+    let before = registry.counters();
     // Both miss: the preflight waits for the load, the GET joins it.
     let other = "https://other.example";
     let (preflight, get) = tokio::join!(
@@ -327,7 +207,7 @@ async fn buckets_are_labelled_up_to_the_bound_and_the_rest_are_counted_together(
         buckets.create(name).put_document(GET_ANY).unwrap();
     }
     let layer = S3CorsLayer::new(buckets).bucket_metrics(2);
-    let before = registry.snapshot();
+    let before = registry.counters();
     let app = "https://app.example";
     // An unknown bucket never takes a label.
     for path in ["/nosuch/x", "/a/x", "/b/x", "/a/x", "/c/x", "/nosuch2/x"] {
@@ -348,9 +228,8 @@ async fn buckets_are_labelled_up_to_the_bound_and_the_rest_are_counted_together(
     .collect();
     assert_eq!(changes(registry, &before), expected);
     let labelled: Vec<String> = registry
-        .snapshot()
-        .into_keys()
-        .filter(|series| series.starts_with("s3_cors_bucket_requests_total{bucket="))
+        .series("s3_cors_bucket_requests_total{bucket=")
+        .into_iter()
         .filter_map(|series| {
             let rest = series.split_once("bucket=")?.1;
             Some(rest.split(',').next()?.to_owned())
@@ -398,9 +277,11 @@ async fn loaded(cors: &ReadThrough, bucket: &str) -> BucketPolicy {
 #[tokio::test]
 async fn the_cache_counts_loads_their_time_failures_by_kind_its_size_and_evictions() {
     let (registry, _turn) = registry();
-    let before = registry.snapshot();
+    let before = registry.counters();
     let cached_before = registry.gauge("s3_cors_store_cached_buckets");
-    let timed_before = registry.samples("s3_cors_store_load_duration_seconds");
+    let timed_before = registry
+        .samples("s3_cors_store_load_duration_seconds")
+        .len();
     let cors = ReadThrough::builder(Flaky)
         .capacity(3)
         .load_timeout(Duration::from_millis(100))
@@ -452,9 +333,11 @@ async fn the_cache_counts_loads_their_time_failures_by_kind_its_size_and_evictio
         registry.gauge("s3_cors_store_cached_buckets") - cached_before,
         3.0
     );
-    assert_eq!(
-        registry.samples("s3_cors_store_load_duration_seconds") - timed_before,
-        6
+    let timed = registry.samples("s3_cors_store_load_duration_seconds");
+    assert_eq!(timed.len() - timed_before, 6);
+    assert!(
+        timed[timed_before..].iter().any(|&seconds| seconds >= 0.1),
+        "the timed-out load took its timeout: {timed:?}"
     );
     // A cache that goes takes its buckets out of the gauge.
     drop(cors);
