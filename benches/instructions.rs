@@ -34,6 +34,7 @@ use tower::{Layer, Service};
 use tower_s3_cors::policy::CorsRequest;
 use tower_s3_cors::{Policy, S3CorsLayer, SharedPolicy, VaryMode};
 
+use support::semantic::SemanticFloor;
 use support::{Body, StaticHeaders};
 
 /// One request through `service`; the only code callgrind counts.
@@ -133,6 +134,7 @@ fn cases() -> Vec<String> {
         "bare",
         "static_headers",
         "static_vary",
+        "semantic",
         "origin_lookup",
         "s3cors",
         "s3cors_s3_exact",
@@ -218,6 +220,7 @@ where
         "bare" => run(inner, request, clone, times),
         "static_headers" => run(StaticHeaders::cors(inner), request, clone, times),
         "static_vary" => run(StaticHeaders::vary(inner), request, clone, times),
+        "semantic" => run(SemanticFloor::new(inner), request, clone, times),
         "origin_lookup" => run(support::OriginLookup(inner), request, clone, times),
         "s3cors" => run(s3cors(1).layer(inner), request, clone, times),
         "s3cors_s3_exact" => {

@@ -14,7 +14,7 @@ use crate::body::ResponseBody;
 use crate::decide::{self, OnResponse};
 use crate::observe::Tally;
 use crate::options::Options;
-use crate::policy::CorsRequest;
+use crate::policy::{AllowHeadersCache, CorsRequest};
 use crate::s3::ResourceType;
 use crate::source::Pending;
 use crate::vary::add_cors_vary;
@@ -226,7 +226,9 @@ where
                     mut tally,
                 } = *waiting.take().expect(DONE);
                 tally.settle(&pending, &policy);
-                let response = decide::preflight(&options, parts, policy, resource, &tally);
+                let mut cache = AllowHeadersCache::default();
+                let response =
+                    decide::preflight(&options, parts, policy, resource, &mut cache, &tally);
                 return Poll::Ready(Ok(response.map(ResponseBody::full)));
             }
             KindProj::Joining { parked } => {

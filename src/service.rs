@@ -11,7 +11,7 @@ use crate::future::{Join, ResponseFuture};
 use crate::layer::S3CorsLayer;
 use crate::observe::{Kind, Tally};
 use crate::options::{Options, VaryMode};
-use crate::policy::{self, CorsRequest};
+use crate::policy::{self, AllowHeadersCache, CorsRequest};
 use crate::s3::ResourceType;
 use crate::source::{BucketCors, BucketPolicy, Pending, RequestHead, Resolution, SharedPolicy};
 
@@ -38,6 +38,9 @@ pub struct S3Cors<S, P = SharedPolicy> {
     inner: S,
     source: P,
     options: Options,
+    /// The last `Access-Control-Allow-Headers` built, for preflights that
+    /// list the same names again.
+    allow_headers: AllowHeadersCache,
 }
 
 impl<S, P> S3Cors<S, P> {
@@ -71,6 +74,7 @@ impl<S, P> S3Cors<S, P> {
             inner,
             source,
             options,
+            allow_headers: AllowHeadersCache::default(),
         }
     }
 
@@ -116,6 +120,7 @@ where
                     parts,
                     policy,
                     resource,
+                    &mut self.allow_headers,
                     &tally,
                 )),
                 Resolved::Pending(pending, tally) => {
@@ -125,12 +130,8 @@ where
         }
         let Some(origin) = policy::origin(request.headers()) else {
             // Not CORS: at most `Vary`, and without it no lookup at all.
-            let vary = self.options.vary == VaryMode::CacheSafe && {
-                let head = RequestHead::new(&request);
-                self.source
-                    .locate(&head)
-                    .is_some_and(|located| self.source.is_configured(located.bucket()))
-            };
+            let vary = self.options.vary == VaryMode::CacheSafe
+                && self.source.is_configured_for(&RequestHead::new(&request));
             return ResponseFuture::without_origin(self.inner.call(request), vary);
         };
         let head = RequestHead::new(&request);

@@ -3,7 +3,8 @@
 //! Allocation counts, unlike times, are deterministic, so the performance
 //! targets on them are asserted here: no allocation for a request without
 //! `Origin`, at most one for a matched actual request, at most two for a
-//! preflight listing request headers.
+//! preflight listing request headers (none when it lists the names of the
+//! service's preflight before).
 //!
 //! The counter is the `allocation-counter` crate: it installs a
 //! `#[global_allocator]` that counts per thread, so this file needs no
@@ -184,6 +185,33 @@ fn allocations_per_request_meet_the_targets() {
     counts("tower-http CorsLayer", &support::tower_http_layer());
 }
 
+/// A service keeps the last `Access-Control-Allow-Headers` it built: a
+/// preflight listing the names of the one before allocates nothing (above),
+/// one listing new names builds its value (one allocation) and shares it
+/// with the service (one more, the first time).
+#[test]
+fn a_preflight_listing_new_names_allocates_at_most_twice() {
+    let layer = S3CorsLayer::new(SharedPolicy::new(support::policy(1, false)));
+    let mut service = layer.layer(support::inner());
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut preflight = |names: &str| {
+        let request = support::preflight(names);
+        allocation_counter::measure(|| {
+            assert!(service.poll_ready(&mut cx).is_ready());
+            drop(now(service.call(request)));
+        })
+        .count_total
+    };
+    preflight("x-amz-meta-a,X-Amz-Meta-B");
+    let new_names = preflight(TWO_NAMES);
+    let same_names = preflight(TWO_NAMES);
+    println!(
+        "tower-s3-cors            preflight, 2 new ACRH names             {new_names:>2} allocations (the same names again: {same_names})"
+    );
+    assert!(new_names <= 2, "a preflight listing new names: {new_names}");
+    assert_eq!(same_names, 0, "a preflight listing the same names again");
+}
+
 /// A shadow costs no allocation when it agrees with the live policy (one
 /// more evaluation, nothing else), nor when it disagrees and no subscriber
 /// takes the debug log; metrics are counted with no recorder installed (the
@@ -315,6 +343,59 @@ fn the_benchmark_floor_answers_what_the_layer_answers() {
     }
     let floor = support::StaticHeaders::cors;
     counts("floor (static headers)", &tower::layer::layer_fn(floor));
+}
+
+/// The semantic floor (`support::semantic::SemanticFloor`: S3's CORS written by hand
+/// for the benchmarks' one-rule document) answers the benchmarks' requests
+/// with the layer's status and headers, in the default `VaryMode`, around
+/// an inner response with a `Content-Type` and around one with a `Vary`.
+/// Its allocation counts are printed beside the layer's.
+#[test]
+fn the_semantic_floor_answers_what_the_layer_answers() {
+    let requests: [MakeRequest; 6] = [
+        support::get_with_origin,
+        || support::preflight(TWO_NAMES),
+        || support::preflight("X-Amz-Date , content-type,,x-amz-meta-a"),
+        || support::preflight(""),
+        support::get_without_origin,
+        support::get_refused,
+    ];
+    for request in requests {
+        same_answers(support::inner_with_content_type(), request);
+        same_answers(support::inner_with_vary(), request);
+    }
+    counts(
+        "semantic floor",
+        &tower::layer::layer_fn(support::semantic::SemanticFloor::new),
+    );
+}
+
+/// The layer and the semantic floor around `inner` give `request` the same
+/// status and headers; `Vary` is compared token by token (the layer merges
+/// it into one line, the floor adds a line beside the inner one).
+fn same_answers<I>(inner: I, request: MakeRequest)
+where
+    I: Service<Request<Body>, Response = Response<Body>, Error = Infallible> + Clone,
+{
+    let layer = S3CorsLayer::new(SharedPolicy::new(support::policy(1, false)));
+    let ours = support::call(&mut layer.layer(inner.clone()), request());
+    let floor = support::call(&mut support::semantic::SemanticFloor::new(inner), request());
+    assert_eq!(floor.status(), ours.status());
+    let vary_tokens = |headers: &http::HeaderMap| {
+        let mut tokens: Vec<String> = headers
+            .get_all(VARY)
+            .iter()
+            .flat_map(|v| v.to_str().unwrap().split(','))
+            .map(|t| t.trim().to_ascii_lowercase())
+            .collect();
+        tokens.sort();
+        tokens
+    };
+    let (mut floor, mut ours) = (floor.headers().clone(), ours.headers().clone());
+    assert_eq!(vary_tokens(&floor), vary_tokens(&ours));
+    floor.remove(VARY);
+    ours.remove(VARY);
+    assert_eq!(floor, ours);
 }
 
 /// Memory per cached bucket in a read-through source, for the demo's

@@ -4,6 +4,8 @@
 
 #![allow(dead_code, unreachable_pub)] // each bench uses its own part of this module
 
+pub mod semantic;
+
 use std::convert::Infallible;
 use std::future::{Future, Ready, ready};
 use std::pin::{Pin, pin};

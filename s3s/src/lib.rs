@@ -12,13 +12,17 @@
 //!   (path style, virtual-hosted style, percent-decoding), so the layer and
 //!   s3s always agree on the bucket. It is a locator
 //!   ([`Locate`](tower_s3_cors::source::Locate)) for the core's sources.
-//! - [`CorsS3`]: an `S3` decorator that answers the `?cors` operations
-//!   through the write side of any
-//!   [`BucketCors`](tower_s3_cors::source::BucketCors) source (in memory,
-//!   or read through from your store), after s3s's authentication, with
-//!   S3's validation, codes and messages, and tells the source when the
-//!   backend creates or deletes a bucket; every other operation goes to your
-//!   implementation.
+//! - [`CorsRoute`]: an s3s custom route that answers `PutBucketCors`,
+//!   `GetBucketCors` and `DeleteBucketCors` on the request as sent, after
+//!   s3s's signature check and before its parser, with the core crate's
+//!   [`CorsAdminLayer`](tower_s3_cors::admin::CorsAdminLayer): the same
+//!   reader, validation, digests and S3 errors as any tower server, through
+//!   the write side of any [`BucketCors`](tower_s3_cors::source::BucketCors)
+//!   source (in memory, or read through from your store).
+//! - [`CorsS3`]: an `S3` decorator that tells the source when the backend
+//!   creates or deletes a bucket, and answers the `?cors` operations that
+//!   reach it (without the route, from s3s's parsed input); every other
+//!   operation goes to your implementation.
 //! - [`BackendBuckets`]: whether a bucket exists, asked of your backend's
 //!   own `HeadBucket`, for a read-through source.
 //! - [`dto`]: conversions between s3s's `CORSConfiguration` and
@@ -41,7 +45,7 @@
 //! use tower_s3_cors::S3CorsLayer;
 //! use tower_s3_cors::source::ReadThrough;
 //! use tower_s3_cors::store::DirectoryStore;
-//! use tower_s3_cors_s3s::{BackendBuckets, CorsS3, S3sAddressing};
+//! use tower_s3_cors_s3s::{BackendBuckets, CorsRoute, CorsS3, S3sAddressing};
 //!
 //! # async fn stack(backend: impl s3s::S3) -> Result<(), Box<dyn std::error::Error>> {
 //! let backend = Arc::new(backend);
@@ -51,6 +55,7 @@
 //!     .bucket_exists(BackendBuckets::new(Arc::clone(&backend)))
 //!     .build()?;
 //! let mut s3 = S3ServiceBuilder::new(CorsS3::from_arc(backend, cors.clone()));
+//! s3.set_route(CorsRoute::new(cors.clone()));
 //! s3.set_auth(SimpleAuth::from_single("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"));
 //! addressing.install(&mut s3); // one host parser for s3s and for the layer
 //! let service = S3CorsLayer::new(cors).layer(s3.build());
@@ -67,19 +72,24 @@
 //! - Every other request goes to s3s, and its answer, s3s's error responses
 //!   (`403 AccessDenied`, `404 NoSuchKey`) included, gets the CORS headers
 //!   of the matched rule.
-//! - `PutBucketCors` goes through s3s like any operation: authenticated,
-//!   access-checked, then stored by [`CorsS3`] and served by the layer from
-//!   the next request on.
+//! - `PutBucketCors` goes through s3s's signature check, then the route:
+//!   credentials required, your `S3Access` hooks, then the admin layer
+//!   stores it and the layer serves it from the next request on.
 //!
-//! # Why a decorator and not an `S3Route`
+//! # Why a route and a decorator
 //!
-//! s3s also offers custom routes (`s3s::route::S3Route`). They run after the
-//! signature check too, but they see the raw request instead of the parsed
-//! operation, skip s3s's `S3Access` hooks, and a service has only one. The
-//! decorator keeps s3s's parsing, access checks and error answers; its one
-//! cost is forwarding every other operation, which this crate does for all
-//! of the `S3` trait's operations and checks in a test against the s3s
-//! sources in use.
+//! s3s parses `PutBucketCors` into its own DTO before an `S3`
+//! implementation sees it, and that parser lets through what S3 refuses
+//! (an unknown element, a foreign namespace) and checks no `Content-MD5`.
+//! A custom route (`s3s::route::S3Route`) sees the request after the
+//! signature check with its body as sent (an `aws-chunked` body decoded, its
+//! payload hash checked), so the core crate's reader decides, as in any
+//! tower server. A route cannot reach `S3Access::check` (s3s 0.14 builds its
+//! context privately), so [`CorsRoute`] calls your per-operation hooks
+//! instead (see [`CorsRoute::access`]). Bucket creation and deletion are
+//! operations s3s parses well; the decorator hooks them, forwarding every
+//! other operation (which this crate does for all of the `S3` trait's
+//! operations and checks in a test against the s3s sources in use).
 //!
 //! # Rust version
 //!
@@ -92,7 +102,9 @@ mod backend;
 mod decorator;
 pub mod dto;
 pub mod forward;
+mod route;
 
 pub use addressing::S3sAddressing;
 pub use backend::BackendBuckets;
 pub use decorator::CorsS3;
+pub use route::CorsRoute;

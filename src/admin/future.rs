@@ -13,6 +13,7 @@ use md5::{Digest, Md5};
 use pin_project_lite::pin_project;
 
 use super::checksum::Checksum;
+use super::linger::{self, Bounds, Drain, Linger};
 use super::reply::{AdminError, Reply};
 use super::timer::IdleTimer;
 use crate::body::ResponseBody;
@@ -126,13 +127,25 @@ pin_project! {
     }
 }
 
+/// What is left of a request's body after an early answer, to read and
+/// throw away beside it (see [`Linger`]).
+type Rest = Option<Pin<Box<dyn Drain>>>;
+
 pin_project! {
     #[project = KindProj]
     enum Kind<F, B> {
         Inner { #[pin] future: F },
-        Answered { response: Option<Response<Bytes>> },
-        Reading { #[pin] body: B, buffer: BytesMut, put: Option<Put>, timer: IdleTimer },
-        Working { work: Work },
+        Answered { response: Option<Response<Bytes>>, rest: Rest },
+        // The body is boxed to be moved on once read, or handed to a
+        // lingering close when it is refused half read.
+        Reading {
+            body: Option<Pin<Box<B>>>,
+            buffer: BytesMut,
+            put: Option<Put>,
+            timer: IdleTimer,
+            linger: Bounds,
+        },
+        Working { work: Work, rest: Rest },
     }
 }
 
@@ -143,38 +156,64 @@ impl<F, B> ResponseFuture<F, B> {
         }
     }
 
-    pub(super) fn answered(response: Response<Bytes>) -> Self {
+    /// An answer given before the request's body was read; `rest` is that
+    /// body, to read and throw away beside the answer.
+    pub(super) fn answered(response: Response<Bytes>, rest: Rest) -> Self {
         Self {
             kind: Kind::Answered {
                 response: Some(response),
+                rest,
             },
         }
     }
 
-    /// The answer of a source's operation.
-    pub(super) fn working(work: Work) -> Self {
+    /// The answer of a source's operation; `rest` as for
+    /// [`answered`](Self::answered).
+    pub(super) fn working(work: Work, rest: Rest) -> Self {
         Self {
-            kind: Kind::Working { work },
+            kind: Kind::Working { work, rest },
         }
     }
 
-    /// Reads the body of `put`, waiting at most `idle` for each frame.
-    pub(super) fn reading(body: B, put: Put, idle: Option<Duration>) -> Self {
+    /// Reads the body of `put`, waiting at most `idle` for each frame; a
+    /// body refused half read (too large) lingers within `linger`.
+    pub(super) fn reading(body: B, put: Put, idle: Option<Duration>, linger: Bounds) -> Self {
         Self {
             kind: Kind::Reading {
-                body,
+                body: Some(Box::pin(body)),
                 buffer: BytesMut::new(),
                 put: Some(put),
                 timer: IdleTimer::new(idle),
+                linger,
             },
         }
     }
 }
 
+/// The body of `request`, to read and throw away within `bounds` after an
+/// early answer; `None` when there is nothing to read, or the bounds do not
+/// apply.
+pub(super) fn rest_of<B>(request: http::Request<B>, bounds: Bounds) -> Rest
+where
+    B: Body + Send + 'static,
+{
+    let (parts, body) = request.into_parts();
+    (bounds.applies_to(&parts.headers) && !body.is_end_stream())
+        .then(|| Box::pin(Linger::new(Box::pin(body), bounds)) as Pin<Box<dyn Drain>>)
+}
+
+/// The response for `answer`; `rest` is read and thrown away beside it.
+fn respond<ResBody>(answer: Response<Bytes>, rest: Rest) -> Response<ResponseBody<ResBody>> {
+    if let Some(rest) = rest {
+        linger::detach(rest);
+    }
+    answer.map(ResponseBody::full)
+}
+
 impl<F, B, ResBody, E> Future for ResponseFuture<F, B>
 where
     F: Future<Output = Result<Response<ResBody>, E>>,
-    B: Body,
+    B: Body + Send + 'static,
 {
     type Output = Result<Response<ResponseBody<ResBody>>, E>;
 
@@ -184,23 +223,28 @@ where
                 KindProj::Inner { future } => {
                     return Poll::Ready(Ok(ready!(future.poll(cx))?.map(ResponseBody::inner)));
                 }
-                KindProj::Answered { response } => {
+                KindProj::Answered { response, rest } => {
                     let response = response
                         .take()
                         .expect("ResponseFuture polled after completion");
-                    return Poll::Ready(Ok(response.map(ResponseBody::full)));
+                    return Poll::Ready(Ok(respond(response, rest.take())));
                 }
-                KindProj::Working { work } => {
-                    return Poll::Ready(Ok(ready!(work.as_mut().poll(cx)).map(ResponseBody::full)));
+                KindProj::Working { work, rest } => {
+                    let answer = ready!(work.as_mut().poll(cx));
+                    return Poll::Ready(Ok(respond(answer, rest.take())));
                 }
                 KindProj::Reading {
-                    mut body,
+                    body,
                     buffer,
                     put,
                     timer,
+                    linger,
                 } => {
+                    let reading = body
+                        .as_mut()
+                        .expect("ResponseFuture polled after completion");
                     let outcome = loop {
-                        let Poll::Ready(frame) = body.as_mut().poll_frame(cx) else {
+                        let Poll::Ready(frame) = reading.as_mut().poll_frame(cx) else {
                             ready!(timer.poll_expired(cx));
                             break Err(BodyError::TimedOut);
                         };
@@ -219,10 +263,22 @@ where
                         }
                     };
                     let put = put.take().expect("ResponseFuture polled after completion");
-                    put.finish(outcome)
+                    // Refused half read: the rest is read and thrown away
+                    // after the answer.
+                    let rest = match (&outcome, body.take()) {
+                        (Err(BodyError::TooLarge), Some(body)) if linger.is_on() => {
+                            Some(Box::pin(Linger::new(body, *linger)) as Pin<Box<dyn Drain>>)
+                        }
+                        _ => None,
+                    };
+                    (put.finish(outcome), rest)
                 }
             };
-            self.as_mut().project().kind.set(Kind::Working { work });
+            let (work, rest) = work;
+            self.as_mut()
+                .project()
+                .kind
+                .set(Kind::Working { work, rest });
         }
     }
 }

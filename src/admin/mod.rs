@@ -86,10 +86,13 @@ mod digest;
 pub mod future;
 mod layer;
 mod limits;
+mod linger;
 mod reply;
 mod service;
 mod timer;
 
 pub use layer::CorsAdminLayer;
 pub use limits::DEFAULT_BODY_TIMEOUT;
+pub use linger::{DEFAULT_LINGER_BYTES, DEFAULT_LINGER_TIME};
+
 pub use service::CorsAdmin;

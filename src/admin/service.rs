@@ -9,8 +9,9 @@ use tower_service::Service;
 
 use super::checksum::{Checksum, declared_checksum};
 use super::digest::expected_md5;
-use super::future::{Op, Put, ResponseFuture, work};
+use super::future::{Op, Put, ResponseFuture, rest_of, work};
 use super::limits::{declared_length, declared_too_large};
+use super::linger::Bounds;
 use super::reply::{AdminError, Reply};
 use crate::body::ResponseBody;
 use crate::config::{ConfigError, ConfigErrorKind};
@@ -26,6 +27,7 @@ pub struct CorsAdmin<S, C> {
     source: C,
     require_digest: bool,
     body_timeout: Option<Duration>,
+    linger: Bounds,
 }
 
 impl<S, C> CorsAdmin<S, C> {
@@ -34,12 +36,14 @@ impl<S, C> CorsAdmin<S, C> {
         source: C,
         require_digest: bool,
         body_timeout: Option<Duration>,
+        linger: Bounds,
     ) -> Self {
         Self {
             inner,
             source,
             require_digest,
             body_timeout,
+            linger,
         }
     }
 
@@ -71,6 +75,65 @@ impl<S, C> CorsAdmin<S, C> {
     }
 }
 
+impl<S, C> CorsAdmin<S, C> {
+    /// `answer`, given before the body of `request` was read: the rest of
+    /// the body lingers (see [`CorsAdminLayer::lingering_close`]).
+    ///
+    /// [`CorsAdminLayer::lingering_close`]: super::CorsAdminLayer::lingering_close
+    fn early<F, B>(
+        &self,
+        answer: http::Response<bytes::Bytes>,
+        request: Request<B>,
+    ) -> ResponseFuture<F, B>
+    where
+        B: Body + Send + 'static,
+    {
+        let rest = rest_of(request, self.linger);
+        ResponseFuture::answered(answer, rest)
+    }
+}
+
+/// What the admin layer does with a request.
+pub(super) enum Claim {
+    /// Not a `?cors` request it answers: the inner service's.
+    Pass,
+    /// `?cors` on this bucket's root.
+    Bucket(String),
+    /// A write with `?cors` on an object: `405 MethodNotAllowed`.
+    Object,
+}
+
+/// What the admin layer over `source` does with a request with `head`.
+pub(super) fn claim<C: BucketCors>(source: &C, head: &RequestHead<'_>) -> Claim {
+    if !is_cors_query(head.uri().query()) {
+        return Claim::Pass;
+    }
+    let located = source
+        .locate(head)
+        .map(|located| (located.resource(), located.into_bucket()));
+    match located {
+        Some((ResourceType::Bucket, bucket)) => Claim::Bucket(bucket),
+        Some((ResourceType::Object, bucket)) => {
+            // `?cors` is a bucket sub-resource: on an object it names
+            // nothing. Writes are refused (they would store or delete the
+            // object) unless the bucket is known not to exist (the inner
+            // service answers `NoSuchBucket`); reads go on (a `?cors` query
+            // is a common cache buster on object URLs).
+            let read = matches!(*head.method(), Method::GET | Method::HEAD);
+            let missing = matches!(
+                source.resolve(&bucket),
+                Resolution::Ready(BucketPolicy::NoSuchBucket)
+            );
+            if read || missing {
+                Claim::Pass
+            } else {
+                Claim::Object
+            }
+        }
+        None => Claim::Pass,
+    }
+}
+
 /// Whether the query string names the `cors` sub-resource.
 fn is_cors_query(query: Option<&str>) -> bool {
     query.is_some_and(|q| {
@@ -83,7 +146,7 @@ impl<S, C, ReqBody, ResBody> Service<Request<ReqBody>> for CorsAdmin<S, C>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     C: BucketCors,
-    ReqBody: Body,
+    ReqBody: Body + Send + 'static,
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
@@ -95,37 +158,17 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        if !is_cors_query(request.uri().query()) {
-            return ResponseFuture::inner(self.inner.call(request));
-        }
-        let located = self
-            .source
-            .locate(&RequestHead::new(&request))
-            .map(|located| (located.resource(), located.into_bucket()));
-        let bucket = match located {
-            Some((ResourceType::Bucket, bucket)) => bucket,
-            Some((ResourceType::Object, bucket)) => {
-                // `?cors` is a bucket sub-resource: on an object it names
-                // nothing. Writes are refused (they would store or delete
-                // the object) unless the bucket is known not to exist (the
-                // inner service answers `NoSuchBucket`); reads go on (a
-                // `?cors` query is a common cache buster on object URLs).
-                let read = matches!(*request.method(), Method::GET | Method::HEAD);
-                let missing = matches!(
-                    self.source.resolve(&bucket),
-                    Resolution::Ready(BucketPolicy::NoSuchBucket)
-                );
-                if read || missing {
-                    return ResponseFuture::inner(self.inner.call(request));
-                }
+        let bucket = match claim(&self.source, &RequestHead::new(&request)) {
+            Claim::Pass => return ResponseFuture::inner(self.inner.call(request)),
+            Claim::Bucket(bucket) => bucket,
+            Claim::Object => {
                 let reply = Reply {
                     bucket: None,
                     ids: request.extensions().get::<AmzRequestIds>().cloned(),
                 };
                 let answer = reply.method_not_allowed(request.method(), ResourceType::Object);
-                return ResponseFuture::answered(answer);
+                return self.early(answer, request);
             }
-            None => return ResponseFuture::inner(self.inner.call(request)),
         };
         let reply = Reply {
             // A source that is one bucket for the whole service has no name
@@ -142,7 +185,8 @@ where
                         .await
                         .map_err(|e| AdminError::from(&e))
                 });
-                ResponseFuture::working(work(reply, op, Reply::get))
+                let rest = rest_of(request, self.linger);
+                ResponseFuture::working(work(reply, op, Reply::get), rest)
             }
             Method::DELETE => {
                 let source = self.source.clone();
@@ -152,12 +196,14 @@ where
                         .await
                         .map_err(|e| AdminError::from(&e))
                 });
-                ResponseFuture::working(work(reply, op, |reply, outcome| {
+                let rest = rest_of(request, self.linger);
+                let answer = work(reply, op, |reply, outcome| {
                     reply.done(outcome, StatusCode::NO_CONTENT)
-                }))
+                });
+                ResponseFuture::working(answer, rest)
             }
             Method::PUT => match self.check_put_head(&request) {
-                Err(error) => ResponseFuture::answered(reply.error(&error)),
+                Err(error) => self.early(reply.error(&error), request),
                 Ok((md5, checksum)) => {
                     let source = self.source.clone();
                     let put = Put {
@@ -174,12 +220,18 @@ where
                         checksum,
                         declared_length: declared_length(request.headers()).is_some(),
                     };
-                    ResponseFuture::reading(request.into_body(), put, self.body_timeout)
+                    ResponseFuture::reading(
+                        request.into_body(),
+                        put,
+                        self.body_timeout,
+                        self.linger,
+                    )
                 }
             },
-            _ => ResponseFuture::answered(
-                reply.method_not_allowed(request.method(), ResourceType::Bucket),
-            ),
+            _ => {
+                let answer = reply.method_not_allowed(request.method(), ResourceType::Bucket);
+                self.early(answer, request)
+            }
         }
     }
 }

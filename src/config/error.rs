@@ -2,6 +2,11 @@
 
 use std::fmt;
 
+use http::header::CONTENT_TYPE;
+use http::{HeaderValue, Response};
+
+use crate::s3::S3Error;
+
 /// The S3 message that goes with every `MalformedXML` error.
 const MALFORMED_XML_MESSAGE: &str =
     "The XML you provided was not well-formed or did not validate against our published schema";
@@ -296,6 +301,60 @@ impl ConfigError {
                 "ID length should not exceed allowed limit of 255".to_owned()
             }
         }
+    }
+}
+
+impl ConfigError {
+    /// S3's answer to a `PutBucketCors` that sent this document: `400 Bad
+    /// Request`, `Content-Type: application/xml` and S3's `<Error>` body
+    /// with its [code](Self::s3_code) and [message](Self::s3_message)
+    /// (without `RequestId` and `HostId`, which only a server knows).
+    ///
+    /// For handlers of your own that take a document, such as an admin
+    /// route: the body is a `String`, so the response is served as it is by
+    /// hyper and axum (`http::Response<String>` implements axum's
+    /// `IntoResponse`). A handler returning `Result<_, http::Response<String>>`
+    /// can use `?` on a `ConfigError`, through the `From` impl below.
+    ///
+    /// ```
+    /// use http::{Response, StatusCode};
+    /// use tower_s3_cors::SharedPolicy;
+    ///
+    /// // In axum: `async fn put_rules(State(cors): State<SharedPolicy>, body: String) -> …`
+    /// fn put_rules(cors: &SharedPolicy, body: &str) -> Result<StatusCode, Response<String>> {
+    ///     cors.put_document(body)?; // a bad document: S3's 400; the old rules keep serving
+    ///     Ok(StatusCode::NO_CONTENT)
+    /// }
+    ///
+    /// let cors = SharedPolicy::empty();
+    /// let refused = put_rules(&cors, r#"[{"AllowedOrigins": ["*"], "AllowedMethods": ["PATCH"]}]"#)
+    ///     .unwrap_err();
+    /// assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    /// assert_eq!(refused.headers()["content-type"], "application/xml");
+    /// assert_eq!(
+    ///     refused.body(),
+    ///     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InvalidRequest</Code>\
+    ///      <Message>Found unsupported HTTP method in CORS config. Unsupported method is PATCH</Message></Error>"
+    /// );
+    /// ```
+    #[must_use]
+    pub fn to_response(&self) -> Response<String> {
+        let message = self.s3_message();
+        let body = S3Error::new(self.status(), self.s3_code(), &message).body_text();
+        let mut response = Response::new(body);
+        *response.status_mut() = self.status();
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+        response
+    }
+}
+
+/// [`ConfigError::to_response`], for `?` in handlers that return
+/// `Result<_, http::Response<String>>`.
+impl From<ConfigError> for Response<String> {
+    fn from(err: ConfigError) -> Self {
+        err.to_response()
     }
 }
 

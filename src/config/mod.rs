@@ -47,7 +47,6 @@ mod tests;
 
 pub use error::{ConfigError, ConfigErrorKind};
 pub use model::{CorsConfiguration, CorsRule};
-pub(crate) use validate::RuleValues;
 pub use validate::{
     MAX_AGE_SECONDS_LIMIT, MAX_DOCUMENT_BYTES, MAX_ID_CHARS, MAX_RULES, Validation,
 };

@@ -161,7 +161,7 @@ fn expect_element(
     name: quick_xml::name::QName<'_>,
     local: &[u8],
 ) -> Result<(), ()> {
-    let (ns, local_name) = reader.resolve_element(name);
+    let (ns, local_name) = reader.resolver().resolve_element(name);
     if in_s3_namespace(&ns) && local_name.as_ref() == local {
         Ok(())
     } else {
@@ -170,7 +170,7 @@ fn expect_element(
 }
 
 fn member_of(reader: &NsReader<&[u8]>, name: quick_xml::name::QName<'_>) -> Option<Member> {
-    let (ns, local_name) = reader.resolve_element(name);
+    let (ns, local_name) = reader.resolver().resolve_element(name);
     if in_s3_namespace(&ns) {
         Member::from_local_name(local_name.as_ref())
     } else {

@@ -14,15 +14,68 @@ use super::request::RequestedHeaders;
 /// (one line, all lower case, names separated by `", "`), its value is
 /// shared instead and nothing is allocated.
 #[inline]
-pub(super) fn allow_headers_value(requested: RequestedHeaders<'_>) -> Option<HeaderValue> {
+pub(crate) fn allow_headers_value(requested: RequestedHeaders<'_>) -> Option<HeaderValue> {
     match requested {
         RequestedHeaders::None => None,
-        RequestedHeaders::One(_) | RequestedHeaders::Many(_) => build(requested),
+        RequestedHeaders::One(_) | RequestedHeaders::Many(_) => build(requested, None),
     }
 }
 
-/// [`allow_headers_value`] when the request lists `Access-Control-Request-Headers`.
-fn build(requested: RequestedHeaders<'_>) -> Option<HeaderValue> {
+/// The last `Access-Control-Allow-Headers` value a service built, kept with
+/// the request line it answered, so that the next preflight sending the
+/// same line shares it instead of building it again: a page's preflights
+/// list the same names each time.
+///
+/// A hit costs a comparison of the line with the kept one; the value is
+/// shared (a reference count), nothing is allocated. A miss builds the
+/// value as [`allow_headers_value`] does, in one allocation that also holds
+/// the line it is kept under, and shares it (one more allocation, the
+/// first time a value is shared). A line that is its own answer (already
+/// lower case and `", "`-separated) is shared as before, and not kept: the
+/// service never holds the request's own buffer. Measured by
+/// `benches/instructions.sh s3cors/preflight_2_names` and
+/// `cargo bench --bench interleaved`: see the README's Performance section.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct AllowHeadersCache {
+    /// The line answered last, and its answer.
+    last: Option<(Bytes, HeaderValue)>,
+}
+
+impl AllowHeadersCache {
+    /// [`allow_headers_value`] for `requested`, shared from the last one
+    /// built when the request line is the same.
+    #[inline]
+    pub(crate) fn value(&mut self, requested: RequestedHeaders<'_>) -> Option<HeaderValue> {
+        match requested {
+            RequestedHeaders::None => None,
+            RequestedHeaders::One(line) => match &self.last {
+                Some((kept, value)) if kept[..] == *line.as_bytes() => Some(value.clone()),
+                _ => build(requested, Some(self)),
+            },
+            RequestedHeaders::Many(_) => build(requested, None),
+        }
+    }
+
+    /// The header value of `value`, the answer to `line`, built in one
+    /// allocation that holds `line` after it, and kept.
+    fn keep(&mut self, line: &HeaderValue, value: &[u8]) -> HeaderValue {
+        let mut bytes = Vec::with_capacity(value.len() + line.len());
+        bytes.extend_from_slice(value);
+        bytes.extend_from_slice(line.as_bytes());
+        let bytes = Bytes::from(bytes);
+        let answer = header_value(bytes.slice(..value.len()));
+        self.last = Some((bytes.slice(value.len()..), answer.clone()));
+        answer
+    }
+}
+
+/// [`allow_headers_value`] when the request lists
+/// `Access-Control-Request-Headers`; with `cache`, a value built for one
+/// line is kept there.
+fn build(
+    requested: RequestedHeaders<'_>,
+    cache: Option<&mut AllowHeadersCache>,
+) -> Option<HeaderValue> {
     /// Longer values (dozens of names) are counted, then built in an
     /// allocation of their exact size.
     const STACK: usize = 256;
@@ -47,6 +100,9 @@ fn build(requested: RequestedHeaders<'_>) -> Option<HeaderValue> {
     if let RequestedHeaders::One(line) = requested {
         if line.as_bytes() == value {
             return Some(line.clone());
+        }
+        if let Some(cache) = cache {
+            return Some(cache.keep(line, value));
         }
     }
     Some(header_value(Bytes::copy_from_slice(value)))
@@ -82,7 +138,7 @@ mod tests {
     use http::{HeaderMap, HeaderValue};
     use proptest::prelude::*;
 
-    use super::allow_headers_value;
+    use super::{AllowHeadersCache, allow_headers_value};
     use crate::policy::request::RequestedHeaders;
 
     /// The obvious definition: every line split on `,`, trimmed, empty
@@ -113,6 +169,60 @@ mod tests {
             let expected = naive(&lines);
             prop_assert_eq!(built.as_ref().map(|v| v.to_str().unwrap()), expected.as_deref());
         }
+
+        /// The cache answers what building answers, whatever came before.
+        #[test]
+        fn the_cache_answers_what_building_answers(
+            lines in proptest::collection::vec("[a-cA-C, \t-]{0,12}", 1..8),
+        ) {
+            let mut cache = AllowHeadersCache::default();
+            for line in &lines {
+                let mut headers = HeaderMap::new();
+                headers.insert(ACCESS_CONTROL_REQUEST_HEADERS, HeaderValue::from_str(line).unwrap());
+                let requested = RequestedHeaders::new(&headers);
+                prop_assert_eq!(cache.value(requested), allow_headers_value(requested));
+            }
+        }
+    }
+
+    #[test]
+    fn a_repeated_line_shares_the_value_built_for_it() {
+        let mut cache = AllowHeadersCache::default();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            ACCESS_CONTROL_REQUEST_HEADERS,
+            HeaderValue::from_static("Content-Type,x-amz-date"),
+        );
+        let first = cache.value(RequestedHeaders::new(&headers)).unwrap();
+        let again = cache.value(RequestedHeaders::new(&headers)).unwrap();
+        assert_eq!(again, "content-type, x-amz-date");
+        assert_eq!(first.as_bytes().as_ptr(), again.as_bytes().as_ptr());
+
+        // Another line is answered on its own, and kept instead.
+        headers.insert(
+            ACCESS_CONTROL_REQUEST_HEADERS,
+            HeaderValue::from_static("x-amz-meta-a"),
+        );
+        assert_eq!(
+            cache.value(RequestedHeaders::new(&headers)).unwrap(),
+            "x-amz-meta-a"
+        );
+        headers.insert(
+            ACCESS_CONTROL_REQUEST_HEADERS,
+            HeaderValue::from_static("X-Amz-Meta-A"),
+        );
+        assert_eq!(
+            cache.value(RequestedHeaders::new(&headers)).unwrap(),
+            "x-amz-meta-a"
+        );
+
+        // A line that is its own answer is shared from the request, not kept.
+        let line = HeaderValue::from_static("content-type, x-amz-date");
+        headers.insert(ACCESS_CONTROL_REQUEST_HEADERS, line.clone());
+        let mut fresh = AllowHeadersCache::default();
+        let own = fresh.value(RequestedHeaders::new(&headers)).unwrap();
+        assert_eq!(own.as_bytes().as_ptr(), line.as_bytes().as_ptr());
+        assert!(fresh.last.is_none());
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! Byte work on header text eight bytes at a time: lower-casing, comparing
 //! without regard to ASCII case, finding a comma. Header names and origins
-//! are short, so these beat a loop over bytes without any `unsafe`.
+//! are short, so these beat a loop over bytes without any `unsafe`:
+//! `benches/instructions.sh evaluate/acrh_exact_1` (a preflight listing 20
+//! names) counted 15,091 instructions a byte at a time, 11,377 with these
+//! (the README's Performance section).
 
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x80 * ONES;

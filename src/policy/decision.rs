@@ -9,7 +9,7 @@ use http::header::{
 };
 use http::{HeaderMap, HeaderValue};
 
-use super::allow_headers::allow_headers_value;
+use super::allow_headers::{AllowHeadersCache, allow_headers_value};
 use super::compiled::Compiled;
 use super::request::CorsRequest;
 use super::rule::CompiledRule;
@@ -36,13 +36,34 @@ impl Allowed {
     /// The match of rule `index` of `policy` for `request`; `index` came
     /// from a walk over `policy`.
     pub(crate) fn new(policy: Arc<Compiled>, index: usize, request: &CorsRequest<'_>) -> Self {
+        let allow_headers = allow_headers_value(request.requested_header_lines());
+        Self::with_allow_headers(policy, index, request, allow_headers)
+    }
+
+    /// [`new`](Self::new), with `Access-Control-Allow-Headers` from `cache`.
+    pub(crate) fn cached(
+        policy: Arc<Compiled>,
+        index: usize,
+        request: &CorsRequest<'_>,
+        cache: &mut AllowHeadersCache,
+    ) -> Self {
+        let allow_headers = cache.value(request.requested_header_lines());
+        Self::with_allow_headers(policy, index, request, allow_headers)
+    }
+
+    fn with_allow_headers(
+        policy: Arc<Compiled>,
+        index: usize,
+        request: &CorsRequest<'_>,
+        allow_headers: Option<HeaderValue>,
+    ) -> Self {
         let origin = if policy.rule(index).any_origin {
             WILDCARD.clone()
         } else {
             request.origin().clone()
         };
         Self {
-            allow_headers: allow_headers_value(request.requested_header_lines()),
+            allow_headers,
             policy,
             index,
             origin,
@@ -62,7 +83,7 @@ impl Allowed {
     /// The matched rule's `ID`, if it has one.
     #[must_use]
     pub fn rule_id(&self) -> Option<&str> {
-        self.rule().id.as_deref()
+        self.policy.rule_id(self.index)
     }
 
     /// `Access-Control-Allow-Origin`: `*` when the rule lists the origin `*`,
@@ -81,7 +102,7 @@ impl Allowed {
     /// `Access-Control-Allow-Methods`: all the rule's methods, in document
     /// order, joined by `", "`.
     pub fn allow_methods(&self) -> &HeaderValue {
-        &self.rule().allow_methods
+        self.policy.value(self.rule().answer.allow_methods)
     }
 
     /// `Access-Control-Allow-Headers`: the requested header names, lower-cased,
@@ -95,13 +116,19 @@ impl Allowed {
     /// joined by `", "`; only when the rule has some.
     #[must_use]
     pub fn expose_headers(&self) -> Option<&HeaderValue> {
-        self.rule().expose_headers.as_ref()
+        self.rule()
+            .answer
+            .expose_headers
+            .map(|index| self.policy.value(index))
     }
 
     /// `Access-Control-Max-Age`: the rule's `MaxAgeSeconds`, when set.
     #[must_use]
     pub fn max_age(&self) -> Option<&HeaderValue> {
-        self.rule().max_age.as_ref()
+        self.rule()
+            .answer
+            .max_age
+            .map(|index| self.policy.value(index))
     }
 
     /// Writes the CORS headers of this match into `headers`, replacing any
@@ -142,25 +169,29 @@ impl Allowed {
             allow_headers,
         } = self;
         let rule = policy.rule(index);
+        let answer = rule.answer;
         let count = 2
             + usize::from(!rule.any_origin)
             + usize::from(allow_headers.is_some())
-            + usize::from(rule.expose_headers.is_some())
-            + usize::from(rule.max_age.is_some());
+            + usize::from(answer.expose_headers.is_some())
+            + usize::from(answer.max_age.is_some());
         headers.reserve(count + extra);
         if !rule.any_origin {
             headers.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, TRUE.clone());
         }
         headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        headers.insert(ACCESS_CONTROL_ALLOW_METHODS, rule.allow_methods.clone());
+        headers.insert(
+            ACCESS_CONTROL_ALLOW_METHODS,
+            policy.value(answer.allow_methods).clone(),
+        );
         if let Some(value) = allow_headers {
             headers.insert(ACCESS_CONTROL_ALLOW_HEADERS, value);
         }
-        if let Some(value) = &rule.expose_headers {
-            headers.insert(ACCESS_CONTROL_EXPOSE_HEADERS, value.clone());
+        if let Some(value) = answer.expose_headers {
+            headers.insert(ACCESS_CONTROL_EXPOSE_HEADERS, policy.value(value).clone());
         }
-        if let Some(value) = &rule.max_age {
-            headers.insert(ACCESS_CONTROL_MAX_AGE, value.clone());
+        if let Some(value) = answer.max_age {
+            headers.insert(ACCESS_CONTROL_MAX_AGE, policy.value(value).clone());
         }
     }
 }
@@ -169,7 +200,7 @@ impl fmt::Debug for Allowed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Allowed")
             .field("rule_index", &self.index)
-            .field("rule_id", &self.rule().id)
+            .field("rule_id", &self.rule_id())
             .field("allow_origin", &self.origin)
             .field("allow_headers", &self.allow_headers)
             .finish_non_exhaustive()

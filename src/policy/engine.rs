@@ -112,7 +112,7 @@ impl Policy {
         config: &CorsConfiguration,
         validation: Validation,
     ) -> Result<Self, ConfigError> {
-        Compiled::new(config.clone(), validation).map(|compiled| Self {
+        Compiled::new(config, validation).map(|compiled| Self {
             inner: Arc::new(compiled),
         })
     }
@@ -147,9 +147,36 @@ impl Policy {
 
     /// The configuration this policy was compiled from (what `GetBucketCors`
     /// returns).
+    ///
+    /// A policy keeps its configuration's values in one compact buffer, not
+    /// as a `CorsConfiguration` (which takes an allocation per value): the
+    /// first call rebuilds it, and the policy keeps it from then on.
+    ///
+    /// To hand the configuration on (a `GetBucketCors` answer) without the
+    /// policy keeping it, use [`to_configuration`](Self::to_configuration).
     #[must_use]
     pub fn configuration(&self) -> &CorsConfiguration {
-        &self.inner.config
+        self.inner.configuration()
+    }
+
+    /// The configuration this policy was compiled from, rebuilt for the
+    /// caller: unlike [`configuration`](Self::configuration), the policy
+    /// does not keep a copy (about 1 KiB for a three-rule document).
+    ///
+    /// ```
+    /// use tower_s3_cors::Policy;
+    ///
+    /// let document = r#"[{"ID": "public", "AllowedOrigins": ["*"], "AllowedMethods": ["GET"], "MaxAgeSeconds": 600}]"#;
+    /// let policy = Policy::from_document(document)?;
+    /// let config = policy.to_configuration();
+    /// assert_eq!(config.rules[0].id.as_deref(), Some("public"));
+    /// assert_eq!(config.rules[0].max_age_seconds, Some(600));
+    /// assert_eq!(&config, policy.configuration());
+    /// # Ok::<_, tower_s3_cors::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn to_configuration(&self) -> CorsConfiguration {
+        self.inner.rebuild_configuration()
     }
 
     /// The validation the policy was compiled with.
@@ -238,7 +265,7 @@ impl fmt::Debug for Policy {
         f.debug_struct("Policy")
             .field("rules", &self.inner.rules.len())
             .field("validation", &self.inner.validation)
-            .field("configuration", &self.inner.config)
+            .field("configuration", &self.inner.rebuild_configuration())
             .finish()
     }
 }
@@ -246,10 +273,8 @@ impl fmt::Debug for Policy {
 impl TryFrom<CorsConfiguration> for Policy {
     type Error = ConfigError;
 
-    /// Validates (as S3 does) and compiles, without copying the configuration.
+    /// Validates (as S3 does) and compiles.
     fn try_from(config: CorsConfiguration) -> Result<Self, ConfigError> {
-        Compiled::new(config, Validation::s3()).map(|compiled| Self {
-            inner: Arc::new(compiled),
-        })
+        Self::compile(&config)
     }
 }

@@ -140,10 +140,11 @@ impl<'p> Recorder<'p> {
     }
 
     /// The walk visits the rules in order, each once.
-    fn push(&mut self, index: usize, rule: &CompiledRule, verdict: RuleVerdict) {
+    fn push(&mut self, index: usize, verdict: RuleVerdict) {
         debug_assert_eq!(index, self.rules.len(), "rules are walked in order");
         self.rules.push(verdict);
-        self.ids.push(rule.id.clone());
+        self.ids
+            .push(self.compiled.rule_id(index).map(str::to_owned));
     }
 
     /// The explanation of the walk over `request` that ended in `refusal`
@@ -162,21 +163,17 @@ impl<'p> Recorder<'p> {
 impl<'a> Observer<'a> for Recorder<'_> {
     fn skipped(&mut self, rules: Range<usize>) {
         for index in rules {
-            self.push(
-                index,
-                self.compiled.rule(index),
-                RuleVerdict::OriginNotAllowed,
-            );
+            self.push(index, RuleVerdict::OriginNotAllowed);
         }
     }
 
-    fn checked(&mut self, index: usize, rule: &CompiledRule, check: Check<'a>) {
+    fn checked(&mut self, index: usize, _: &CompiledRule, check: Check<'a>) {
         let verdict = match check {
             Check::Matched => RuleVerdict::Matched,
             Check::Method => RuleVerdict::MethodNotAllowed,
             Check::Header(name) => RuleVerdict::HeaderNotAllowed(lossy(name)),
         };
-        self.push(index, rule, verdict);
+        self.push(index, verdict);
     }
 }
 

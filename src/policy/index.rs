@@ -1,8 +1,9 @@
 //! [`OriginIndex`]: finds the rules that allow an origin without walking
 //! every rule, keeping document order.
 
-use super::pattern::Pattern;
-use super::rule::CompiledRule;
+use std::ops::Range;
+
+use super::pattern::{Case, Pattern};
 use super::table::{Affix, AffixIndex, ExactTable};
 
 /// A set of rules, one bit per rule index (validation caps a policy at 100
@@ -14,61 +15,86 @@ pub(crate) type RuleSet = u128;
 /// the rules that list `*`. A lookup gives the set of rules whose origins
 /// allow the request's origin, exactly; the walk takes them in document
 /// order from the set.
+///
+/// The exact origins are not copied: the table's keys are ranges of the
+/// text the policy keeps its configuration in, which a lookup is given.
 #[derive(Debug)]
 pub(crate) struct OriginIndex {
     /// Exact origin → the rules that list it (byte for byte).
     exact: ExactTable<RuleSet, false>,
-    /// `prefix*suffix` origins → the rules that list them.
-    affixes: AffixIndex<RuleSet, false>,
+    /// `prefix*suffix` origins → the rules that list them; boxed, as most
+    /// policies have none.
+    affixes: Option<Box<AffixIndex<RuleSet, false>>>,
     /// The rules that list the origin `*`.
     any: RuleSet,
 }
 
 impl OriginIndex {
-    pub(crate) fn new(rules: &[CompiledRule]) -> Self {
-        assert!(
-            rules.len() <= RuleSet::BITS as usize,
-            "validation caps a policy at 100 rules"
-        );
+    /// Indexes the origins of each rule, in order: ranges of `text`.
+    pub(crate) fn new<R>(text: &[u8], rules: impl IntoIterator<Item = R>) -> Self
+    where
+        R: IntoIterator<Item = Range<usize>>,
+    {
         let mut exact = Vec::new();
-        let mut affixes = Vec::new();
+        let mut wildcards = Vec::new();
         let mut any = 0;
-        for (index, rule) in rules.iter().enumerate() {
+        for (index, origins) in rules.into_iter().enumerate() {
+            assert!(
+                index < RuleSet::BITS as usize,
+                "validation caps a policy at 100 rules"
+            );
             let bit: RuleSet = 1 << index;
-            for pattern in rule.origins.iter() {
-                match pattern {
+            for range in origins {
+                let origin =
+                    std::str::from_utf8(&text[range.clone()]).expect("stored from a String");
+                match Pattern::new(origin, Case::Sensitive) {
                     Pattern::Any => any |= bit,
-                    Pattern::Exact(origin) => exact.push((origin.clone(), bit)),
-                    Pattern::Affix { prefix, suffix } => affixes.push(Affix {
-                        prefix,
-                        suffix,
-                        target: bit,
-                    }),
+                    Pattern::Exact(_) => exact.push(((range.start, range.len()), bit)),
+                    affix @ Pattern::Affix { .. } => wildcards.push((affix, bit)),
                 }
             }
         }
+        let affixes = wildcards.iter().filter_map(|(pattern, bit)| match pattern {
+            Pattern::Affix { prefix, suffix } => Some(Affix {
+                prefix,
+                suffix,
+                target: *bit,
+            }),
+            Pattern::Any | Pattern::Exact(_) => None,
+        });
         Self {
-            exact: ExactTable::new(exact),
-            affixes: AffixIndex::new(affixes),
+            exact: ExactTable::new(text, exact),
+            affixes: (!wildcards.is_empty()).then(|| Box::new(AffixIndex::new(affixes))),
             any,
         }
     }
 
-    /// The rules whose origins allow `origin`.
+    /// The rules whose origins allow `origin`; `text` is the one the index
+    /// was built over.
     #[inline]
-    pub(crate) fn candidates(&self, origin: &[u8]) -> RuleSet {
+    pub(crate) fn candidates(&self, text: &[u8], origin: &[u8]) -> RuleSet {
         let mut rules = self.any;
         if !self.exact.is_empty() {
-            rules |= self.exact.get(origin).copied().unwrap_or(0);
+            rules |= self.exact.get(text, origin).copied().unwrap_or(0);
         }
-        if !self.affixes.is_empty() {
-            self.affixes.find(origin, |found| {
-                rules |= found;
-                false
-            });
+        if let Some(affixes) = &self.affixes {
+            rules |= wildcard_candidates(affixes, origin);
         }
         rules
     }
+}
+
+/// The rules whose `prefix*suffix` origins allow `origin`. Kept out of
+/// line: most policies list no such origin, and inlined into the walk this
+/// search made every walk pay for its registers.
+#[inline(never)]
+fn wildcard_candidates(affixes: &AffixIndex<RuleSet, false>, origin: &[u8]) -> RuleSet {
+    let mut rules = 0;
+    affixes.find(origin, |found| {
+        rules |= found;
+        false
+    });
+    rules
 }
 
 #[cfg(test)]
@@ -77,36 +103,57 @@ mod tests {
 
     use proptest::prelude::*;
 
-    use super::OriginIndex;
-    use crate::config::CorsRule;
-    use crate::policy::rule::CompiledRule;
+    use std::ops::Range;
 
-    fn compile(rules: &[Vec<String>]) -> Vec<CompiledRule> {
-        rules
+    use super::OriginIndex;
+    use crate::policy::pattern::{Case, Pattern};
+
+    /// Rules' origins as a policy keeps them: ranges of one text.
+    struct Origins {
+        text: Vec<u8>,
+        rules: Vec<Vec<Range<usize>>>,
+    }
+
+    impl Origins {
+        fn index(&self) -> OriginIndex {
+            OriginIndex::new(&self.text, self.rules.iter().cloned())
+        }
+    }
+
+    fn compile(rules: &[Vec<String>]) -> Origins {
+        let mut text = Vec::new();
+        let rules = rules
             .iter()
             .map(|origins| {
-                let rule = CorsRule::new()
-                    .allowed_origins(origins.clone())
-                    .allowed_method("GET");
-                let config = crate::config::CorsConfiguration::new().rule(rule.clone());
-                let values = config.validated(crate::config::Validation::s3()).unwrap();
-                CompiledRule::compile(&rule, values.into_iter().next().unwrap())
+                origins
+                    .iter()
+                    .map(|origin| {
+                        let start = text.len();
+                        text.extend_from_slice(origin.as_bytes());
+                        text.push(0);
+                        start..start + origin.len()
+                    })
+                    .collect()
             })
-            .collect()
+            .collect();
+        Origins { text, rules }
     }
 
     /// The rules a naive walk finds for `probe`, ascending.
-    fn walked(compiled: &[CompiledRule], probe: &str) -> Vec<usize> {
-        compiled
-            .iter()
-            .enumerate()
-            .filter(|(_, rule)| rule.allows_origin(probe.as_bytes()))
-            .map(|(i, _)| i)
+    fn walked(compiled: &Origins, probe: &str) -> Vec<usize> {
+        let allows = |origins: &Vec<Range<usize>>| {
+            origins.iter().any(|range| {
+                let origin = std::str::from_utf8(&compiled.text[range.clone()]).unwrap();
+                Pattern::new(origin, Case::Sensitive).matches(probe.as_bytes(), Case::Sensitive)
+            })
+        };
+        (0..compiled.rules.len())
+            .filter(|&i| allows(&compiled.rules[i]))
             .collect()
     }
 
-    fn found(index: &OriginIndex, probe: &str) -> Vec<usize> {
-        let set = index.candidates(probe.as_bytes());
+    fn found(compiled: &Origins, index: &OriginIndex, probe: &str) -> Vec<usize> {
+        let set = index.candidates(&compiled.text, probe.as_bytes());
         (0..128).filter(|i| set & (1 << i) != 0).collect()
     }
 
@@ -121,8 +168,8 @@ mod tests {
             probe in "https://[ab]{0,9}\\.example",
         ) {
             let compiled = compile(&rules);
-            let index = OriginIndex::new(&compiled);
-            prop_assert_eq!(found(&index, &probe), walked(&compiled, &probe));
+            let index = compiled.index();
+            prop_assert_eq!(found(&compiled, &index, &probe), walked(&compiled, &probe));
         }
 
         /// The same with many wildcard origins, so that they are hashed:
@@ -143,9 +190,9 @@ mod tests {
             ),
         ) {
             let compiled = compile(&rules);
-            let index = OriginIndex::new(&compiled);
+            let index = compiled.index();
             for probe in &probes {
-                prop_assert_eq!(found(&index, probe), walked(&compiled, probe), "{}", probe);
+                prop_assert_eq!(found(&compiled, &index, probe), walked(&compiled, probe), "{}", probe);
             }
         }
     }
@@ -156,9 +203,15 @@ mod tests {
             .map(|i| vec![format!("https://*.tenant{i}.example")])
             .collect();
         let compiled = compile(&rules);
-        let index = OriginIndex::new(&compiled);
-        assert_eq!(found(&index, "https://app.tenant99.example"), [99]);
-        assert_eq!(found(&index, "https://app.tenant9.example"), [9]);
-        assert_eq!(found(&index, "https://app.tenant100.example"), [0_usize; 0]);
+        let index = compiled.index();
+        assert_eq!(
+            found(&compiled, &index, "https://app.tenant99.example"),
+            [99]
+        );
+        assert_eq!(found(&compiled, &index, "https://app.tenant9.example"), [9]);
+        assert_eq!(
+            found(&compiled, &index, "https://app.tenant100.example"),
+            [0_usize; 0]
+        );
     }
 }

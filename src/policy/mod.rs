@@ -14,6 +14,7 @@ mod allow_headers;
 mod ascii;
 mod compiled;
 mod decision;
+mod document;
 mod engine;
 mod explain;
 mod index;
@@ -32,5 +33,6 @@ pub use explain::{Explanation, RuleVerdict};
 pub use refusal::Refusal;
 pub use request::{CorsRequest, MAX_REQUEST_HEADERS_BYTES};
 
+pub(crate) use allow_headers::AllowHeadersCache;
 pub(crate) use compiled::Compiled;
 pub(crate) use request::origin;

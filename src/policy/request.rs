@@ -137,6 +137,7 @@ pub(crate) enum RequestedHeaders<'a> {
 impl<'a> RequestedHeaders<'a> {
     /// The bytes of every line, added up (separators between lines not
     /// counted). Reads only the values' lengths.
+    #[inline]
     pub(crate) fn byte_len(self) -> usize {
         match self {
             Self::None => 0,

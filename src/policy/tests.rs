@@ -519,3 +519,68 @@ fn requested_headers_over_8_kib_are_refused_before_the_rules() {
     );
     assert!(explanation.rules().is_empty(), "{explanation}");
 }
+
+proptest! {
+    /// A policy keeps its configuration in one buffer, not as a
+    /// `CorsConfiguration`: what it gives back is what it was compiled
+    /// from, value for value (IDs, repeated and empty values, methods
+    /// beyond S3's, exposed headers, `MaxAgeSeconds` included), and the
+    /// rules' answers are their own even when rules share values.
+    #[test]
+    fn the_configuration_and_answers_come_back_as_compiled(
+        rules in prop::collection::vec(
+            (
+                arb_rule(),
+                prop::option::of("[a-z é-]{0,12}"),
+                prop::collection::vec("[A-Za-z-]{1,8}", 0..3),
+                prop::option::of(prop_oneof![Just(0_u32), Just(3000), Just(2_147_483_647), any::<u32>().prop_map(|n| n % 100_000)]),
+                prop::collection::vec(prop_oneof![Just("PATCH"), Just("GET")], 0..2),
+            ),
+            1..8,
+        ),
+    ) {
+        let config: CorsConfiguration = rules
+            .into_iter()
+            .map(|(mut rule, id, expose, max_age, more_methods)| {
+                rule.id = id;
+                rule.expose_headers = expose;
+                rule.max_age_seconds = max_age;
+                rule.allowed_methods.extend(more_methods.into_iter().map(str::to_owned));
+                rule
+            })
+            .collect();
+        let policy = Policy::compile_with(&config, Validation::s3().allow_extended_methods()).unwrap();
+        prop_assert_eq!(policy.configuration(), &config);
+        for (index, rule) in config.rules.iter().enumerate() {
+            let origin = if rule.allowed_origins.iter().any(|o| o == "*") {
+                "*"
+            } else {
+                continue;
+            };
+            let method = rule.allowed_methods.last().unwrap();
+            // The first rule listing `*` and this method decides a request
+            // from `null` for it.
+            let first = config.rules.iter().position(|r| {
+                r.allowed_origins.iter().any(|o| o == "*") && r.allowed_methods.contains(method)
+            });
+            if first != Some(index) {
+                continue;
+            }
+            // `null` matches no origin pattern but `*`.
+            let d = decide(&policy, &Method::GET, &[("origin", "null"), ("access-control-request-method", method)]);
+            let allowed = d.allowed().unwrap();
+            prop_assert_eq!(allowed.rule_index(), index);
+            prop_assert_eq!(allowed.rule_id(), rule.id.as_deref());
+            prop_assert_eq!(allowed.allow_origin(), origin);
+            prop_assert_eq!(allowed.allow_methods(), &rule.allowed_methods.join(", "));
+            prop_assert_eq!(
+                allowed.expose_headers().map(|v| v.to_str().unwrap().to_owned()),
+                (!rule.expose_headers.is_empty()).then(|| rule.expose_headers.join(", "))
+            );
+            prop_assert_eq!(
+                allowed.max_age().map(|v| v.to_str().unwrap().to_owned()),
+                rule.max_age_seconds.map(|s| s.to_string())
+            );
+        }
+    }
+}

@@ -111,6 +111,16 @@ impl<'a> S3Error<'a> {
         Bytes::from(body)
     }
 
+    /// The XML body as text, in one allocation of exactly its size (for
+    /// answers built outside the layers: `ConfigError::to_response`).
+    pub(crate) fn body_text(&self) -> String {
+        let mut length = 0;
+        self.render(&mut length);
+        let mut body = String::with_capacity(length);
+        self.render(&mut body);
+        body
+    }
+
     /// The answer, rendered: it no longer borrows the request.
     pub(crate) fn into_answer(self) -> ErrorAnswer {
         ErrorAnswer {

@@ -114,6 +114,17 @@ pub trait BucketCors: Clone + Send + Sync + 'static {
         }
     }
 
+    /// Whether the bucket `request` is for is configured
+    /// ([`is_configured`](Self::is_configured)); `false` when the request
+    /// names no bucket. The layer's one question for a request without
+    /// `Origin` in the default [`VaryMode`](crate::VaryMode). The provided
+    /// method locates the request, then asks `is_configured`; a source that
+    /// is one bucket for the whole service answers without locating.
+    fn is_configured_for(&self, request: &RequestHead<'_>) -> bool {
+        self.locate(request)
+            .is_some_and(|located| self.is_configured(located.bucket()))
+    }
+
     /// `GetBucketCors`: the bucket's configuration, or `None` when it has
     /// none.
     ///
@@ -251,10 +262,14 @@ impl BucketCors for Policy {
         true
     }
 
+    fn is_configured_for(&self, _request: &RequestHead<'_>) -> bool {
+        true
+    }
+
     fn get_document(
         &self,
         _bucket: &str,
     ) -> impl Future<Output = Result<Option<CorsConfiguration>, BucketError>> + Send {
-        ready(Ok(Some(self.configuration().clone())))
+        ready(Ok(Some(self.to_configuration())))
     }
 }

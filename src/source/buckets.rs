@@ -280,7 +280,7 @@ impl BucketCors for Buckets {
     ) -> impl Future<Output = Result<Option<CorsConfiguration>, BucketError>> + Send {
         ready(
             self.existing(bucket)
-                .map(|handle| handle.load().map(|policy| policy.configuration().clone())),
+                .map(|handle| handle.load().map(|policy| policy.to_configuration())),
         )
     }
 

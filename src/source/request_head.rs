@@ -35,6 +35,23 @@ impl<'a> RequestHead<'a> {
         }
     }
 
+    /// Borrows a head given in pieces (by a router that has no
+    /// `http::Request` to give, such as an s3s custom route).
+    #[must_use]
+    pub fn from_components(
+        method: &'a Method,
+        uri: &'a Uri,
+        headers: &'a HeaderMap,
+        extensions: &'a Extensions,
+    ) -> Self {
+        Self {
+            method,
+            uri,
+            headers,
+            extensions,
+        }
+    }
+
     /// The request method.
     #[must_use]
     pub fn method(&self) -> &'a Method {

@@ -306,11 +306,16 @@ impl BucketCors for SharedPolicy {
         SharedPolicy::is_configured(self)
     }
 
+    /// Looks, without locating the request (there is one bucket).
+    fn is_configured_for(&self, _request: &RequestHead<'_>) -> bool {
+        SharedPolicy::is_configured(self)
+    }
+
     fn get_document(
         &self,
         _bucket: &str,
     ) -> impl Future<Output = Result<Option<CorsConfiguration>, BucketError>> + Send {
-        ready(Ok(self.load().map(|policy| policy.configuration().clone())))
+        ready(Ok(self.load().map(|policy| policy.to_configuration())))
     }
 
     fn put_document(

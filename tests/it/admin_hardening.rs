@@ -11,7 +11,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
@@ -50,10 +50,20 @@ const CHECKSUMS: [(&str, &str, &str); 5] = [
 struct ScriptedBody {
     frames: Vec<Bytes>,
     given: usize,
+    /// How many frames (and ends) were given, for tests that keep count.
+    given_count: Arc<AtomicUsize>,
     stall_after: Option<usize>,
     fail: bool,
     polled: Arc<AtomicBool>,
+    /// Set when the body is dropped.
+    dropped: Arc<AtomicBool>,
     hint: SizeHint,
+}
+
+impl Drop for ScriptedBody {
+    fn drop(&mut self) {
+        self.dropped.store(true, Ordering::SeqCst);
+    }
 }
 
 #[derive(Debug)]
@@ -72,9 +82,11 @@ impl ScriptedBody {
         Self {
             frames: frames.iter().map(|f| Bytes::from(f.to_string())).collect(),
             given: 0,
+            given_count: Arc::default(),
             stall_after: None,
             fail: false,
             polled: Arc::default(),
+            dropped: Arc::default(),
             hint: SizeHint::new(),
         }
     }
@@ -97,6 +109,7 @@ impl HttpBody for ScriptedBody {
         }
         let frame = self.frames.get(self.given).cloned();
         self.given += 1;
+        self.given_count.fetch_add(1, Ordering::SeqCst);
         Poll::Ready(frame.map(|data| Ok(Frame::data(data))))
     }
 
@@ -292,6 +305,98 @@ async fn a_declared_length_over_64_kib_is_refused_before_the_body_is_polled() {
     }
 }
 
+/// Sends `request` through an admin layer whose lingering close is
+/// `bounds`; the answer's status and text, and how long the answer took to
+/// end.
+async fn answer_with_linger(
+    request: Request<ScriptedBody>,
+    bounds: (u64, Duration),
+) -> (StatusCode, String, Duration) {
+    let started = Instant::now();
+    let service = CorsAdminLayer::new(buckets())
+        .lingering_close(bounds.0, bounds.1)
+        .layer(service_fn(|_req: Request<ScriptedBody>| async {
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
+        }));
+    let response = service.oneshot(request).await.unwrap();
+    let status = response.status();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        String::from_utf8(body.to_vec()).unwrap(),
+        started.elapsed(),
+    )
+}
+
+/// A `PUT ?cors` of 64 KiB and more, refused before its body is read.
+fn too_large(body: ScriptedBody) -> Request<ScriptedBody> {
+    Request::put("/photos?cors")
+        .header("content-length", "10000000000")
+        .header("content-md5", "1B2M2Y8AsgTpgAmY7PhCfg==")
+        .body(body)
+        .unwrap()
+}
+
+/// Waits (at most 5 s) until `dropped` is set; how long it took.
+fn wait_dropped(dropped: &AtomicBool) -> Duration {
+    let started = Instant::now();
+    while !dropped.load(Ordering::SeqCst) && started.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    started.elapsed()
+}
+
+/// Without `Expect: 100-continue` the client is sending: an early answer
+/// is given at once and the rest of the body is read beside it (a lingering
+/// close), within its bounds in bytes and in time, then dropped.
+#[tokio::test]
+async fn an_early_answer_reads_the_rest_of_the_body_within_bounds() {
+    let chunk = " ".repeat(64 * 1024);
+    let frames: Vec<&str> = vec![chunk.as_str(); 20];
+    let at_once = Duration::from_secs(1);
+
+    // To its end, when it is within the bounds.
+    let body = ScriptedBody::new(&frames);
+    let (given, dropped) = (Arc::clone(&body.given_count), Arc::clone(&body.dropped));
+    let (status, text, took) =
+        answer_with_linger(too_large(body), (8 * 1024 * 1024, Duration::from_secs(5))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+    assert_eq!(support::error_of(&text).0, "MalformedXML");
+    assert!(took < at_once, "{took:?}");
+    wait_dropped(&dropped);
+    assert_eq!(given.load(Ordering::SeqCst), 21, "20 frames and the end");
+
+    // Up to the byte bound: 256 KiB are 4 frames.
+    let body = ScriptedBody::new(&frames);
+    let (given, dropped) = (Arc::clone(&body.given_count), Arc::clone(&body.dropped));
+    let (status, _, _) =
+        answer_with_linger(too_large(body), (256 * 1024, Duration::from_secs(5))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    wait_dropped(&dropped);
+    assert_eq!(given.load(Ordering::SeqCst), 4);
+
+    // A body that stops arriving: the answer at once all the same, the body
+    // dropped when the time bound has passed.
+    let mut body = ScriptedBody::new(&frames);
+    body.stall_after = Some(2);
+    let dropped = Arc::clone(&body.dropped);
+    let bound = Duration::from_millis(300);
+    let (status, _, took) = answer_with_linger(too_large(body), (8 * 1024 * 1024, bound)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(took < bound, "{took:?}");
+    let waited = took + wait_dropped(&dropped);
+    assert!(dropped.load(Ordering::SeqCst));
+    assert!(waited >= bound / 2 && waited < bound * 10, "{waited:?}");
+
+    // Bounds of zero turn it off: the body is not read.
+    let body = ScriptedBody::new(&frames);
+    let (polled, dropped) = (Arc::clone(&body.polled), Arc::clone(&body.dropped));
+    let (status, _, _) = answer_with_linger(too_large(body), (0, Duration::from_secs(5))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(dropped.load(Ordering::SeqCst));
+    assert!(!polled.load(Ordering::SeqCst));
+}
+
 /// The timer is the layer's own (real time: it needs no runtime).
 #[tokio::test]
 async fn a_body_that_stops_arriving_times_out_with_request_timeout() {
@@ -304,7 +409,7 @@ async fn a_body_that_stops_arriving_times_out_with_request_timeout() {
         .body(body)
         .unwrap();
     let idle = Duration::from_millis(300);
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let (status, text, _) = send_with(&buckets, Some(idle), request).await;
     let waited = started.elapsed();
     assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");

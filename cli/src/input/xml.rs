@@ -130,7 +130,7 @@ fn walk(text: &str) -> Result<Places, Problem> {
                 place
             }
             (Place::Prolog, Event::Start(e)) => {
-                let (ns, local) = reader.resolve_element(e.name());
+                let (ns, local) = reader.resolver().resolve_element(e.name());
                 let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
                 let local = String::from_utf8_lossy(local.as_ref()).into_owned();
                 let in_ns = in_s3_namespace(&ns);
@@ -152,7 +152,7 @@ fn walk(text: &str) -> Result<Places, Problem> {
                 }
             }
             (Place::Root, Event::Start(e)) => {
-                let (ns, local) = reader.resolve_element(e.name());
+                let (ns, local) = reader.resolver().resolve_element(e.name());
                 let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
                 let local = String::from_utf8_lossy(local.as_ref()).into_owned();
                 if in_s3_namespace(&ns) && local == "CORSRule" {
@@ -180,7 +180,7 @@ fn walk(text: &str) -> Result<Places, Problem> {
                 }
             }
             (Place::Rule(rule), Event::Start(e)) => {
-                let (ns, local) = reader.resolve_element(e.name());
+                let (ns, local) = reader.resolver().resolve_element(e.name());
                 let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
                 let local = String::from_utf8_lossy(local.as_ref()).into_owned();
                 let member = MEMBERS

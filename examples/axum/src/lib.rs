@@ -7,7 +7,7 @@
 //! | `GET /` | a plain-text greeting |
 //! | `GET /api/items` | a small JSON list |
 //! | `PUT /api/items/{id}` | echoes the body back |
-//! | `PUT /admin/cors` | replaces the CORS rules with the body (S3 XML or either JSON shape): `204`, or `400` with the reason, the old rules still serving |
+//! | `PUT /admin/cors` | replaces the CORS rules with the body (S3 XML or either JSON shape): `204`, or S3's `400` with its XML error (as `PutBucketCors` answers), the old rules still serving |
 //! | `GET /admin/cors` | the rules now serving, as S3 XML (`404` if none) |
 //! | `DELETE /admin/cors` | removes the rules (preflights then get `403`); `204` |
 //!
@@ -87,13 +87,17 @@ async fn put_item(Path(id): Path<u32>, body: String) -> String {
     format!("item {id}: {body}")
 }
 
-/// `PUT /admin/cors`: parse, validate, compile and store, or refuse and
-/// keep the rules that were serving.
-async fn replace_rules(State(cors): State<SharedPolicy>, document: String) -> Response {
-    match cors.put_document(&document) {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(error) => (StatusCode::BAD_REQUEST, format!("{error}\n")).into_response(),
-    }
+/// `PUT /admin/cors`: parse, validate, compile and store, or refuse with
+/// S3's `400` and its XML error and keep the rules that were serving.
+///
+/// `?` turns the [`ConfigError`](tower_s3_cors::ConfigError) into that
+/// response (`http::Response<String>`, which axum serves as it is).
+async fn replace_rules(
+    State(cors): State<SharedPolicy>,
+    document: String,
+) -> Result<StatusCode, Response<String>> {
+    cors.put_document(&document)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /admin/cors`: the rules now serving, as S3's `GetBucketCors` writes

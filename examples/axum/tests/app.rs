@@ -220,16 +220,23 @@ fn the_admin_route_swaps_the_rules_and_refuses_bad_documents() {
         current.body
     );
 
-    // A bad document: 400 with the reason; the rules stored above still answer.
+    // A bad document: the handler's `?` gives S3's 400 and XML error
+    // (`ConfigError::to_response`); the rules stored above still answer.
     let bad = r#"[{"ID": "uploads", "AllowedOrigins": ["*"], "AllowedMethods": ["PATCH"]}]"#;
     let refused = send(&app.addr, "PUT", "/admin/cors", &[], bad);
     assert_eq!(refused.status, 400);
+    assert_eq!(refused.header("content-type"), Some("application/xml"));
+    assert_eq!(
+        refused.body,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InvalidRequest</Code>\
+         <Message>Found unsupported HTTP method in CORS config. Unsupported method is PATCH</Message></Error>"
+    );
+    let malformed = send(&app.addr, "PUT", "/admin/cors", &[], "<CORSConfiguration>");
+    assert_eq!(malformed.status, 400);
     assert!(
-        refused
-            .body
-            .starts_with("CORSRule #1 (ID \"uploads\"): AllowedMethod \"PATCH\""),
+        malformed.body.contains("<Code>MalformedXML</Code>"),
         "{}",
-        refused.body
+        malformed.body
     );
     assert_eq!(
         preflight(&app.addr, "/api/items/1", origin, "PUT").status,

@@ -7,10 +7,13 @@
 //!    presigned URLs work from browsers) and adds CORS headers to every
 //!    answer of s3s, errors included.
 //! 2. s3s's `S3Service`: SigV4 authentication, S3's HTTP protocol.
-//! 3. [`CorsS3`]: `PutBucketCors`, `GetBucketCors`, `DeleteBucketCors`
-//!    through the same source the layer reads; bucket creation and deletion
-//!    reach it too. Everything else goes to s3s-fs.
-//! 4. `s3s_fs::FileSystem`: buckets are directories of the root.
+//! 3. [`CorsRoute`]: `PutBucketCors`, `GetBucketCors`, `DeleteBucketCors`
+//!    on the request as sent (after the signature check, before s3s's
+//!    parser), through the same source the layer reads, with the core
+//!    crate's reader and S3's validation, digests and errors.
+//! 4. [`CorsS3`]: bucket creation and deletion reach the source too;
+//!    everything else goes to s3s-fs.
+//! 5. `s3s_fs::FileSystem`: buckets are directories of the root.
 //!
 //! The CORS wiring is [`build_parts`]: a directory store (`{root}/.cors/`,
 //! one document per bucket, edits by hand picked up), read through a cache,
@@ -35,7 +38,7 @@ use tokio::net::TcpListener;
 use tower_s3_cors::S3Cors;
 use tower_s3_cors::source::{BucketCors as _, ReadThrough};
 use tower_s3_cors::store::DirectoryStore;
-use tower_s3_cors_s3s::{BackendBuckets, CorsS3, S3sAddressing};
+use tower_s3_cors_s3s::{BackendBuckets, CorsRoute, CorsS3, S3sAddressing};
 
 /// The access key of the AWS documentation's examples: the default.
 pub const DEFAULT_ACCESS_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
@@ -103,7 +106,8 @@ fn domain(domain: &str) -> Result<String, String> {
 /// service (the browser tests put a probe between the two).
 #[derive(Debug)]
 pub struct Parts {
-    /// s3s's service over [`CorsS3`] and s3s-fs, with authentication.
+    /// s3s's service over [`CorsS3`] and s3s-fs, with authentication and
+    /// the [`CorsRoute`].
     pub s3: S3Service,
     /// The bucket CORS: what the layer serves and `?cors` writes.
     pub cors: ReadThrough,
@@ -132,6 +136,7 @@ pub async fn build_parts(options: &Options, root: &Path, port: u16) -> Result<Pa
         .build()
         .map_err(|e| e.to_string())?;
     let mut s3 = S3ServiceBuilder::new(CorsS3::from_arc(fs, cors.clone()));
+    s3.set_route(CorsRoute::new(cors.clone()));
     s3.set_auth(SimpleAuth::from_single(
         options.access_key.as_str(),
         options.secret_key.as_str(),

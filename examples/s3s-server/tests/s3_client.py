@@ -13,12 +13,19 @@ assertions. With "style": "virtual", names under .localhost resolve to
 should be http://localhost:PORT.
 """
 
+import base64
+import hashlib
+import http.client
 import json
 import socket
 import sys
+from urllib.parse import urlsplit
 
 import boto3
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 
@@ -69,7 +76,8 @@ def run(s3, plan, step):
         answer = s3.get_object(Bucket=bucket, Key=key)
         return {"body": answer["Body"].read().decode(), "etag": answer["ETag"]}
     if op == "put_bucket_cors":
-        s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": step["rules"]})
+        extra = {"ContentMD5": step["content_md5"]} if "content_md5" in step else {}
+        s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": step["rules"]}, **extra)
         return {}
     if op == "get_bucket_cors":
         return {"rules": s3.get_bucket_cors(Bucket=bucket)["CORSRules"]}
@@ -83,7 +91,39 @@ def run(s3, plan, step):
             ExpiresIn=step.get("expires", 600),
         )
         return {"url": url}
+    if op == "raw":
+        return raw(plan, step)
     raise ValueError(f"unknown op {op!r}")
+
+
+def raw(plan, step):
+    """A request written by hand, signed with botocore's SigV4 signer (the
+    payload hash of "body"), then sent with "send_body" in place of "body"
+    when given (a payload hash that does not match), or unsigned with
+    "unsigned": true. Content-MD5 of the body is added unless "headers" has
+    one or "md5" is false. Answers the status and the body as text."""
+    endpoint = urlsplit(plan["endpoint"])
+    host = endpoint.netloc
+    if step.get("bucket_host"):
+        host = f"{step['bucket_host']}.{host}"
+    url = f"http://{host}{step['path']}"
+    body = step.get("body", "").encode()
+    headers = dict(step.get("headers", {}))
+    if step.get("md5", True) and body and "Content-MD5" not in headers:
+        headers["Content-MD5"] = base64.b64encode(hashlib.md5(body).digest()).decode()
+    request = AWSRequest(method=step["method"], url=url, data=body, headers=headers)
+    if not step.get("unsigned"):
+        secret = step.get("secret_key", plan["secret_key"])
+        credentials = Credentials(plan["access_key"], secret)
+        S3SigV4Auth(credentials, "s3", "us-east-1").add_auth(request)
+    sent = step["send_body"].encode() if "send_body" in step else body
+    hostname, _, port = host.rpartition(":")
+    connection = http.client.HTTPConnection(hostname, int(port), timeout=30)
+    connection.request(step["method"], step["path"], body=sent, headers=dict(request.headers.items()))
+    response = connection.getresponse()
+    text = response.read().decode()
+    connection.close()
+    return {"status": response.status, "body": text}
 
 
 def main():
