@@ -111,46 +111,19 @@ pub(crate) struct Tally {
     bucket: Option<Name>,
     /// A request whose policy is being loaded, with buckets labelled: its
     /// bucket and the layer's bound, to pick its counters once the load is
-    /// over.
+    /// over (boxed: every CORS request carries the field, few fill it).
     #[cfg(feature = "metrics")]
-    pending_label: Option<(Box<str>, usize)>,
+    pending_label: Option<Box<(Box<str>, usize)>>,
 }
 
 impl Tally {
-    /// A request of `kind` for `bucket`, whose live policy is known
-    /// (`shadow` beside it, if the bucket has one). `bucket_labels` is the
-    /// layer's bound on labelled buckets.
+    /// A request of `kind`, nothing known of its bucket yet.
     #[inline]
-    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-    pub(crate) fn ready(
-        kind: Kind,
-        bucket: Option<&str>,
-        live: &BucketPolicy,
-        shadow: Option<Policy>,
-        bucket_labels: usize,
-    ) -> Self {
-        #[cfg(any(feature = "metrics", feature = "tracing"))]
-        let shadow = shadow.filter(|_| SHADOWS_OBSERVED && shadowable(live));
-        Self {
-            #[cfg(any(feature = "metrics", feature = "tracing"))]
-            kind,
-            #[cfg(feature = "metrics")]
-            bucket_counters: (bucket_labels > 0).then(|| {
-                crate::metrics::get().bucket(bucket.unwrap_or(""), exists(live), bucket_labels)
-            }),
-            #[cfg(feature = "tracing")]
-            bucket: shadow.as_ref().map(|_| Name::new(bucket.unwrap_or(""))),
-            #[cfg(any(feature = "metrics", feature = "tracing"))]
-            shadow,
-            #[cfg(feature = "metrics")]
-            pending_label: None,
-        }
-    }
-
-    /// A request of `kind` for `bucket`, whose policy is being loaded: see
-    /// [`settle`](Self::settle).
-    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-    pub(crate) fn pending(kind: Kind, bucket: &str, bucket_labels: usize) -> Self {
+    #[cfg_attr(
+        not(any(feature = "metrics", feature = "tracing")),
+        allow(unused_variables)
+    )]
+    pub(crate) fn new(kind: Kind) -> Self {
         Self {
             #[cfg(any(feature = "metrics", feature = "tracing"))]
             kind,
@@ -159,9 +132,70 @@ impl Tally {
             #[cfg(any(feature = "metrics", feature = "tracing"))]
             shadow: None,
             #[cfg(feature = "tracing")]
-            bucket: Some(Name::new(bucket)),
+            bucket: None,
             #[cfg(feature = "metrics")]
-            pending_label: (bucket_labels > 0).then(|| (bucket.into(), bucket_labels)),
+            pending_label: None,
+        }
+    }
+
+    /// The request is for `bucket`, whose live policy is known (`shadow`
+    /// beside it, if the bucket has one). `bucket_labels` is the layer's
+    /// bound on labelled buckets.
+    ///
+    /// Inlined, down to two tests for a request of a bucket without a
+    /// shadow in a layer without per-bucket counters; the rest is out of
+    /// line.
+    #[inline(always)]
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn ready(
+        &mut self,
+        bucket: Option<&str>,
+        live: &BucketPolicy,
+        shadow: Option<Policy>,
+        bucket_labels: usize,
+    ) {
+        #[cfg(feature = "metrics")]
+        if bucket_labels > 0 {
+            self.label(bucket.unwrap_or(""), live, bucket_labels);
+        }
+        #[cfg(any(feature = "metrics", feature = "tracing"))]
+        if let Some(shadow) = shadow {
+            self.shadowed(bucket.unwrap_or(""), live, shadow);
+        }
+    }
+
+    /// Takes `bucket`'s counters.
+    #[cfg(feature = "metrics")]
+    #[inline(never)]
+    fn label(&mut self, bucket: &str, live: &BucketPolicy, bound: usize) {
+        self.bucket_counters = Some(crate::metrics::get().bucket(bucket, exists(live), bound));
+    }
+
+    /// Takes `bucket`'s shadow, where it is evaluated beside `live`.
+    #[cfg(any(feature = "metrics", feature = "tracing"))]
+    #[inline(never)]
+    #[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
+    fn shadowed(&mut self, bucket: &str, live: &BucketPolicy, shadow: Policy) {
+        if SHADOWS_OBSERVED && shadowable(live) {
+            #[cfg(feature = "tracing")]
+            {
+                self.bucket = Some(Name::new(bucket));
+            }
+            self.shadow = Some(shadow);
+        }
+    }
+
+    /// The request is for `bucket`, whose policy is being loaded: see
+    /// [`settle`](Self::settle).
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn pending(&mut self, bucket: &str, bucket_labels: usize) {
+        #[cfg(feature = "tracing")]
+        {
+            self.bucket = Some(Name::new(bucket));
+        }
+        #[cfg(feature = "metrics")]
+        if bucket_labels > 0 {
+            self.pending_label = Some(Box::new((bucket.into(), bucket_labels)));
         }
     }
 
@@ -178,8 +212,9 @@ impl Tally {
             self.shadow = pending.shadow();
         }
         #[cfg(feature = "metrics")]
-        if let Some((bucket, bound)) = self.pending_label.take() {
-            self.bucket_counters = Some(crate::metrics::get().bucket(&bucket, exists(live), bound));
+        if let Some(label) = self.pending_label.take() {
+            let (bucket, bound) = &*label;
+            self.bucket_counters = Some(crate::metrics::get().bucket(bucket, exists(live), *bound));
         }
     }
 

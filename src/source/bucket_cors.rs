@@ -243,6 +243,7 @@ pub trait BucketCors: Clone + Send + Sync + 'static {
 /// Where a source that is one bucket for the whole service (a
 /// [`SharedPolicy`](super::SharedPolicy), a [`Policy`](crate::Policy))
 /// locates a request: the bucket without a name, whose root is the path `/`.
+#[inline]
 pub(crate) fn whole_service<'a>(request: &RequestHead<'a>) -> Located<'a> {
     Located::new("", key_of(request.uri().path()))
 }

@@ -293,10 +293,12 @@ impl From<Policy> for SharedPolicy {
 
 /// One bucket for the whole service: the path `/` is its root.
 impl BucketCors for SharedPolicy {
+    #[inline]
     fn locate<'a>(&self, request: &RequestHead<'a>) -> Option<Located<'a>> {
         Some(whole_service(request))
     }
 
+    #[inline]
     fn resolve(&self, _bucket: &str) -> Resolution {
         self.resolution()
     }

@@ -489,11 +489,14 @@ async fn run(
             None => config.buckets().shadow(&name),
         };
         if let Some(shadow) = shadow {
+            let rules = match shadow.len() {
+                1 => "1 rule".to_owned(),
+                n => format!("{n} rules"),
+            };
             text.push_str(&format!(
-                "\nBucket {name:?} has a shadow ({} rules): evaluated beside its CORS on each of its\n\
+                "\nBucket {name:?} has a shadow ({rules}): evaluated beside its CORS on each of its\n\
                  requests and counted in s3_cors_shadow_total, never answering. Promote it with a\n\
-                 PUT of the same document to /{name}?cors.\n",
-                shadow.len()
+                 PUT of the same document to /{name}?cors.\n"
             ));
         }
     }
