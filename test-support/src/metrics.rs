@@ -102,7 +102,7 @@ impl Recorder for Keeper {
 /// # Panics
 ///
 /// When another recorder was installed first.
-#[must_use]
+#[must_use = "hold the turn while the test counts"]
 pub fn registry() -> (&'static Registry, MutexGuard<'static, ()>) {
     static REGISTRY: OnceLock<&'static Registry> = OnceLock::new();
     static TURN: Mutex<()> = Mutex::new(());

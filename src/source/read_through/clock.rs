@@ -43,17 +43,23 @@ impl Clock {
                 // A load is running: requests wait for it.
                 Some(entry) if matches!(entry.state, State::Loading(_)) => ring.push_back(key),
                 Some(entry) if entry.take_reference() => ring.push_back(key),
-                Some(_) => {
-                    if cache.remove(&*key).is_some() {
-                        #[cfg(feature = "metrics")]
-                        {
-                            let metrics = crate::metrics::get();
-                            metrics.store_evictions.increment(1);
-                            metrics.store_cached_buckets.decrement(1.0);
-                        }
-                    }
-                }
+                Some(_) => evict(&cache, &key),
             }
+        }
+    }
+}
+
+/// Evicts `key`, and counts it (feature `metrics`).
+fn evict<S: std::hash::BuildHasher>(
+    cache: &papaya::HashMapRef<'_, Arc<str>, super::entry::Entry, S, impl papaya::Guard>,
+    key: &str,
+) {
+    if cache.remove(key).is_some() {
+        #[cfg(feature = "metrics")]
+        {
+            let metrics = crate::metrics::get();
+            metrics.store_evictions.increment(1);
+            metrics.store_cached_buckets.decrement(1.0);
         }
     }
 }
