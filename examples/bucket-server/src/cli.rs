@@ -186,27 +186,18 @@ impl Args {
         if let Some(message) = args.etcd_flags_mismatch() {
             return Err(Self::command().error(ErrorKind::ArgumentConflict, message));
         }
-        for (i, shadow) in args.shadows.iter().enumerate() {
-            let twice = args.shadows[..i]
-                .iter()
-                .any(|earlier| earlier.name.eq_ignore_ascii_case(&shadow.name));
-            if twice {
-                return Err(Self::command().error(
-                    ErrorKind::ArgumentConflict,
-                    format!("--shadow: bucket {:?} is given twice", shadow.name),
-                ));
-            }
+        let shadows = args.shadows.iter().map(|shadow| shadow.name.as_str());
+        if let Some(name) = given_twice(shadows) {
+            return Err(Self::command().error(
+                ErrorKind::ArgumentConflict,
+                format!("--shadow: bucket {name:?} is given twice"),
+            ));
         }
-        for (i, bucket) in args.buckets.iter().enumerate() {
-            let twice = args.buckets[..i]
-                .iter()
-                .any(|earlier| earlier.name.eq_ignore_ascii_case(&bucket.name));
-            if twice {
-                return Err(Self::command().error(
-                    ErrorKind::ArgumentConflict,
-                    format!("bucket {:?} is given twice", bucket.name),
-                ));
-            }
+        if let Some(name) = given_twice(args.buckets.iter().map(|bucket| bucket.name.as_str())) {
+            return Err(Self::command().error(
+                ErrorKind::ArgumentConflict,
+                format!("bucket {name:?} is given twice"),
+            ));
         }
         Ok(args)
     }
@@ -252,6 +243,21 @@ impl Args {
             _ => given.map(|flag| format!("{flag} is for --store etcd://… or etcds://…")),
         }
     }
+}
+
+/// The first bucket name given a second time (names are matched without
+/// regard to case), if any.
+fn given_twice<'a>(names: impl Iterator<Item = &'a str> + Clone) -> Option<&'a str> {
+    names
+        .clone()
+        .enumerate()
+        .find(|&(i, name)| {
+            names
+                .clone()
+                .take(i)
+                .any(|earlier| earlier.eq_ignore_ascii_case(name))
+        })
+        .map(|(_, name)| name)
 }
 
 /// The text of `error`, with the usage (clap leaves it out of some errors,

@@ -458,20 +458,10 @@ async fn run(
     // Installed before anything is printed: whoever reads the first line may
     // signal at once.
     let signal = shutdown_signal().map_err(|e| format!("cannot handle signals: {e}"))?;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| format!("cannot read the bound address: {e}"))?;
+    let (listener, addr) = bind(listen, "").await?;
     let metrics_line = match metrics {
         Some((listen_metrics, handle)) => {
-            let listener = tokio::net::TcpListener::bind(listen_metrics)
-                .await
-                .map_err(|e| format!("--metrics: cannot listen on {listen_metrics}: {e}"))?;
-            let bound = listener
-                .local_addr()
-                .map_err(|e| format!("--metrics: cannot read the bound address: {e}"))?;
+            let (listener, bound) = bind(listen_metrics, "--metrics: ").await?;
             tokio::spawn(metrics::serve(listener, handle));
             Some(format!("metrics on http://{bound}/metrics\n"))
         }
@@ -508,6 +498,21 @@ async fn run(
     serve_with_shutdown(listener, config, signal)
         .await
         .map_err(|e| format!("server failed: {e}"))
+}
+
+/// A listener on `listen`, and the address it bound; errors begin with
+/// `context`.
+async fn bind(
+    listen: &str,
+    context: &str,
+) -> Result<(tokio::net::TcpListener, std::net::SocketAddr), String> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("{context}cannot listen on {listen}: {e}"))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("{context}cannot read the bound address: {e}"))?;
+    Ok((listener, addr))
 }
 
 /// The buckets and their policies now, for the banner: with a store, as
