@@ -30,6 +30,8 @@ use crate::policy::Policy;
 /// to a bucket that is not in the map are refused with `NoSuchBucket`;
 /// [`bucket_created`](BucketCors::bucket_created) and
 /// [`bucket_deleted`](BucketCors::bucket_deleted) add and remove buckets.
+/// A bucket's shadow ([`BucketCors::put_shadow_document`]) is kept in its
+/// handle: buckets that share a handle share its shadow.
 ///
 /// ```
 /// use tower_s3_cors::source::{BucketCors, BucketPolicy, Buckets, Resolution};
