@@ -85,6 +85,37 @@ fn check_size(doc: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// The most JSON text [`CorsConfiguration::from_json`] reads: 1 MiB, a
+/// bound on the work, not S3's limit (which is on the XML, measured after).
+#[cfg(feature = "json")]
+const MAX_JSON_TEXT_BYTES: usize = 1024 * 1024;
+
+/// Reads JSON as S3 would receive it: the document's size is that of its
+/// XML, since the AWS CLI and SDKs send S3 the XML of a JSON document.
+/// (Without the `xml` feature, the text's own size is measured.)
+#[cfg(feature = "json")]
+fn parse_json(doc: &str) -> Result<CorsConfiguration, ConfigError> {
+    #[cfg(feature = "xml")]
+    {
+        if doc.len() > MAX_JSON_TEXT_BYTES {
+            return Err(ConfigError::new(ConfigErrorKind::DocumentTooLarge)
+                .with_detail(format!("{} bytes of JSON", doc.len())));
+        }
+        let config = json::parse(doc)?;
+        let xml = config.to_xml().len();
+        if xml > MAX_DOCUMENT_BYTES {
+            return Err(ConfigError::new(ConfigErrorKind::DocumentTooLarge)
+                .with_detail(format!("{xml} bytes as S3's XML")));
+        }
+        Ok(config)
+    }
+    #[cfg(not(feature = "xml"))]
+    {
+        check_size(doc)?;
+        json::parse(doc)
+    }
+}
+
 impl CorsConfiguration {
     /// Reads S3's XML `CORSConfiguration` document.
     ///
@@ -134,6 +165,13 @@ impl CorsConfiguration {
     /// [`InvalidCharacter`](ConfigErrorKind::InvalidCharacter), since
     /// `GetBucketCors` could not send it back.
     ///
+    /// S3's 64 KiB limit is on the XML it receives, and the AWS CLI and SDKs
+    /// send the XML of a JSON document: a document whose
+    /// [`to_xml`](Self::to_xml) is over 64 KiB is
+    /// [`DocumentTooLarge`](ConfigErrorKind::DocumentTooLarge), whatever the
+    /// size of its JSON text (JSON is usually the smaller; text over 1 MiB
+    /// is not read). Without the `xml` feature the JSON text is measured.
+    ///
     /// ```
     /// use tower_s3_cors::config::CorsConfiguration;
     ///
@@ -148,8 +186,7 @@ impl CorsConfiguration {
     /// ```
     #[cfg(feature = "json")]
     pub fn from_json(doc: &str) -> Result<Self, ConfigError> {
-        check_size(doc)?;
-        json::parse(doc)
+        parse_json(doc)
     }
 
     /// Reads a document in either format, told apart by its first character
@@ -158,7 +195,8 @@ impl CorsConfiguration {
     ///
     /// # Errors
     ///
-    /// As for [`from_xml`](Self::from_xml) and [`from_json`](Self::from_json);
+    /// As for [`from_xml`](Self::from_xml) and [`from_json`](Self::from_json)
+    /// (S3's 64 KiB limit on the XML text, or on the XML of the JSON);
     /// [`Malformed`](ConfigErrorKind::Malformed) when the format cannot be
     /// told, or its feature is disabled.
     ///
@@ -176,6 +214,10 @@ impl CorsConfiguration {
     /// # Ok::<_, tower_s3_cors::ConfigError>(())
     /// ```
     pub fn from_document(doc: &str) -> Result<Self, ConfigError> {
+        #[cfg(feature = "json")]
+        if DocumentFormat::detect(doc) == Some(DocumentFormat::Json) {
+            return parse_json(doc);
+        }
         check_size(doc)?;
         Self::from_document_any_size(doc)
     }
@@ -200,7 +242,8 @@ impl CorsConfiguration {
     ///
     /// // 70 KB of indentation around one small rule.
     /// let pretty = format!(
-    ///     "[{}{{\"AllowedOrigins\": [\"*\"], \"AllowedMethods\": [\"GET\"]}}]",
+    ///     "<CORSConfiguration>{}<CORSRule><AllowedOrigin>*</AllowedOrigin>\
+    ///      <AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>",
     ///     " ".repeat(70_000)
     /// );
     /// assert!(CorsConfiguration::from_document(&pretty).is_err());

@@ -457,7 +457,7 @@ fn row_document_over_64_kib() {
     for err in [
         put_err(&doc),
         CorsConfiguration::from_xml(&doc).unwrap_err(),
-        CorsConfiguration::from_json(&doc).unwrap_err(),
+        CorsConfiguration::from_document(&doc).unwrap_err(),
     ] {
         assert_eq!(err.kind(), ConfigErrorKind::DocumentTooLarge);
         assert_s3_error(
@@ -466,6 +466,39 @@ fn row_document_over_64_kib() {
             "The CORS XML document is limited to 64 KB in size.",
         );
     }
+}
+
+/// JSON reaches S3 as XML (the AWS CLI and SDKs convert it): its size is
+/// its XML's, not its text's.
+#[test]
+fn row_json_document_measured_as_s3_s_xml() {
+    // Compact JSON under 64 KiB whose XML is over: 2,000 origins.
+    let origins: Vec<String> = (0..2_000)
+        .map(|i| format!("\"https://o{i}.example\""))
+        .collect();
+    let compact = format!(
+        "[{{\"AllowedOrigins\":[{}],\"AllowedMethods\":[\"GET\"]}}]",
+        origins.join(",")
+    );
+    assert!(compact.len() < MAX_DOCUMENT_BYTES, "{}", compact.len());
+    for err in [
+        CorsConfiguration::from_json(&compact).unwrap_err(),
+        CorsConfiguration::from_document(&compact).unwrap_err(),
+    ] {
+        assert_eq!(err.kind(), ConfigErrorKind::DocumentTooLarge);
+        assert!(err.to_string().contains("as S3's XML"), "{err}");
+    }
+    // Indented JSON over 64 KiB whose XML is small.
+    let indented = format!(
+        "[{}{{\"AllowedOrigins\": [\"*\"], \"AllowedMethods\": [\"GET\"]}}]",
+        " ".repeat(70_000)
+    );
+    assert!(CorsConfiguration::from_json(&indented).is_ok());
+    assert!(CorsConfiguration::from_document(&indented).is_ok());
+    // More than 1 MiB of text is not read.
+    let huge = format!("[{}]", " ".repeat(1024 * 1024));
+    let err = CorsConfiguration::from_json(&huge).unwrap_err();
+    assert_eq!(err.kind(), ConfigErrorKind::DocumentTooLarge);
 }
 
 #[test]

@@ -171,7 +171,7 @@ impl SharedPolicy {
     #[allow(clippy::must_use_candidate)] // dropping the old policy is the common case
     pub fn put(&self, policy: Policy) -> Option<Policy> {
         #[cfg(feature = "tracing")]
-        tracing::info!(rules = policy.len(), "CORS policy stored");
+        tracing::debug!(rules = policy.len(), "CORS policy stored");
         self.shared
             .swap(Some(policy.into_shared()))
             .map(Policy::from_shared)
@@ -202,7 +202,7 @@ impl SharedPolicy {
     #[allow(clippy::must_use_candidate)]
     pub fn delete_document(&self) -> Option<Policy> {
         #[cfg(feature = "tracing")]
-        tracing::info!("CORS policy cleared");
+        tracing::debug!("CORS policy cleared");
         self.shared.swap(None).map(Policy::from_shared)
     }
 

@@ -7,13 +7,11 @@
 //!    presigned URLs work from browsers) and adds CORS headers to every
 //!    answer of s3s, errors included.
 //! 2. s3s's `S3Service`: SigV4 authentication, S3's HTTP protocol.
-//! 3. [`CorsRoute`]: `PutBucketCors`, `GetBucketCors`, `DeleteBucketCors`
-//!    on the request as sent (after the signature check, before s3s's
-//!    parser), through the same source the layer reads, with the core
-//!    crate's reader and S3's validation, digests and errors.
-//! 4. [`CorsS3`]: bucket creation and deletion reach the source too;
-//!    everything else goes to s3s-fs.
-//! 5. `s3s_fs::FileSystem`: buckets are directories of the root.
+//! 3. [`CorsRoute`]: `?cors` on the request as sent (after the signature
+//!    check, before s3s's parser) with the core crate's reader and S3's
+//!    validation, digests and errors, through the source the layer reads.
+//! 4. [`CorsS3`]: bucket creation and deletion reach the source; the rest
+//!    goes to `s3s_fs::FileSystem` (buckets are directories of the root).
 //!
 //! The CORS wiring is [`build_parts`]: a directory store (`{root}/.cors/`,
 //! one document per bucket, edits by hand picked up), read through a cache,
@@ -91,9 +89,7 @@ impl Options {
 
 fn existing_dir(path: &str) -> Result<PathBuf, String> {
     let dir = PathBuf::from(path);
-    dir.is_dir()
-        .then_some(dir)
-        .ok_or_else(|| "not a directory".to_owned())
+    dir.is_dir().then_some(dir).ok_or("not a directory".into())
 }
 
 /// A domain as s3s accepts one (`host` or `host:port`).
@@ -106,8 +102,7 @@ fn domain(domain: &str) -> Result<String, String> {
 /// service (the browser tests put a probe between the two).
 #[derive(Debug)]
 pub struct Parts {
-    /// s3s's service over [`CorsS3`] and s3s-fs, with authentication and
-    /// the [`CorsRoute`].
+    /// s3s's service: authentication, the [`CorsRoute`], [`CorsS3`], s3s-fs.
     pub s3: S3Service,
     /// The bucket CORS: what the layer serves and `?cors` writes.
     pub cors: ReadThrough,
