@@ -225,7 +225,7 @@ impl SharedPolicy {
     #[allow(clippy::must_use_candidate)]
     pub fn put_shadow(&self, policy: Policy) -> Option<Policy> {
         #[cfg(feature = "tracing")]
-        tracing::info!(rules = policy.len(), "CORS shadow policy stored");
+        tracing::debug!(rules = policy.len(), "CORS shadow policy stored");
         self.shared
             .swap_shadow(Some(policy.into_shared()))
             .map(Policy::from_shared)
