@@ -153,10 +153,10 @@ impl Metrics {
 /// allow, each registered once (and kept for the life of the process, as
 /// the recorder keeps their series); the rest share [`OTHER_BUCKETS`].
 ///
-/// A map swapped whole (it only grows, at most to the bound): a lookup is
-/// an `arc-swap` load and a hash, without the epoch guard a concurrent map
-/// takes (measured: about a third of the time of a `papaya` lookup here,
-/// `benches/observe.rs`, `get/bucket_labels`).
+/// A map swapped whole (it only grows, at most to the bound, and is read
+/// far more often than written): a lookup is an `arc-swap` load and a
+/// hash, without the epoch guard a concurrent map takes. Its cost is in
+/// `benches/observe.rs`, `get/bucket_labels`.
 #[derive(Default)]
 struct BucketLabels {
     labelled: ArcSwap<HashMap<Box<str>, &'static Outcomes>>,
