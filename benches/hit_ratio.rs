@@ -13,8 +13,8 @@
 //!   of the hot requests before, during and after the scan, and of the same
 //!   hot requests without the scan.
 //!
-//! A request is a hit when [`BucketCors::resolve`] answers
-//! [`Resolution::Ready`]; a miss answers [`Resolution::Pending`], and the
+//! A request is a hit when [`BucketCors::resolve`] answers at once
+//! ([`Resolution::Ready`]; no bucket has a shadow here); a miss answers [`Resolution::Pending`], and the
 //! harness waits for the load (from a store that holds one document for
 //! every bucket) before the next request, so a miss caches its bucket as
 //! the one-thread replay of `cache-crates` does. Only the cache's own
@@ -175,7 +175,7 @@ fn replay(
         let mut asks = vec![0_u64; phases.len()];
         for (at, &id) in stream.iter().enumerate() {
             let hit = match source.resolve(&names[id as usize]) {
-                Resolution::Ready(_) => true,
+                Resolution::Ready(_) | Resolution::Shadowed(..) => true,
                 Resolution::Pending(pending) => {
                     pending.await;
                     false

@@ -73,7 +73,7 @@ fn configured(resolution: Resolution) -> bool {
 /// The policy, once any load is over.
 async fn settle(resolution: Resolution) -> BucketPolicy {
     match resolution {
-        Resolution::Ready(policy) => policy,
+        Resolution::Ready(policy) | Resolution::Shadowed(policy, _) => policy,
         Resolution::Pending(pending) => pending.await,
     }
 }

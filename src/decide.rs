@@ -10,6 +10,7 @@ use http::request::Parts;
 use http::{Extensions, HeaderValue, Response, StatusCode};
 
 use crate::headers::CorsHeaders;
+use crate::observe::{Outcome, Tally};
 use crate::options::{Options, RefusalReport, VaryMode};
 use crate::policy::{
     AllowHeadersCache, Allowed, CorsRequest, Explanation, MAX_REQUEST_HEADERS_BYTES, Policy,
@@ -32,11 +33,13 @@ pub(crate) fn preflight(
     policy: BucketPolicy,
     resource: ResourceType,
     cache: &mut AllowHeadersCache,
+    tally: &Tally,
 ) -> Response<Bytes> {
     // In the cache-safe mode, `Vary` goes on every answer about a resource
     // that has (or may have) a policy.
     let may_vary = policy.may_apply();
-    let (mut response, report) = match decide_preflight(options, &parts, policy, resource, cache) {
+    let decided = decide_preflight(options, &parts, policy, resource, cache, tally);
+    let (mut response, report) = match decided {
         Ok(allowed) => {
             let mut headers = parts.headers;
             headers.clear();
@@ -64,25 +67,37 @@ pub(crate) fn preflight(
 }
 
 /// The matched rule of a preflight, or S3's error answer and what to
-/// report of it.
+/// report of it; counted, and compared with the bucket's shadow.
 fn decide_preflight(
     options: &Options,
     parts: &Parts,
     policy: BucketPolicy,
     resource: ResourceType,
     cache: &mut AllowHeadersCache,
+    tally: &Tally,
 ) -> Result<Allowed, (ErrorAnswer, Option<Report>)> {
     let cors = CorsRequest::new(&parts.method, &parts.headers);
     let (refusal, walked) = match (cors, policy) {
         (None, _) => (Refusal::NoOrigin, None),
         (Some(_), BucketPolicy::NoSuchBucket) => (Refusal::NoSuchBucket, None),
-        (Some(_), BucketPolicy::NotConfigured) => (Refusal::NotConfigured, None),
+        (Some(cors), BucketPolicy::NotConfigured) => {
+            tally.compare(&cors, None, false);
+            (Refusal::NotConfigured, None)
+        }
         (Some(_), BucketPolicy::Unavailable) => (Refusal::Unavailable, None),
-        (Some(cors), BucketPolicy::Configured(policy)) => match policy.first_match(&cors) {
-            Ok(index) => return Ok(Allowed::cached(policy.into_shared(), index, &cors, cache)),
-            Err(refusal) => (refusal, Some((policy, cors))),
-        },
+        (Some(cors), BucketPolicy::Configured(policy)) => {
+            let matched = policy.first_match(&cors);
+            tally.compare(&cors, Some(&policy), matched.is_ok());
+            match matched {
+                Ok(index) => {
+                    tally.count(Some(Outcome::Allowed));
+                    return Ok(Allowed::cached(policy.into_shared(), index, &cors, cache));
+                }
+                Err(refusal) => (refusal, Some((policy, cors))),
+            }
+        }
     };
+    tally.count(Outcome::of_refusal(refusal));
     let requested_method = parts.headers.get(ACCESS_CONTROL_REQUEST_METHOD);
     let forbidden = |message, resource| S3Error {
         method_and_resource: Some((
@@ -134,17 +149,25 @@ pub(crate) fn actual(
     options: &Options,
     policy: BucketPolicy,
     cors: &CorsRequest<'_>,
+    tally: &Tally,
 ) -> OnResponse {
     let cache_safe = options.vary == VaryMode::CacheSafe;
     let policy = match policy {
         BucketPolicy::Configured(policy) => policy,
-        BucketPolicy::NotConfigured | BucketPolicy::NoSuchBucket => {
+        BucketPolicy::NotConfigured => {
+            tally.compare(cors, None, false);
+            tally.count(Some(Outcome::NotConfigured));
+            return OnResponse::vary_only(false);
+        }
+        BucketPolicy::NoSuchBucket => {
+            tally.count(Some(Outcome::NoSuchBucket));
             return OnResponse::vary_only(false);
         }
         // Whether the resource has a policy is not known: `Vary` is the
         // safe side, and so is no `Access-Control-*` header at all (an
         // inner service's must not answer for a policy that may say no).
         BucketPolicy::Unavailable => {
+            tally.count(Some(Outcome::Unavailable));
             return OnResponse::Unmatched {
                 clear: true,
                 vary: cache_safe,
@@ -152,13 +175,21 @@ pub(crate) fn actual(
             };
         }
     };
-    match policy.first_match(cors) {
-        Ok(index) => OnResponse::Matched(Allowed::new(policy.into_shared(), index, cors)),
-        Err(refusal) => OnResponse::Unmatched {
-            clear: true,
-            vary: cache_safe,
-            report: report(options, refusal, Some((&policy, cors))),
-        },
+    let matched = policy.first_match(cors);
+    tally.compare(cors, Some(&policy), matched.is_ok());
+    match matched {
+        Ok(index) => {
+            tally.count(Some(Outcome::Allowed));
+            OnResponse::Matched(Allowed::new(policy.into_shared(), index, cors))
+        }
+        Err(refusal) => {
+            tally.count(Some(Outcome::Refused));
+            OnResponse::Unmatched {
+                clear: true,
+                vary: cache_safe,
+                report: report(options, refusal, Some((&policy, cors))),
+            }
+        }
     }
 }
 

@@ -12,6 +12,7 @@ use pin_project_lite::pin_project;
 
 use crate::body::ResponseBody;
 use crate::decide::{self, OnResponse};
+use crate::observe::Tally;
 use crate::options::Options;
 use crate::policy::{AllowHeadersCache, CorsRequest};
 use crate::s3::ResourceType;
@@ -61,6 +62,7 @@ struct WaitingPreflight {
     resource: ResourceType,
     parts: Parts,
     options: Options,
+    tally: Tally,
 }
 
 /// An inner response, held while its request joins a load.
@@ -79,6 +81,7 @@ pub(crate) struct Join {
     /// `Access-Control-Request-Method` and `-Headers`, as sent.
     headers: HeaderMap,
     options: Options,
+    tally: Tally,
 }
 
 impl Join {
@@ -88,6 +91,7 @@ impl Join {
         origin: &HeaderValue,
         request: &Request<B>,
         options: Options,
+        tally: Tally,
     ) -> Box<Self> {
         let mut headers = HeaderMap::new();
         for name in [
@@ -104,14 +108,16 @@ impl Join {
             method: request.method().clone(),
             headers,
             options,
+            tally,
         })
     }
 
     /// What to do to the response, once the load is over.
     fn poll_decide(&mut self, cx: &mut Context<'_>) -> Poll<OnResponse> {
         let policy = ready!(Pin::new(&mut self.pending).poll(cx));
+        self.tally.settle(&self.pending, &policy);
         let cors = CorsRequest::with_origin(&self.origin, &self.method, &self.headers);
-        Poll::Ready(decide::actual(&self.options, policy, &cors))
+        Poll::Ready(decide::actual(&self.options, policy, &cors, &self.tally))
     }
 }
 
@@ -163,6 +169,7 @@ impl<F: Future> ResponseFuture<F> {
         resource: ResourceType,
         parts: Parts,
         options: Options,
+        tally: Tally,
     ) -> Self {
         Self {
             kind: Kind::Preflight {
@@ -171,6 +178,7 @@ impl<F: Future> ResponseFuture<F> {
                     resource,
                     parts,
                     options,
+                    tally,
                 })),
             },
         }
@@ -211,13 +219,16 @@ where
                 let wait = waiting.as_mut().expect(DONE);
                 let policy = ready!(Pin::new(&mut wait.pending).poll(cx));
                 let WaitingPreflight {
+                    pending,
                     resource,
                     parts,
                     options,
-                    ..
+                    mut tally,
                 } = *waiting.take().expect(DONE);
+                tally.settle(&pending, &policy);
                 let mut cache = AllowHeadersCache::default();
-                let response = decide::preflight(&options, parts, policy, resource, &mut cache);
+                let response =
+                    decide::preflight(&options, parts, policy, resource, &mut cache, &tally);
                 return Poll::Ready(Ok(response.map(ResponseBody::full)));
             }
             KindProj::Joining { parked } => {

@@ -63,6 +63,25 @@ impl<P> S3CorsLayer<P> {
         self
     }
 
+    /// Counts requests per bucket too (feature `metrics`): the counter
+    /// `s3_cors_bucket_requests_total{bucket, kind, outcome}`, beside the
+    /// unlabelled `s3_cors_requests_total`. Off by default (`0`).
+    ///
+    /// A label per bucket is a time series per bucket and outcome in the
+    /// monitoring system, so the number of buckets labelled is bounded:
+    /// buckets get a label of their own in the order they are first asked
+    /// for, while fewer than `max_buckets` buckets of the process have one
+    /// (the bound counts every layer's buckets, the counters being the
+    /// process's); the requests of the others, and of buckets that do not
+    /// exist (which anyone can make up), are counted under
+    /// `bucket="_other"`. At most `10 × max_buckets + 10` series, and a
+    /// map lookup per CORS request.
+    #[cfg(feature = "metrics")]
+    pub fn bucket_metrics(mut self, max_buckets: usize) -> Self {
+        self.options.bucket_labels = max_buckets;
+        self
+    }
+
     /// The policy source.
     pub fn source(&self) -> &P {
         &self.source
@@ -72,7 +91,12 @@ impl<P> S3CorsLayer<P> {
 impl<S, P: Clone> Layer<S> for S3CorsLayer<P> {
     type Service = S3Cors<S, P>;
 
+    /// With the `metrics` feature, registers the crate's metrics with the
+    /// recorder installed now (once per process), so that they are
+    /// exported, at zero, before the first request.
     fn layer(&self, inner: S) -> Self::Service {
+        #[cfg(feature = "metrics")]
+        crate::metrics::get();
         S3Cors::from_parts(inner, self.source.clone(), self.options)
     }
 }

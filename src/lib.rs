@@ -135,7 +135,8 @@
 //! | `admin` | no | `admin`: S3's `?cors` sub-resource (`PutBucketCors`, `GetBucketCors`, `DeleteBucketCors`) as a layer, with `Content-MD5` and `x-amz-checksum-*` checks (crc, sha1, sha2) and a body timeout (a timer of its own: any executor) |
 //! | `store` | no | `store`: the `CorsStore` trait for documents kept in a store, `MemoryStore`, and `source::ReadThrough`, the read-through cache over a store (Tokio) |
 //! | `dir-store` | no | `store::DirectoryStore`: one file per bucket, watched for outside edits (`notify`) |
-//! | `tracing` | no | a debug event per refused request with its explanation, info events on policy swaps |
+//! | `tracing` | no | a debug event per refused request with its explanation, and per request a shadow policy answers otherwise (rate-limited); info events on policy swaps |
+//! | `metrics` | no | counters of CORS outcomes (`s3_cors_requests_total`) and shadow verdicts (`s3_cors_shadow_total`), the read-through cache's loads, failures, size and evictions, through the [`metrics`](https://docs.rs/metrics) facade (any exporter); per-bucket counters with `S3CorsLayer::bucket_metrics`; the README lists every metric |
 //!
 //! # Differences from S3
 //!
@@ -159,6 +160,9 @@ pub mod future;
 mod headers;
 mod layer;
 mod macros;
+#[cfg(feature = "metrics")]
+mod metrics;
+mod observe;
 mod options;
 pub mod policy;
 pub mod s3;

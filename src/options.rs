@@ -49,4 +49,19 @@ pub(crate) struct Options {
     pub(crate) vary: VaryMode,
     pub(crate) forward_options_without_origin: bool,
     pub(crate) report: RefusalReport,
+    /// How many buckets get counters of their own (0: none).
+    #[cfg(feature = "metrics")]
+    pub(crate) bucket_labels: usize,
+}
+
+impl Options {
+    /// How many buckets get counters of their own (0: none; always 0
+    /// without the `metrics` feature, whose field it is).
+    #[inline]
+    pub(crate) fn bucket_labels(&self) -> usize {
+        #[cfg(feature = "metrics")]
+        return self.bucket_labels;
+        #[cfg(not(feature = "metrics"))]
+        0
+    }
 }

@@ -212,6 +212,35 @@ fn a_preflight_listing_new_names_allocates_at_most_twice() {
     assert_eq!(same_names, 0, "a preflight listing the same names again");
 }
 
+/// A shadow costs no allocation when it agrees with the live policy (one
+/// more evaluation, nothing else), nor when it disagrees and no subscriber
+/// takes the debug log; metrics are counted with no recorder installed (the
+/// handles do nothing), as a recorder's own work is not the layer's.
+#[cfg(any(feature = "metrics", feature = "tracing"))]
+#[test]
+fn a_shadow_costs_no_allocation() {
+    let live = SharedPolicy::new(support::policy(1, false));
+    let plain = counts("tower-s3-cors", &S3CorsLayer::new(live.clone()));
+    let shadowed = SharedPolicy::new(support::policy(1, false));
+    shadowed.put_shadow(support::policy(1, false));
+    let agreeing = counts(
+        "tower-s3-cors, a shadow agreeing",
+        &S3CorsLayer::new(shadowed.clone()),
+    );
+    assert_eq!(agreeing, plain, "a shadow that agrees allocates nothing");
+    shadowed.put_shadow(
+        tower_s3_cors::Policy::from_document(
+            r#"[{"AllowedOrigins":["https://elsewhere.example"],"AllowedMethods":["GET"]}]"#,
+        )
+        .unwrap(),
+    );
+    let disagreeing = counts(
+        "tower-s3-cors, a shadow disagreeing",
+        &S3CorsLayer::new(shadowed),
+    );
+    assert_eq!(disagreeing, plain, "nor one that disagrees, unlogged");
+}
+
 /// Refused requests cost no allocation (a preflight: only its error body),
 /// and merging the CORS tokens into an inner `Vary` costs one.
 #[test]

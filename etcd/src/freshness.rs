@@ -72,6 +72,15 @@ impl Freshness {
             (before, !streams.stale.is_empty())
         };
         if before != after {
+            #[cfg(feature = "metrics")]
+            {
+                let gauge = &crate::metrics::get().possibly_stale;
+                if after {
+                    gauge.increment(1.0);
+                } else {
+                    gauge.decrement(1.0);
+                }
+            }
             let hook = self
                 .hook
                 .lock()

@@ -37,7 +37,17 @@
 //!   [`EtcdStore::on_stale_change`]).
 //!
 //! It logs with `tracing`: failed operations, members that fail and come
-//! back, change streams lost, moved and resynced.
+//! back, change streams lost, moved and resynced. With the `metrics`
+//! feature it also counts them, through the `metrics` facade (install the
+//! recorder before making the store): `s3_cors_etcd_watch_reconnects_total`,
+//! `s3_cors_etcd_watch_resyncs_total{reason}` (`start`, `reconnect`,
+//! `compacted`), the gauges `s3_cors_etcd_possibly_stale` (stores that may
+//! have missed changes now) and `s3_cors_etcd_watch_revisions_behind`
+//! (revisions etcd had beyond the last change delivered, as of the latest
+//! watch response), and the histogram `s3_cors_etcd_change_lag_seconds`
+//! (from sending a write of this process to its arrival on this process's
+//! change stream: etcd's revisions carry no time, so the lag of other
+//! processes' writes is measured in revisions only).
 //!
 //! It lives in its own crate, as tower-sessions keeps its stores, so that
 //! the core crate keeps its small dependency set: this one brings
@@ -93,6 +103,8 @@ mod diagnose;
 mod error;
 mod freshness;
 mod members;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod store;
 mod tls;
 mod watch;

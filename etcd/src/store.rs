@@ -122,6 +122,10 @@ struct Inner {
     /// Dropped with the last handle to the store, which ends every change
     /// stream's task.
     alive: tokio::sync::watch::Sender<()>,
+    /// This store's writes, paired with their arrival on its change
+    /// streams.
+    #[cfg(feature = "metrics")]
+    lag: Arc<crate::metrics::Lag>,
 }
 
 impl EtcdStore {
@@ -153,6 +157,8 @@ impl EtcdStore {
                 runtime,
                 seen: AtomicI64::new(0),
                 alive,
+                #[cfg(feature = "metrics")]
+                lag: Arc::default(),
             }),
         })
     }
@@ -341,6 +347,8 @@ impl EtcdStore {
         timeout: Duration,
     ) -> Result<Result<i64, Current>, BucketError> {
         let guard = current.mod_revision;
+        #[cfg(feature = "metrics")]
+        let sent = Instant::now();
         let response = self
             .call(doing, timeout, |mut kv| {
                 let txn = Txn::new()
@@ -352,6 +360,8 @@ impl EtcdStore {
             .await?;
         let revision = self.inner.note(response.header());
         if response.succeeded() {
+            #[cfg(feature = "metrics")]
+            self.inner.lag.written(revision, sent);
             return Ok(Ok(revision));
         }
         let now = response
@@ -532,6 +542,8 @@ impl CorsStore for EtcdStore {
                 // opens, and resync then.
                 start: (seen > 0).then_some(seen + 1),
                 alive: inner.alive.subscribe(),
+                #[cfg(feature = "metrics")]
+                lag: Arc::clone(&inner.lag),
             },
         ))
     }

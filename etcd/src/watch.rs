@@ -58,6 +58,9 @@ pub(crate) struct Watch {
     pub(crate) start: Option<i64>,
     pub(crate) alive: tokio::sync::watch::Receiver<()>,
     pub(crate) freshness: StreamFreshness,
+    /// The store's writes, paired with their arrival here.
+    #[cfg(feature = "metrics")]
+    pub(crate) lag: Arc<crate::metrics::Lag>,
 }
 
 /// Starts the task of a new change stream on `runtime`.
@@ -121,6 +124,10 @@ impl Watch {
         // Every watch but a first one from a known revision may follow a
         // gap, and begins with a `Resync`.
         let mut resync = self.start.is_none();
+        // Why the next `Resync`, and whether a watch failed since the last
+        // one opened (for the metrics).
+        #[cfg(feature = "metrics")]
+        let (mut reason, mut failed) = (crate::metrics::ResyncReason::Start, false);
         // Since when the stream may be stale, and when the log last said so.
         let mut stale_since = Instant::now();
         let mut reminded: Option<Instant> = None;
@@ -131,6 +138,16 @@ impl Watch {
                     let endpoint = self.members.endpoint(member).to_owned();
                     if resync && changes.send(Change::Resync).await.is_err() {
                         return;
+                    }
+                    #[cfg(feature = "metrics")]
+                    {
+                        let metrics = crate::metrics::get();
+                        if resync {
+                            metrics.resync(reason);
+                        }
+                        if std::mem::take(&mut failed) {
+                            metrics.reconnects.increment(1);
+                        }
                     }
                     self.freshness.fresh();
                     if reminded.is_some() {
@@ -203,6 +220,16 @@ impl Watch {
                 }
             };
             resync = true;
+            #[cfg(feature = "metrics")]
+            {
+                use crate::metrics::ResyncReason;
+                reason = if gap {
+                    ResyncReason::Compacted
+                } else {
+                    failed = true;
+                    ResyncReason::Reconnect
+                };
+            }
             if gap {
                 // etcd does not have what follows `resume`: go on from now,
                 // at once (etcd answers).
@@ -344,10 +371,26 @@ impl Watch {
             if response.canceled() {
                 return (canceled(&response, endpoint), heard);
             }
+            #[cfg(feature = "metrics")]
+            if let Some(newest) = response
+                .events()
+                .iter()
+                .filter_map(|e| e.kv())
+                .map(|kv| kv.mod_revision())
+                .max()
+            {
+                let current = response.header().map_or(newest, |h| h.revision());
+                #[allow(clippy::cast_precision_loss)] // revisions stay far below 2^52
+                crate::metrics::get()
+                    .revisions_behind
+                    .set((current - newest).max(0) as f64);
+            }
             for event in response.events() {
                 let Some(kv) = event.kv() else { continue };
                 let revision = kv.mod_revision();
                 *last = (*last).max(revision);
+                #[cfg(feature = "metrics")]
+                self.lag.arrived(revision);
                 let Some(bucket) = kv
                     .key()
                     .strip_prefix(self.prefix.as_bytes())

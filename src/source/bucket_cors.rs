@@ -26,6 +26,14 @@ use crate::policy::Policy;
 ///   every request, synchronously: lookups only, no I/O, no locks. A source
 ///   that must load a policy answers [`Resolution::Pending`] and completes
 ///   the load on its own time.
+/// - **Shadows** ([`put_shadow_document`], [`delete_shadow`], [`shadow`]):
+///   a candidate document kept beside a bucket's live one, in this process
+///   only, and answered by [`resolve`] with the live policy
+///   ([`Resolution::Shadowed`]). The layer evaluates it on the same
+///   requests and counts and logs where it would answer otherwise; the
+///   answer is always the live one. Synchronous, since a shadow is never
+///   stored: the provided methods keep none (a write is refused as
+///   [read-only](BucketError::is_read_only)).
 /// - **Write side** ([`get_document`], [`put_document`],
 ///   [`delete_document`], and the bucket's life, [`bucket_created`] and
 ///   [`bucket_deleted`]): futures, since a store may have to answer first.
@@ -81,6 +89,9 @@ use crate::policy::Policy;
 /// [`delete_document`]: Self::delete_document
 /// [`bucket_created`]: Self::bucket_created
 /// [`bucket_deleted`]: Self::bucket_deleted
+/// [`put_shadow_document`]: Self::put_shadow_document
+/// [`delete_shadow`]: Self::delete_shadow
+/// [`shadow`]: Self::shadow
 pub trait BucketCors: Clone + Send + Sync + 'static {
     /// The bucket `request` is for, or `None` when it names none (the layer
     /// then treats it as a bucket that does not exist).
@@ -98,7 +109,7 @@ pub trait BucketCors: Clone + Send + Sync + 'static {
     /// method resolves.
     fn is_configured(&self, bucket: &str) -> bool {
         match self.resolve(bucket) {
-            Resolution::Ready(policy) => policy.may_apply(),
+            Resolution::Ready(policy) | Resolution::Shadowed(policy, _) => policy.may_apply(),
             Resolution::Pending(_) => true,
         }
     }
@@ -163,6 +174,46 @@ pub trait BucketCors: Clone + Send + Sync + 'static {
         ready(Err(BucketError::read_only()))
     }
 
+    /// Sets `bucket`'s shadow: `document` (S3's XML or either JSON shape),
+    /// validated as the bucket's own documents are, is evaluated beside the
+    /// live policy on every CORS request of the bucket from now on, and
+    /// replaces the shadow it had. The live policy does not change, and
+    /// the answers do not either. Shadows live in this process's memory
+    /// (not in a store): each instance of a fleet has its own.
+    ///
+    /// To promote a shadow, [`put_document`](Self::put_document) the same
+    /// document (`PUT ?cors`), then [`delete_shadow`](Self::delete_shadow).
+    ///
+    /// # Errors
+    ///
+    /// A [document](BucketError::is_document) error with the document's
+    /// [`ConfigError`](crate::ConfigError) for a document S3 would refuse
+    /// (nothing changes, the live policy least of all); a bucket that
+    /// [does not exist](BucketError::is_no_such_bucket) where the source
+    /// can tell at once; the provided method answers
+    /// [read-only](BucketError::is_read_only).
+    fn put_shadow_document(&self, bucket: &str, document: &str) -> Result<(), BucketError> {
+        let _ = (bucket, document);
+        Err(BucketError::read_only())
+    }
+
+    /// Removes `bucket`'s shadow, if it has one; its requests are then
+    /// evaluated by the live policy alone.
+    ///
+    /// # Errors
+    ///
+    /// As for [`put_shadow_document`](Self::put_shadow_document).
+    fn delete_shadow(&self, bucket: &str) -> Result<(), BucketError> {
+        let _ = bucket;
+        Err(BucketError::read_only())
+    }
+
+    /// `bucket`'s shadow, if it has one. The provided method has none.
+    fn shadow(&self, bucket: &str) -> Option<Policy> {
+        let _ = bucket;
+        None
+    }
+
     /// The server has just created `bucket`: it exists, without CORS (S3
     /// keeps no configuration across a delete and a re-create). The
     /// provided method does nothing.
@@ -192,6 +243,7 @@ pub trait BucketCors: Clone + Send + Sync + 'static {
 /// Where a source that is one bucket for the whole service (a
 /// [`SharedPolicy`](super::SharedPolicy), a [`Policy`](crate::Policy))
 /// locates a request: the bucket without a name, whose root is the path `/`.
+#[inline]
 pub(crate) fn whole_service<'a>(request: &RequestHead<'a>) -> Located<'a> {
     Located::new("", key_of(request.uri().path()))
 }

@@ -13,6 +13,7 @@ use super::{
     SharedPolicy, bucket_name,
 };
 use crate::config::CorsConfiguration;
+use crate::policy::Policy;
 
 /// One [`SharedPolicy`] per bucket, for S3-compatible servers.
 ///
@@ -29,6 +30,8 @@ use crate::config::CorsConfiguration;
 /// to a bucket that is not in the map are refused with `NoSuchBucket`;
 /// [`bucket_created`](BucketCors::bucket_created) and
 /// [`bucket_deleted`](BucketCors::bucket_deleted) add and remove buckets.
+/// A bucket's shadow ([`BucketCors::put_shadow_document`]) is kept in its
+/// handle: buckets that share a handle share its shadow.
 ///
 /// ```
 /// use tower_s3_cors::source::{BucketCors, BucketPolicy, Buckets, Resolution};
@@ -264,11 +267,8 @@ impl BucketCors for Buckets {
     }
 
     fn resolve(&self, bucket: &str) -> Resolution {
-        Resolution::Ready(match self.with_bucket(bucket, SharedPolicy::load) {
-            None => BucketPolicy::NoSuchBucket,
-            Some(Some(policy)) => BucketPolicy::Configured(policy),
-            Some(None) => BucketPolicy::NotConfigured,
-        })
+        self.with_bucket(bucket, SharedPolicy::resolution)
+            .unwrap_or(Resolution::Ready(BucketPolicy::NoSuchBucket))
     }
 
     /// Looks, without cloning the bucket's handle or taking its policy.
@@ -306,8 +306,28 @@ impl BucketCors for Buckets {
         }))
     }
 
+    /// Sets the shadow of the bucket's handle (buckets that share one
+    /// handle share its shadow).
+    fn put_shadow_document(&self, bucket: &str, document: &str) -> Result<(), BucketError> {
+        self.existing(bucket).and_then(|handle| {
+            handle
+                .put_shadow_document(document)
+                .map_err(BucketError::document)
+        })
+    }
+
+    fn delete_shadow(&self, bucket: &str) -> Result<(), BucketError> {
+        self.existing(bucket).map(|handle| {
+            handle.delete_shadow();
+        })
+    }
+
+    fn shadow(&self, bucket: &str) -> Option<Policy> {
+        self.with_bucket(bucket, SharedPolicy::shadow).flatten()
+    }
+
     /// Adds the bucket without CORS (with a handle of its own, whatever it
-    /// had before).
+    /// had before, and so without a shadow).
     fn bucket_created(&self, bucket: &str) -> impl Future<Output = Result<(), BucketError>> + Send {
         self.insert(bucket, SharedPolicy::empty());
         ready(Ok(()))

@@ -15,9 +15,17 @@
 //! - [`Locate`] finds the bucket of a request; [`Addressing`] does it S3's
 //!   ways (path style, virtual-hosted style) or yours.
 //! - [`Resolution`] is what the read side answers: a [`BucketPolicy`]
-//!   ready, or a [`Pending`] load. A preflight waits for a pending load;
-//!   an actual request goes to the inner service at once and joins the
-//!   load when its response comes.
+//!   ready (with a shadow policy beside it, if the bucket has one), or a
+//!   [`Pending`] load. A preflight waits for a pending load; an actual
+//!   request goes to the inner service at once and joins the load when its
+//!   response comes.
+//! - A *shadow* is a candidate document kept beside a bucket's live one
+//!   ([`BucketCors::put_shadow_document`]): the layer evaluates it on every
+//!   CORS request of the bucket and counts (feature `metrics`) and logs
+//!   (feature `tracing`) where it would answer otherwise; the answer is
+//!   always the live policy's. Promoting a shadow is an ordinary
+//!   [`put_document`](BucketCors::put_document) (`PUT ?cors`) of the same
+//!   document.
 //! - [`BucketError`] is the write side's error, and the stores': it knows
 //!   S3's answer.
 //! - [`SharedPolicy`], [`Buckets`] and (feature `store`) [`ReadThrough`]
@@ -52,4 +60,9 @@ pub use resolution::{BucketPolicy, Resolution};
 pub use shared::SharedPolicy;
 
 pub(crate) use bucket_cors::whole_service;
+
+/// Whether anything observes shadows (the `metrics` or `tracing` feature):
+/// without either, the crate's sources never answer
+/// [`Resolution::Shadowed`] and the layer never evaluates a shadow.
+pub(crate) const SHADOWS_OBSERVED: bool = cfg!(any(feature = "metrics", feature = "tracing"));
 pub(crate) use locate::bucket_name;

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use super::BucketPolicy;
+use crate::policy::Policy;
 
 /// A bucket's policy being loaded: what a [`BucketCors`](super::BucketCors)
 /// source answers when it does not know yet (a cache miss, with the store
@@ -55,7 +56,10 @@ pub struct Completer {
 
 enum State {
     Waiting(Vec<Waker>),
-    Done(BucketPolicy),
+    /// The policy loaded, and the bucket's shadow, if it has one (read
+    /// only by what observes shadows: features `metrics`, `tracing`).
+    #[cfg_attr(not(any(feature = "metrics", feature = "tracing")), allow(dead_code))]
+    Done(BucketPolicy, Option<Policy>),
 }
 
 impl Pending {
@@ -75,7 +79,17 @@ impl Pending {
     pub fn outcome(&self) -> Option<BucketPolicy> {
         match &*lock(&self.shared) {
             State::Waiting(_) => None,
-            State::Done(loaded) => Some(loaded.clone()),
+            State::Done(loaded, _) => Some(loaded.clone()),
+        }
+    }
+
+    /// The shadow the load was completed with, if the load is over and the
+    /// bucket has one.
+    #[cfg_attr(not(any(feature = "metrics", feature = "tracing")), allow(dead_code))]
+    pub(crate) fn shadow(&self) -> Option<Policy> {
+        match &*lock(&self.shared) {
+            State::Waiting(_) | State::Done(_, None) => None,
+            State::Done(_, Some(shadow)) => Some(shadow.clone()),
         }
     }
 }
@@ -85,7 +99,7 @@ impl Future for Pending {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<BucketPolicy> {
         match &mut *lock(&self.shared) {
-            State::Done(loaded) => Poll::Ready(loaded.clone()),
+            State::Done(loaded, _) => Poll::Ready(loaded.clone()),
             State::Waiting(wakers) => {
                 if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
                     wakers.push(cx.waker().clone());
@@ -99,11 +113,19 @@ impl Future for Pending {
 impl Completer {
     /// Settles the resolution: every request waiting for it goes on.
     pub fn complete(self, loaded: BucketPolicy) {
-        self.settle(loaded);
+        self.settle(loaded, None);
     }
 
-    fn settle(&self, loaded: BucketPolicy) {
-        let previous = std::mem::replace(&mut *lock(&self.shared), State::Done(loaded));
+    /// Settles the resolution with the bucket's shadow beside the policy
+    /// loaded: what [`Resolution::Shadowed`](super::Resolution::Shadowed)
+    /// is to a ready answer. The requests that waited are answered by
+    /// `loaded`; the layer evaluates `shadow` beside it.
+    pub fn complete_shadowed(self, loaded: BucketPolicy, shadow: Policy) {
+        self.settle(loaded, Some(shadow));
+    }
+
+    fn settle(&self, loaded: BucketPolicy, shadow: Option<Policy>) {
+        let previous = std::mem::replace(&mut *lock(&self.shared), State::Done(loaded, shadow));
         if let State::Waiting(wakers) = previous {
             wakers.into_iter().for_each(Waker::wake);
         }
@@ -113,7 +135,7 @@ impl Completer {
 impl Drop for Completer {
     fn drop(&mut self) {
         if matches!(&*lock(&self.shared), State::Waiting(_)) {
-            self.settle(BucketPolicy::Unavailable);
+            self.settle(BucketPolicy::Unavailable, None);
         }
     }
 }

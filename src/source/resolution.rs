@@ -1,5 +1,5 @@
-//! What a source answers for a bucket: [`Resolution`], ready or pending,
-//! and the [`BucketPolicy`] it settles on.
+//! What a source answers for a bucket: [`Resolution`], ready, shadowed or
+//! pending, and the [`BucketPolicy`] it settles on.
 
 use super::Pending;
 use crate::policy::Policy;
@@ -10,6 +10,19 @@ use crate::policy::Policy;
 pub enum Resolution {
     /// The answer is known.
     Ready(BucketPolicy),
+    /// The answer is known, and the bucket has a *shadow*: a candidate
+    /// policy to evaluate beside the live one on the same request, whose
+    /// verdict is counted and logged but never answers (see
+    /// [`BucketCors::put_shadow_document`](super::BucketCors::put_shadow_document)).
+    /// The live policy may be [`BucketPolicy::NotConfigured`]: a shadow
+    /// then tries CORS on a bucket that has none.
+    ///
+    /// The layer evaluates shadows only when something observes them (the
+    /// crate's `metrics` or `tracing` feature); the crate's own sources
+    /// answer this variant only then, so that a build without either pays
+    /// nothing for them. A layer built without both treats it as
+    /// [`Ready`](Self::Ready).
+    Shadowed(BucketPolicy, Policy),
     /// It is being loaded: a preflight waits for it; an actual request goes
     /// to the inner service at once and joins the load when its response
     /// comes.

@@ -9,7 +9,8 @@ use arc_swap::ArcSwapOption;
 use std::future::{Future, ready};
 
 use super::{
-    BucketCors, BucketError, BucketPolicy, Located, RequestHead, Resolution, whole_service,
+    BucketCors, BucketError, BucketPolicy, Located, RequestHead, Resolution, SHADOWS_OBSERVED,
+    whole_service,
 };
 use crate::config::{ConfigError, CorsConfiguration};
 use crate::policy::{Compiled, Policy};
@@ -25,6 +26,13 @@ use crate::policy::{Compiled, Policy};
 ///
 /// A document is parsed and validated before anything is stored: a bad one
 /// returns an error and the previous policy keeps serving.
+///
+/// Beside the policy, a handle may hold a *shadow* ([`put_shadow_document`]):
+/// a candidate the layer evaluates on the same requests, to count and log
+/// where it would answer otherwise, without changing any answer. A handle
+/// without a shadow pays one more atomic load per request for it.
+///
+/// [`put_shadow_document`]: Self::put_shadow_document
 ///
 /// ```
 /// use tower_s3_cors::SharedPolicy;
@@ -68,7 +76,13 @@ struct Shared {
     /// `Vary`), where loading `current` would take and give back a hazard
     /// slot (two atomic read-modify-writes).
     configured: AtomicBool,
-    /// Held by writers, so that `configured` follows `current`.
+    /// The shadow: a candidate policy evaluated beside `current`.
+    shadow: ArcSwapOption<Compiled>,
+    /// Whether `shadow` holds a policy: read first, so that a handle without
+    /// a shadow never takes a hazard slot for it.
+    shadowed: AtomicBool,
+    /// Held by writers, so that `configured` follows `current` and
+    /// `shadowed` follows `shadow`.
     writer: Mutex<()>,
 }
 
@@ -83,6 +97,15 @@ impl Shared {
         self.configured.store(configured, Ordering::Release);
         old
     }
+
+    /// Replaces the shadow, and `shadowed` with it.
+    fn swap_shadow(&self, compiled: Option<Arc<Compiled>>) -> Option<Arc<Compiled>> {
+        let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let shadowed = compiled.is_some();
+        let old = self.shadow.swap(compiled);
+        self.shadowed.store(shadowed, Ordering::Release);
+        old
+    }
 }
 
 impl SharedPolicy {
@@ -93,6 +116,8 @@ impl SharedPolicy {
             shared: Arc::new(Shared {
                 current: ArcSwapOption::new(Some(policy.into_shared())),
                 configured: AtomicBool::new(true),
+                shadow: ArcSwapOption::empty(),
+                shadowed: AtomicBool::new(false),
                 writer: Mutex::new(()),
             }),
         }
@@ -180,6 +205,84 @@ impl SharedPolicy {
         tracing::debug!("CORS policy cleared");
         self.shared.swap(None).map(Policy::from_shared)
     }
+
+    /// Sets the shadow: a candidate policy that the layer evaluates beside
+    /// the serving one on every CORS request, counting (feature `metrics`)
+    /// and logging (feature `tracing`) where it would answer otherwise.
+    /// The answers stay the serving policy's. Returns the shadow it
+    /// replaced.
+    ///
+    /// ```
+    /// use tower_s3_cors::{Policy, SharedPolicy};
+    ///
+    /// let cors = SharedPolicy::from_document(r#"[{"AllowedOrigins":["*"],"AllowedMethods":["GET"]}]"#)?;
+    /// let candidate = Policy::from_document(r#"[{"AllowedOrigins":["https://app.example"],"AllowedMethods":["GET"]}]"#)?;
+    /// assert!(cors.put_shadow(candidate).is_none());
+    /// assert_eq!(cors.shadow().unwrap().configuration().rules[0].allowed_origins, ["https://app.example"]);
+    /// assert_eq!(cors.load().unwrap().configuration().rules[0].allowed_origins, ["*"], "still serving");
+    /// # Ok::<_, tower_s3_cors::ConfigError>(())
+    /// ```
+    #[allow(clippy::must_use_candidate)]
+    pub fn put_shadow(&self, policy: Policy) -> Option<Policy> {
+        #[cfg(feature = "tracing")]
+        tracing::debug!(rules = policy.len(), "CORS shadow policy stored");
+        self.shared
+            .swap_shadow(Some(policy.into_shared()))
+            .map(Policy::from_shared)
+    }
+
+    /// Parses (either format), validates as S3 does and sets the shadow
+    /// (see [`put_shadow`](Self::put_shadow)).
+    ///
+    /// # Errors
+    ///
+    /// The document's [`ConfigError`]; nothing changes (neither the shadow
+    /// nor the serving policy).
+    ///
+    /// ```
+    /// use tower_s3_cors::SharedPolicy;
+    ///
+    /// let cors = SharedPolicy::from_document(r#"[{"AllowedOrigins":["*"],"AllowedMethods":["GET"]}]"#)?;
+    /// let refused = cors.put_shadow_document(r#"[{"AllowedOrigins":["*"],"AllowedMethods":["PATCH"]}]"#);
+    /// assert_eq!(refused.unwrap_err().s3_code(), "InvalidRequest");
+    /// assert!(cors.shadow().is_none());
+    /// cors.put_shadow_document(r#"[{"AllowedOrigins":["*"],"AllowedMethods":["PUT"]}]"#)?;
+    /// assert!(cors.delete_shadow().is_some());
+    /// # Ok::<_, tower_s3_cors::ConfigError>(())
+    /// ```
+    pub fn put_shadow_document(&self, doc: &str) -> Result<(), ConfigError> {
+        Policy::from_document(doc).map(|policy| {
+            self.put_shadow(policy);
+        })
+    }
+
+    /// Removes the shadow; returns it.
+    #[allow(clippy::must_use_candidate)]
+    pub fn delete_shadow(&self) -> Option<Policy> {
+        self.shared.swap_shadow(None).map(Policy::from_shared)
+    }
+
+    /// The shadow, if there is one.
+    #[must_use]
+    pub fn shadow(&self) -> Option<Policy> {
+        self.shared.shadow.load_full().map(Policy::from_shared)
+    }
+
+    /// What the layer is told: the serving policy, with the shadow beside
+    /// it when there is one and something observes it.
+    #[inline]
+    pub(crate) fn resolution(&self) -> Resolution {
+        let live = match self.load() {
+            Some(policy) => BucketPolicy::Configured(policy),
+            None => BucketPolicy::NotConfigured,
+        };
+        if SHADOWS_OBSERVED && self.shared.shadowed.load(Ordering::Acquire) {
+            if let Some(shadow) = self.shadow() {
+                return Resolution::Shadowed(live, shadow);
+            }
+        }
+        Resolution::Ready(live)
+    }
 }
 
 impl From<Policy> for SharedPolicy {
@@ -190,15 +293,14 @@ impl From<Policy> for SharedPolicy {
 
 /// One bucket for the whole service: the path `/` is its root.
 impl BucketCors for SharedPolicy {
+    #[inline]
     fn locate<'a>(&self, request: &RequestHead<'a>) -> Option<Located<'a>> {
         Some(whole_service(request))
     }
 
+    #[inline]
     fn resolve(&self, _bucket: &str) -> Resolution {
-        Resolution::Ready(match self.load() {
-            Some(policy) => BucketPolicy::Configured(policy),
-            None => BucketPolicy::NotConfigured,
-        })
+        self.resolution()
     }
 
     /// Looks, without taking a handle on the policy.
@@ -232,6 +334,19 @@ impl BucketCors for SharedPolicy {
     ) -> impl Future<Output = Result<(), BucketError>> + Send {
         SharedPolicy::delete_document(self);
         ready(Ok(()))
+    }
+
+    fn put_shadow_document(&self, _bucket: &str, document: &str) -> Result<(), BucketError> {
+        SharedPolicy::put_shadow_document(self, document).map_err(BucketError::document)
+    }
+
+    fn delete_shadow(&self, _bucket: &str) -> Result<(), BucketError> {
+        SharedPolicy::delete_shadow(self);
+        Ok(())
+    }
+
+    fn shadow(&self, _bucket: &str) -> Option<Policy> {
+        SharedPolicy::shadow(self)
     }
 }
 

@@ -16,6 +16,8 @@
 //!   by an environment variable; a test without them is skipped loudly,
 //!   except under `CI=true`, where that is a failure;
 //! - [`tls`] (feature `tls`): certificates made by the test (`rcgen`);
+//! - `metrics` (feature `metrics`): a recorder that keeps what the
+//!   libraries count, for the tests of their metrics;
 //! - [`free_port`], [`temp_dir`] (the `tempfile` crate) and [`say`].
 //!
 //! Everything here panics with a message on a broken environment: it is
@@ -24,6 +26,8 @@
 mod dir;
 pub mod etcd;
 pub mod http;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 pub mod process;
 pub mod proxy;
 #[cfg(feature = "tls")]

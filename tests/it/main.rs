@@ -20,4 +20,5 @@ mod no_panic;
 mod pending;
 mod read_through;
 mod readiness;
+mod shadows;
 mod vary;

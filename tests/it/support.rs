@@ -125,7 +125,8 @@ pub(crate) async fn settled(
     bucket: &str,
 ) -> tower_s3_cors::source::BucketPolicy {
     match source.resolve(bucket) {
-        tower_s3_cors::source::Resolution::Ready(policy) => policy,
+        tower_s3_cors::source::Resolution::Ready(policy)
+        | tower_s3_cors::source::Resolution::Shadowed(policy, _) => policy,
         tower_s3_cors::source::Resolution::Pending(pending) => pending.await,
     }
 }

@@ -23,7 +23,8 @@ pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 #[command(
     name = "example-bucket-server",
     override_usage = "example-bucket-server [--listen ADDR] [--bucket NAME[=FILE]]... \
-                      [--store DIR|etcd://HOST:PORT[,HOST:PORT...][/PREFIX]] [--s3-exact]\n       \
+                      [--store DIR|etcd://HOST:PORT[,HOST:PORT...][/PREFIX]] [--s3-exact] \
+                      [--metrics ADDR] [--shadow NAME=FILE]...\n       \
                       example-bucket-server --store etcds://HOST:PORT[,HOST:PORT...][/PREFIX] \
                       --etcd-cacert FILE [--etcd-cert FILE --etcd-key FILE] \
                       [--etcd-user NAME [--etcd-password-file FILE]] ...",
@@ -103,6 +104,34 @@ pub(crate) struct Args {
     /// cache-safe.
     #[arg(long)]
     pub(crate) s3_exact: bool,
+
+    /// Serve metrics in Prometheus' text format at http://ADDR/metrics
+    ///
+    /// On a listener of its own (port 0 picks a free one; the second line
+    /// printed is `metrics on http://ADDR/metrics`, with the address
+    /// bound): CORS outcomes (s3_cors_requests_total), shadow verdicts
+    /// (s3_cors_shadow_total), the store cache's loads, failures, size and
+    /// evictions, and with an etcd store its change streams.
+    #[arg(long, value_name = "ADDR", value_parser = listen)]
+    pub(crate) metrics: Option<String>,
+
+    /// A shadow CORS document for bucket NAME, in FILE (S3 XML or JSON);
+    /// repeatable
+    ///
+    /// Evaluated beside the bucket's own rules on each of its CORS
+    /// requests, without changing any answer: the verdicts of both are
+    /// counted (s3_cors_shadow_total, with --metrics). The bucket must
+    /// exist (the demo bucket, or a --bucket). To promote it, PUT the same
+    /// document to /NAME?cors.
+    #[arg(long = "shadow", value_name = "NAME=FILE", value_parser = shadow)]
+    pub(crate) shadows: Vec<ShadowArg>,
+}
+
+/// One `--shadow`: a bucket and the file of its shadow document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ShadowArg {
+    pub(crate) name: String,
+    pub(crate) file: PathBuf,
 }
 
 /// One `--bucket`: a name, and the file of its document if it has one.
@@ -157,16 +186,18 @@ impl Args {
         if let Some(message) = args.etcd_flags_mismatch() {
             return Err(Self::command().error(ErrorKind::ArgumentConflict, message));
         }
-        for (i, bucket) in args.buckets.iter().enumerate() {
-            let twice = args.buckets[..i]
-                .iter()
-                .any(|earlier| earlier.name.eq_ignore_ascii_case(&bucket.name));
-            if twice {
-                return Err(Self::command().error(
-                    ErrorKind::ArgumentConflict,
-                    format!("bucket {:?} is given twice", bucket.name),
-                ));
-            }
+        let shadows = args.shadows.iter().map(|shadow| shadow.name.as_str());
+        if let Some(name) = given_twice(shadows) {
+            return Err(Self::command().error(
+                ErrorKind::ArgumentConflict,
+                format!("--shadow: bucket {name:?} is given twice"),
+            ));
+        }
+        if let Some(name) = given_twice(args.buckets.iter().map(|bucket| bucket.name.as_str())) {
+            return Err(Self::command().error(
+                ErrorKind::ArgumentConflict,
+                format!("bucket {name:?} is given twice"),
+            ));
         }
         Ok(args)
     }
@@ -214,6 +245,21 @@ impl Args {
     }
 }
 
+/// The first bucket name given a second time (names are matched without
+/// regard to case), if any.
+fn given_twice<'a>(names: impl Iterator<Item = &'a str> + Clone) -> Option<&'a str> {
+    names
+        .clone()
+        .enumerate()
+        .find(|&(i, name)| {
+            names
+                .clone()
+                .take(i)
+                .any(|earlier| earlier.eq_ignore_ascii_case(name))
+        })
+        .map(|(_, name)| name)
+}
+
 /// The text of `error`, with the usage (clap leaves it out of some errors,
 /// such as a missing value).
 fn with_usage(error: &clap::Error) -> String {
@@ -255,6 +301,17 @@ fn bucket(spec: &str) -> Result<BucketArg, String> {
         name: name.to_owned(),
         file,
     })
+}
+
+/// `--shadow NAME=FILE`.
+fn shadow(spec: &str) -> Result<ShadowArg, String> {
+    match bucket(spec)? {
+        BucketArg {
+            name,
+            file: Some(file),
+        } => Ok(ShadowArg { name, file }),
+        BucketArg { file: None, .. } => Err("expected NAME=FILE".to_owned()),
+    }
 }
 
 /// `--store`'s value: a directory, or (feature `etcd`) an `etcd://` URL.
@@ -319,6 +376,8 @@ mod tests {
                 store_text: None,
                 store: None,
                 s3_exact: false,
+                metrics: None,
+                shadows: vec![],
                 etcd_cacert: None,
                 etcd_cert: None,
                 etcd_key: None,
@@ -345,6 +404,11 @@ mod tests {
             store_text: None,
             store: Some(StoreArg::Directory(PathBuf::from("cors.d"))),
             s3_exact: true,
+            metrics: Some("127.0.0.1:0".to_owned()),
+            shadows: vec![ShadowArg {
+                name: "photos".to_owned(),
+                file: PathBuf::from("next.json"),
+            }],
             etcd_cacert: None,
             etcd_cert: None,
             etcd_key: None,
@@ -361,6 +425,10 @@ mod tests {
             "--store",
             "cors.d",
             "--s3-exact",
+            "--metrics",
+            "127.0.0.1:0",
+            "--shadow",
+            "photos=next.json",
         ];
         assert_eq!(parse(&spaced).unwrap(), expected);
         let joined = [
@@ -369,6 +437,8 @@ mod tests {
             "--bucket=photos=cors.xml",
             "--bucket=plain",
             "--store=cors.d",
+            "--metrics=127.0.0.1:0",
+            "--shadow=photos=next.json",
         ];
         assert_eq!(parse(&joined).unwrap(), expected);
         // The last of a flag given twice counts.
@@ -393,6 +463,11 @@ mod tests {
             &["--bucket", "x="],
             &["--bucket", "x", "--bucket", "X"],
             &["--s3-exact=yes"],
+            &["--metrics"],
+            &["--metrics", "nonsense"],
+            &["--shadow", "photos"],
+            &["--shadow", "a/b=x.json"],
+            &["--shadow", "x=a", "--shadow", "X=b"],
             &["--verbose"],
             &["--store"],
             &["--store", ""],

@@ -4,7 +4,7 @@
 //! Run with:
 //!
 //! ```text
-//! cargo run --release -p example-bucket-server -- [--listen ADDR] [--bucket NAME[=FILE]]... [--store DIR|etcd://HOST:PORT[,HOST:PORT...][/PREFIX]] [--s3-exact]
+//! cargo run --release -p example-bucket-server -- [--listen ADDR] [--bucket NAME[=FILE]]... [--store DIR|etcd://HOST:PORT[,HOST:PORT...][/PREFIX]] [--s3-exact] [--metrics ADDR] [--shadow NAME=FILE]...
 //! cargo run --release -p example-bucket-server --features etcd -- --store etcds://HOST:PORT[,HOST:PORT...][/PREFIX] --etcd-cacert FILE [--etcd-cert FILE --etcd-key FILE] [--etcd-user NAME [--etcd-password-file FILE]] ...
 //! ```
 //!
@@ -48,6 +48,13 @@
 //!   that etcd cannot take are made in the background once it answers.
 //! - `--s3-exact`: send `Vary` only on CORS matches, as S3 does (the default
 //!   adds it to every response of a bucket with CORS, which is cache-safe).
+//! - `--metrics ADDR`: serve the process's metrics in Prometheus' text
+//!   format at `http://ADDR/metrics`, on a listener of its own; the second
+//!   line printed is then `metrics on http://ADDR/metrics`, with the
+//!   address bound.
+//! - `--shadow NAME=FILE`: bucket NAME's shadow document: evaluated beside
+//!   its own on each of its CORS requests and counted
+//!   (`s3_cors_shadow_total`), never answering. The bucket must exist.
 //!
 //! Logs go to stderr (`tracing`): every `503` answered, what the etcd store
 //! says of failing members and change streams (lost, moved, resynced), the
@@ -60,6 +67,7 @@
 //! the library's documentation (`src/lib.rs`).
 
 mod cli;
+mod metrics;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -74,10 +82,23 @@ use tower_s3_cors::{Policy, SharedPolicy, VaryMode};
 #[cfg(feature = "etcd")]
 use tower_s3_cors_etcd::{EtcdConfig, EtcdError, EtcdStore, EtcdTls};
 
-use crate::cli::{Args, BucketArg, StoreArg};
+use crate::cli::{Args, BucketArg, ShadowArg, StoreArg};
 
 fn main() -> ExitCode {
     let args = Args::from_env();
+    // Before anything registers a metric.
+    let recorder = match args
+        .metrics
+        .as_ref()
+        .map(|_| metrics::install())
+        .transpose()
+    {
+        Ok(recorder) => recorder,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
     // Logs go to stderr (stdout is the banner): warnings and what the etcd
     // store says of its members and change streams.
     tracing_subscriber::fmt()
@@ -99,14 +120,18 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let (config, store_note) = match runtime.block_on(configure(&args)) {
+    let (config, store_note) = match runtime
+        .block_on(configure(&args))
+        .and_then(|(config, note)| set_shadows(&config, &args.shadows).map(|()| (config, note)))
+    {
         Ok((config, note)) => (config.vary_mode(vary), note),
         Err(message) => {
             eprintln!("error: {message}");
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(run(&args.listen, config, store_note.as_deref())) {
+    let metrics = args.metrics.as_deref().zip(recorder);
+    match runtime.block_on(run(&args.listen, config, store_note.as_deref(), metrics)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
@@ -402,19 +427,69 @@ fn read_document(file: &PathBuf) -> Result<String, String> {
     }
 }
 
+/// `--shadow`: each bucket's shadow document, set on the source that
+/// serves the bucket's CORS. The error names the file or the bucket.
+fn set_shadows(config: &Config, shadows: &[ShadowArg]) -> Result<(), String> {
+    for ShadowArg { name, file } in shadows {
+        if !config.buckets().contains(name) {
+            return Err(format!(
+                "--shadow {name}={}: there is no bucket {name:?} (give it with --bucket {name})",
+                file.display()
+            ));
+        }
+        let document = read_document(file)?;
+        let set = match config.store() {
+            Some(source) => source.put_shadow_document(name, &document),
+            None => config.buckets().put_shadow_document(name, &document),
+        };
+        set.map_err(|e| format!("--shadow {name}={}: {e}", file.display()))?;
+    }
+    Ok(())
+}
+
 /// Binds, prints the banner (and `store_note` after it), serves until
-/// Ctrl-C or `SIGTERM`.
-async fn run(listen: &str, config: Config, store_note: Option<&str>) -> Result<(), String> {
+/// Ctrl-C or `SIGTERM`; with `metrics`, serves them on that address too.
+async fn run(
+    listen: &str,
+    config: Config,
+    store_note: Option<&str>,
+    metrics: Option<(&str, metrics_exporter_prometheus::PrometheusHandle)>,
+) -> Result<(), String> {
     // Installed before anything is printed: whoever reads the first line may
     // signal at once.
     let signal = shutdown_signal().map_err(|e| format!("cannot handle signals: {e}"))?;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| format!("cannot read the bound address: {e}"))?;
+    let (listener, addr) = bind(listen, "").await?;
+    let metrics_line = match metrics {
+        Some((listen_metrics, handle)) => {
+            let (listener, bound) = bind(listen_metrics, "--metrics: ").await?;
+            tokio::spawn(metrics::serve(listener, handle));
+            Some(format!("metrics on http://{bound}/metrics\n"))
+        }
+        None => None,
+    };
     let mut text = banner(addr, &shown_buckets(&config).await);
+    if let Some(line) = metrics_line {
+        // The second line: after `listening on …`, which stays the first.
+        let first = text.find('\n').map_or(text.len(), |end| end + 1);
+        text.insert_str(first, &line);
+    }
+    for name in config.buckets().names() {
+        let shadow = match config.store() {
+            Some(source) => source.shadow(&name),
+            None => config.buckets().shadow(&name),
+        };
+        if let Some(shadow) = shadow {
+            let rules = match shadow.len() {
+                1 => "1 rule".to_owned(),
+                n => format!("{n} rules"),
+            };
+            text.push_str(&format!(
+                "\nBucket {name:?} has a shadow ({rules}): evaluated beside its CORS on each of its\n\
+                 requests and counted in s3_cors_shadow_total, never answering. Promote it with a\n\
+                 PUT of the same document to /{name}?cors.\n"
+            ));
+        }
+    }
     if let Some(note) = store_note {
         text.push('\n');
         text.push_str(note);
@@ -423,6 +498,21 @@ async fn run(listen: &str, config: Config, store_note: Option<&str>) -> Result<(
     serve_with_shutdown(listener, config, signal)
         .await
         .map_err(|e| format!("server failed: {e}"))
+}
+
+/// A listener on `listen`, and the address it bound; errors begin with
+/// `context`.
+async fn bind(
+    listen: &str,
+    context: &str,
+) -> Result<(tokio::net::TcpListener, std::net::SocketAddr), String> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("{context}cannot listen on {listen}: {e}"))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("{context}cannot read the bound address: {e}"))?;
+    Ok((listener, addr))
 }
 
 /// The buckets and their policies now, for the banner: with a store, as

@@ -356,9 +356,14 @@ fn put_cors_checksums_are_verified_as_aws_clients_send_them() {
 
 /// Reads from `stream` until an S3 error document has ended.
 fn read_error(stream: &mut TcpStream) -> String {
+    read_until(stream, "</Error>")
+}
+
+/// Reads from `stream` until `end` has come.
+fn read_until(stream: &mut TcpStream, end: &str) -> String {
     let mut answer = Vec::new();
     let mut buf = [0; 4096];
-    while !String::from_utf8_lossy(&answer).contains("</Error>") {
+    while !String::from_utf8_lossy(&answer).contains(end) {
         let n = stream.read(&mut buf).unwrap();
         assert!(n > 0, "closed: {}", String::from_utf8_lossy(&answer));
         answer.extend_from_slice(&buf[..n]);
@@ -387,14 +392,7 @@ fn declared_10_gb_and_nothing_sent(expect: &str) {
     stream.set_read_timeout(Some(TIMEOUT)).unwrap();
     stream.write_all(head.as_bytes()).unwrap();
     // The answer comes without a byte of body sent.
-    let mut answer = Vec::new();
-    let mut buf = [0; 4096];
-    while !String::from_utf8_lossy(&answer).contains("</Error>") {
-        let n = stream.read(&mut buf).unwrap();
-        assert!(n > 0, "closed: {}", String::from_utf8_lossy(&answer));
-        answer.extend_from_slice(&buf[..n]);
-    }
-    let text = String::from_utf8_lossy(&answer);
+    let text = read_error(&mut stream);
     assert!(text.starts_with("HTTP/1.1 400 "), "{text}");
     assert!(!text.contains("100 Continue"), "{text}");
     assert!(text.contains("<Code>MalformedXML</Code><Message>The CORS XML document is limited to 64 KB in size.</Message>"), "{text}");
@@ -487,14 +485,7 @@ fn after_a_lingering_close_the_connection_serves_the_next_request() {
     stream.write_all(&vec![b' '; length]).unwrap();
     let next = format!("GET /demo?cors HTTP/1.1\r\nHost: {}\r\n\r\n", server.addr);
     stream.write_all(next.as_bytes()).unwrap();
-    let mut answer = Vec::new();
-    let mut buf = [0; 4096];
-    while !String::from_utf8_lossy(&answer).contains("</CORSConfiguration>") {
-        let n = stream.read(&mut buf).unwrap();
-        assert!(n > 0, "closed: {}", String::from_utf8_lossy(&answer));
-        answer.extend_from_slice(&buf[..n]);
-    }
-    let text = String::from_utf8_lossy(&answer);
+    let text = read_until(&mut stream, "</CORSConfiguration>");
     assert!(text.starts_with("HTTP/1.1 200 "), "{text}");
     assert!(text.contains("example1"), "{text}");
 }

@@ -648,7 +648,8 @@ fn a_bad_document_at_start_exits_2_naming_the_file_and_the_s3_error() {
 #[test]
 fn bad_arguments_exit_2_with_usage_and_help_exits_0() {
     let usage = "Usage: example-bucket-server [--listen ADDR] [--bucket NAME[=FILE]]... \
-                 [--store DIR|etcd://HOST:PORT[,HOST:PORT...][/PREFIX]] [--s3-exact]";
+                 [--store DIR|etcd://HOST:PORT[,HOST:PORT...][/PREFIX]] [--s3-exact] \
+                 [--metrics ADDR] [--shadow NAME=FILE]...";
     for args in [
         &["--verbose"][..],
         &["--listen"],
@@ -666,7 +667,14 @@ fn bad_arguments_exit_2_with_usage_and_help_exits_0() {
         let (status, stdout, stderr) = run_to_exit(&[help]);
         assert_eq!(status.code(), Some(0), "{stderr}");
         assert!(stdout.contains(usage), "{stdout}");
-        for flag in ["--listen", "--bucket", "--store", "--s3-exact"] {
+        for flag in [
+            "--listen",
+            "--bucket",
+            "--store",
+            "--s3-exact",
+            "--metrics",
+            "--shadow",
+        ] {
             assert!(stdout.contains(flag), "{flag}: {stdout}");
         }
     }

@@ -248,6 +248,9 @@ impl ReadThroughBuilder {
             Some(handle) => handle,
             None => Handle::try_current().map_err(|_| BuildError::NoRuntime)?,
         };
+        // The metrics registered with the recorder installed now.
+        #[cfg(feature = "metrics")]
+        crate::metrics::get();
         let inner = Inner::new(
             self.store,
             self.addressing,

@@ -1,6 +1,7 @@
 //! [`Inner`]: the cache of a [`ReadThrough`](super::ReadThrough), its hits
 //! and its loads.
 
+use std::collections::HashMap;
 use std::future::{Future, poll_fn};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -16,8 +17,10 @@ use super::entry::{Entry, State};
 use super::expiry::Expiry;
 use super::fifo::Fifo;
 use super::interner::Interner;
-use crate::policy::Policy;
-use crate::source::{Addressing, BucketError, BucketPolicy, Completer, Pending, Resolution};
+use crate::policy::{Compiled, Policy};
+use crate::source::{
+    Addressing, BucketError, BucketPolicy, Completer, Pending, Resolution, SHADOWS_OBSERVED,
+};
 use crate::store::{Change, DynExists, DynStore, Lookup, Version};
 
 /// The cached buckets, by name.
@@ -46,6 +49,11 @@ pub(super) struct Inner {
     pub(super) missing: Expiry,
     pub(super) refreshes: Arc<Semaphore>,
     on_error: Option<ErrorHook>,
+    /// The buckets' shadows: in memory only, and never evicted (they are
+    /// the operator's, as many as were set). Each is also copied into its
+    /// bucket's cache entry; held while an entry is made, so that a shadow
+    /// set meanwhile is never left out of it.
+    pub(super) shadows: Mutex<HashMap<Arc<str>, Arc<Compiled>>>,
     pub(super) runtime: Handle,
     /// The change-stream and expiry tasks, stopped with the source.
     tasks: Mutex<Vec<AbortHandle>>,
@@ -84,6 +92,7 @@ impl Inner {
             missing: Expiry::new(settings.missing_bucket_ttl),
             refreshes: Arc::new(Semaphore::new(REFRESHES_AT_ONCE)),
             on_error,
+            shadows: Mutex::new(HashMap::new()),
             runtime,
             tasks: Mutex::new(Vec::new()),
         })
@@ -141,11 +150,13 @@ impl Inner {
                 entry.touch();
                 match &entry.state {
                     State::Configured(compiled) => {
-                        return Resolution::Ready(BucketPolicy::Configured(Policy::from_shared(
-                            Arc::clone(compiled),
-                        )));
+                        let live =
+                            BucketPolicy::Configured(Policy::from_shared(Arc::clone(compiled)));
+                        return shadowed(live, entry.shadow.as_ref());
                     }
-                    State::NotConfigured => return Resolution::Ready(BucketPolicy::NotConfigured),
+                    State::NotConfigured => {
+                        return shadowed(BucketPolicy::NotConfigured, entry.shadow.as_ref());
+                    }
                     State::NoSuchBucket => return Resolution::Ready(BucketPolicy::NoSuchBucket),
                     State::Loading(pending) => return Resolution::Pending(pending.clone()),
                     State::Failed(until) if Instant::now() < *until => {
@@ -196,7 +207,11 @@ impl Inner {
             )),
         });
         let admitted = match outcome {
-            Compute::Inserted(..) => true,
+            Compute::Inserted(..) => {
+                #[cfg(feature = "metrics")]
+                crate::metrics::get().store_cached_buckets.increment(1.0);
+                true
+            }
             Compute::Updated { .. } => false,
             Compute::Aborted(State::Loading(pending)) => return Resolution::Pending(pending),
             Compute::Aborted(state) => return Resolution::Ready(state.policy()),
@@ -229,11 +244,20 @@ impl Inner {
         // Entries made later (a change pushed while the read was on its
         // way) may be newer than what it reads.
         let force = force.then(|| self.latest_stamp());
-        match self.fetch(&key).await {
+        #[cfg(feature = "metrics")]
+        let started = std::time::Instant::now();
+        let fetched = self.fetch(&key).await;
+        #[cfg(feature = "metrics")]
+        {
+            let metrics = crate::metrics::get();
+            metrics.store_loads.increment(1);
+            metrics.store_load_duration.record(started.elapsed());
+        }
+        match fetched {
             Ok((state, version)) => {
                 let now = self.install(&key, state, version, force);
                 if let Some(completer) = completer {
-                    completer.complete(now);
+                    self.complete(&key, completer, now);
                 }
                 Ok(())
             }
@@ -241,10 +265,19 @@ impl Inner {
                 self.report(&key, &error);
                 let now = self.keep_after_failure(&key);
                 if let Some(completer) = completer {
-                    completer.complete(now);
+                    self.complete(&key, completer, now);
                 }
                 Err(error)
             }
+        }
+    }
+
+    /// Completes a load of `key` with `now`, and the bucket's shadow beside
+    /// it if it has one.
+    fn complete(&self, key: &str, completer: Completer, now: BucketPolicy) {
+        match self.shadow(key) {
+            Some(shadow) if SHADOWS_OBSERVED => completer.complete_shadowed(now, shadow),
+            Some(_) | None => completer.complete(now),
         }
     }
 
@@ -331,6 +364,10 @@ impl Inner {
         force: Option<u64>,
     ) -> BucketPolicy {
         let stamp = self.next_stamp();
+        // Held until the entry is in: a shadow set meanwhile waits, then
+        // finds the entry and copies itself into it.
+        let shadows = lock(&self.shadows);
+        let shadow = shadows.get(key).cloned();
         let cache = self.cache.pin();
         let outcome = cache.compute(Arc::<str>::from(key), |current| match current {
             Some((_, entry))
@@ -341,8 +378,14 @@ impl Inner {
                 entry.refreshing.store(false, Ordering::Relaxed);
                 Operation::Abort(entry.state.policy())
             }
-            Some((_, entry)) => Operation::Insert(entry.succeed(state.clone(), version, stamp)),
-            None => Operation::Insert(Entry::new(state.clone(), version, stamp)),
+            Some((_, entry)) => Operation::Insert(
+                entry
+                    .succeed(state.clone(), version, stamp)
+                    .with_shadow(shadow.clone()),
+            ),
+            None => Operation::Insert(
+                Entry::new(state.clone(), version, stamp).with_shadow(shadow.clone()),
+            ),
         });
         let (policy, key, admitted) = match outcome {
             Compute::Aborted(policy) => return policy,
@@ -353,6 +396,11 @@ impl Inner {
             Compute::Removed(..) => return BucketPolicy::Unavailable,
         };
         drop(cache);
+        drop(shadows);
+        #[cfg(feature = "metrics")]
+        if admitted {
+            crate::metrics::get().store_cached_buckets.increment(1.0);
+        }
         match &state {
             State::NoSuchBucket => self.missing.schedule(&key, stamp),
             State::Configured(_) | State::NotConfigured => {
@@ -382,6 +430,8 @@ impl Inner {
     /// Reports a failed load or change: a `tracing` warning (feature
     /// `tracing`) and the error hook.
     pub(super) fn report(&self, bucket: &str, error: &BucketError) {
+        #[cfg(feature = "metrics")]
+        crate::metrics::get().count_load_failure(error);
         #[cfg(feature = "tracing")]
         tracing::warn!(bucket, %error, "CORS policy not loaded; what was cached keeps serving");
         if let Some(hook) = &self.on_error {
@@ -395,6 +445,22 @@ impl Drop for Inner {
         for task in lock(&self.tasks).drain(..) {
             task.abort();
         }
+        #[cfg(feature = "metrics")]
+        crate::metrics::get()
+            .store_cached_buckets
+            .decrement(self.cache.len() as f64);
+    }
+}
+
+/// A hit's answer: `live`, with the bucket's shadow beside it if it has
+/// one (and something observes shadows).
+#[inline]
+fn shadowed(live: BucketPolicy, shadow: Option<&Arc<Compiled>>) -> Resolution {
+    match shadow {
+        Some(shadow) if SHADOWS_OBSERVED => {
+            Resolution::Shadowed(live, Policy::from_shared(Arc::clone(shadow)))
+        }
+        Some(_) | None => Resolution::Ready(live),
     }
 }
 

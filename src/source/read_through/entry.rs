@@ -26,6 +26,10 @@ pub(super) struct Entry {
     hits: AtomicU8,
     /// A background refresh is running.
     pub(super) refreshing: AtomicBool,
+    /// The bucket's shadow, copied from the source's shadows when the entry
+    /// is made or the shadow changes: a hit reads it from the entry it
+    /// holds.
+    pub(super) shadow: Option<Arc<Compiled>>,
 }
 
 /// The state of a cached bucket.
@@ -54,14 +58,36 @@ impl Entry {
             stamp,
             hits: AtomicU8::new(0),
             refreshing: AtomicBool::new(false),
+            shadow: None,
         }
     }
 
-    /// The entry that replaces `self` with `state`: as hot as it was.
+    /// The entry that replaces `self` with `state`: as hot as it was, with
+    /// its shadow.
     pub(super) fn succeed(&self, state: State, version: Version, stamp: u64) -> Self {
-        let next = Self::new(state, version, stamp);
+        let mut next = Self::new(state, version, stamp);
         next.hits.store(self.hits(), Ordering::Relaxed);
+        next.shadow.clone_from(&self.shadow);
         next
+    }
+
+    /// `self` with `shadow`.
+    pub(super) fn with_shadow(mut self, shadow: Option<Arc<Compiled>>) -> Self {
+        self.shadow = shadow;
+        self
+    }
+
+    /// The same entry (state, version, stamp, hits, refresh) with another
+    /// shadow.
+    pub(super) fn reshadowed(&self, shadow: Option<Arc<Compiled>>) -> Self {
+        Self {
+            state: self.state.clone(),
+            version: self.version,
+            stamp: self.stamp,
+            hits: AtomicU8::new(self.hits()),
+            refreshing: AtomicBool::new(self.refreshing.load(Ordering::Relaxed)),
+            shadow,
+        }
     }
 
     /// Counts a hit. A full count is not written again: a hot entry's

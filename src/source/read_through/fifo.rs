@@ -180,7 +180,10 @@ impl Queues {
         // Decided in the map's removal, so that an entry replaced meanwhile
         // (a load starting) is judged as it is now.
         match cache.remove_if(&*key, |_, entry| !entry.is_loading() && entry.hits() == 0) {
-            Ok(Some(_)) => self.ghosts.add(hash(&key)),
+            Ok(Some(_)) => {
+                count_eviction();
+                self.ghosts.add(hash(&key));
+            }
             Ok(None) => {} // no longer cached
             Err((_, entry)) if entry.is_loading() => {
                 self.small.push_back(key);
@@ -201,7 +204,8 @@ impl Queues {
             return Pass::Empty;
         };
         match cache.remove_if(&*key, |_, entry| !entry.is_loading() && entry.hits() == 0) {
-            Ok(_) => {} // evicted, or no longer cached
+            Ok(Some(_)) => count_eviction(),
+            Ok(None) => {} // no longer cached
             Err((_, entry)) if entry.is_loading() => {
                 self.main.push_back(key);
                 return Pass::Loading;
@@ -228,6 +232,16 @@ impl Queues {
         let mut keep = |key: &Arc<str>| cache.contains_key(&**key) && seen.insert(Arc::clone(key));
         self.main.retain(&mut keep);
         self.small.retain(&mut keep);
+    }
+}
+
+/// Counts an eviction (feature `metrics`).
+fn count_eviction() {
+    #[cfg(feature = "metrics")]
+    {
+        let metrics = crate::metrics::get();
+        metrics.store_evictions.increment(1);
+        metrics.store_cached_buckets.decrement(1.0);
     }
 }
 

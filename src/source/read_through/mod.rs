@@ -3,7 +3,8 @@
 //! One file per job: the builder and its checks (`builder`), what an entry
 //! holds (`entry`), hits and loads (`cache`), the store's changes, refreshes
 //! and expiry (`changes`, `expiry`), the write side (`writes`), the
-//! eviction (`fifo`) and the sharing of compiled policies (`interner`).
+//! eviction (`fifo`), the sharing of compiled policies (`interner`) and
+//! the buckets' shadows (`shadows`).
 
 mod builder;
 mod cache;
@@ -12,6 +13,7 @@ mod entry;
 mod expiry;
 mod fifo;
 mod interner;
+mod shadows;
 #[cfg(test)]
 mod tests;
 mod writes;
@@ -28,6 +30,7 @@ use std::sync::Arc;
 use self::cache::Inner;
 use super::{BucketCors, BucketError, Locate, Located, RequestHead, Resolution, bucket_name};
 use crate::config::CorsConfiguration;
+use crate::policy::Policy;
 use crate::store::CorsStore;
 
 /// Bucket policies read through from a [`CorsStore`], cached per bucket: the
@@ -67,6 +70,13 @@ use crate::store::CorsStore;
 ///   policy.
 /// - **Write-through:** the write side of [`BucketCors`] validates, writes
 ///   the store, then updates this cache (read-your-writes).
+/// - **Shadows** ([`BucketCors::put_shadow_document`]) are kept in this
+///   instance's memory, beside the cache: they are not written to the
+///   store (each instance of a fleet has its own), they survive the
+///   eviction of their bucket, and a hit finds its bucket's shadow in the
+///   entry it reads. They can be set for any bucket name (whether it
+///   exists is the store's to say, later); creating or deleting a bucket
+///   removes its shadow.
 ///
 /// ```
 /// use tower_s3_cors::source::{BucketCors, BucketPolicy, ReadThrough, Resolution};
@@ -164,12 +174,34 @@ impl BucketCors for ReadThrough {
         self.inner.delete_document(&key(bucket)).await
     }
 
-    async fn bucket_created(&self, bucket: &str) -> Result<(), BucketError> {
-        self.inner.bucket_created(&key(bucket)).await
+    /// Validates the document as the source's own documents are
+    /// ([`ReadThroughBuilder::validation`]) and keeps it in this instance's
+    /// memory (see [`ReadThrough`], "Shadows"): any bucket name is taken.
+    fn put_shadow_document(&self, bucket: &str, document: &str) -> Result<(), BucketError> {
+        self.inner.put_shadow_document(&key(bucket), document)
     }
 
+    fn delete_shadow(&self, bucket: &str) -> Result<(), BucketError> {
+        self.inner.set_shadow(&key(bucket), None);
+        Ok(())
+    }
+
+    fn shadow(&self, bucket: &str) -> Option<Policy> {
+        self.inner.shadow(&key(bucket))
+    }
+
+    /// Also removes the bucket's shadow.
+    async fn bucket_created(&self, bucket: &str) -> Result<(), BucketError> {
+        let bucket = key(bucket);
+        self.inner.set_shadow(&bucket, None);
+        self.inner.bucket_created(&bucket).await
+    }
+
+    /// Also removes the bucket's shadow.
     async fn bucket_deleted(&self, bucket: &str) -> Result<(), BucketError> {
-        self.inner.bucket_deleted(&key(bucket)).await
+        let bucket = key(bucket);
+        self.inner.set_shadow(&bucket, None);
+        self.inner.bucket_deleted(&bucket).await
     }
 }
 

@@ -187,7 +187,7 @@ fn state(source: &ReadThrough, bucket: &str) -> Option<&'static str> {
 /// Resolves `bucket`, waiting for a load; the answer's name.
 async fn settled(source: &ReadThrough, bucket: &str) -> &'static str {
     let policy = match source.resolve(bucket) {
-        Resolution::Ready(policy) => policy,
+        Resolution::Ready(policy) | Resolution::Shadowed(policy, _) => policy,
         Resolution::Pending(pending) => pending.await,
     };
     match policy {
