@@ -21,8 +21,9 @@
 //! decisions differ from one build to another: the streams are seeded.
 //!
 //! Run with `cargo bench --bench hit_ratio --features store`; name
-//! workloads to run only those (`-- zipf-1.0-100k scan`). About a minute
-//! per workload on a loaded 2-core machine; prints one line per workload.
+//! workloads to run only those (`-- zipf-1.0-100k scan`). One line per
+//! workload with the seconds it took (mostly misses: the loads): about a
+//! minute in all on an idle 2-core machine, five under a load of 6 to 9.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
