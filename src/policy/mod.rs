@@ -11,7 +11,7 @@
 //! request.
 
 mod allow_headers;
-mod ascii;
+pub(crate) mod ascii;
 mod compiled;
 mod decision;
 mod document;

@@ -256,6 +256,7 @@ impl Buckets {
 }
 
 /// The map key of a bucket name.
+#[inline]
 fn key(bucket: &str) -> Cow<'_, str> {
     bucket_name(Cow::Borrowed(bucket))
 }

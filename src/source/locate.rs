@@ -98,8 +98,9 @@ impl<'a> Located<'a> {
 
 /// The name by which the sources know a bucket: ASCII lower case. The one
 /// place bucket names are folded.
+#[inline(always)]
 pub(crate) fn bucket_name(name: Cow<'_, str>) -> Cow<'_, str> {
-    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+    if crate::policy::ascii::has_capital(name.as_bytes()) {
         Cow::Owned(name.to_ascii_lowercase())
     } else {
         name
