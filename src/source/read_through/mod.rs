@@ -139,6 +139,7 @@ impl ReadThrough {
 }
 
 /// The cache key of a bucket name.
+#[inline]
 fn key(bucket: &str) -> Cow<'_, str> {
     bucket_name(Cow::Borrowed(bucket))
 }
